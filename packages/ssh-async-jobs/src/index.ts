@@ -1,0 +1,2 @@
+export type { SshJobErrorCode } from './errors';
+export { SshJobError } from './errors';

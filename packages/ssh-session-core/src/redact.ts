@@ -1,0 +1,68 @@
+/** What a registered secret is replaced with. */
+export const REDACTED = '********';
+
+/**
+ * Replaces every registered secret in text before it leaves the process (logs, transcripts,
+ * error details, tool output). Secrets shorter than {@link Redactor.minLength} are not
+ * registered: replacing every `a` in output would make it unreadable and protects nothing.
+ */
+export class Redactor {
+  static readonly minLength = 3;
+  readonly #secrets = new Set<string>();
+  #pattern: RegExp | undefined;
+
+  /** Registers a secret; returns it so a caller can register inline. */
+  add(secret: string | undefined | null): string | undefined {
+    if (secret == null) return undefined;
+    if (secret.length >= Redactor.minLength && !this.#secrets.has(secret)) {
+      this.#secrets.add(secret);
+      this.#pattern = undefined;
+    }
+    return secret;
+  }
+
+  /** Number of registered secrets. */
+  get size(): number {
+    return this.#secrets.size;
+  }
+
+  /** `text` with every registered secret replaced by {@link REDACTED}. */
+  redact(text: string): string {
+    if (this.#secrets.size === 0 || text.length === 0) return text;
+    this.#pattern ??= new RegExp(
+      [...this.#secrets]
+        // Longest first, so a secret that contains another is replaced whole.
+        .sort((a, b) => b.length - a.length)
+        .map(escapeRegExp)
+        .join('|'),
+      'g',
+    );
+    return text.replace(this.#pattern, REDACTED);
+  }
+
+  /** A deep copy of `value` with every string redacted (for error details and log fields). */
+  redactValue<T>(value: T): T {
+    return redactDeep(value, this, new WeakMap()) as T;
+  }
+}
+
+function redactDeep(value: unknown, redactor: Redactor, seen: WeakMap<object, unknown>): unknown {
+  if (typeof value === 'string') return redactor.redact(value);
+  if (value === null || typeof value !== 'object') return value;
+  const known = seen.get(value);
+  if (known !== undefined) return known;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    seen.set(value, copy);
+    for (const item of value) copy.push(redactDeep(item, redactor, seen));
+    return copy;
+  }
+  const copy: Record<string, unknown> = {};
+  seen.set(value, copy);
+  for (const [key, item] of Object.entries(value)) copy[key] = redactDeep(item, redactor, seen);
+  return copy;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

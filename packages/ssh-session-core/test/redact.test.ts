@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { REDACTED, Redactor } from '../src/index';
+
+describe('Redactor', () => {
+  it('replaces every occurrence of every registered secret', () => {
+    const redactor = new Redactor();
+    redactor.add('hunter2');
+    redactor.add('s3cr$t.(x)');
+    expect(redactor.redact('pw=hunter2 again hunter2 and s3cr$t.(x)!')).toBe(
+      `pw=${REDACTED} again ${REDACTED} and ${REDACTED}!`,
+    );
+  });
+
+  it('replaces a secret that contains another one whole', () => {
+    const redactor = new Redactor();
+    redactor.add('abc');
+    redactor.add('abcdef');
+    expect(redactor.redact('xabcdefx abc')).toBe(`x${REDACTED}x ${REDACTED}`);
+  });
+
+  it('ignores empty, missing and too-short secrets', () => {
+    const redactor = new Redactor();
+    redactor.add('');
+    redactor.add(undefined);
+    redactor.add('ab');
+    expect(redactor.size).toBe(0);
+    expect(redactor.redact('ab cd')).toBe('ab cd');
+  });
+
+  it('redacts strings deep inside objects and arrays without touching the original', () => {
+    const redactor = new Redactor();
+    redactor.add('topsecret');
+    const original = { a: 'topsecret', b: [1, 'x topsecret'], c: { d: null, e: 'ok' } };
+    expect(redactor.redactValue(original)).toEqual({
+      a: REDACTED,
+      b: [1, `x ${REDACTED}`],
+      c: { d: null, e: 'ok' },
+    });
+    expect(original.a).toBe('topsecret');
+  });
+});

@@ -1,0 +1,16 @@
+import { SshError } from 'ssh-session-core';
+
+/** Stable error codes of ssh-sftp-files. */
+export type SftpFileErrorCode =
+  | 'NOT_FOUND'
+  | 'PERMISSION_DENIED'
+  | 'NOT_A_FILE'
+  | 'FILE_TOO_LARGE'
+  | 'ATOMIC_RENAME_UNSUPPORTED'
+  | 'SUDO_FALLBACK_FAILED'
+  | 'SFTP_FAILED';
+
+/** An error of ssh-sftp-files. Check with `isSshError` from ssh-session-core. */
+export class SftpFileError extends SshError<SftpFileErrorCode> {
+  override name = 'SftpFileError';
+}

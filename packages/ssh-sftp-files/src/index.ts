@@ -1,0 +1,2 @@
+export type { SftpFileErrorCode } from './errors';
+export { SftpFileError } from './errors';

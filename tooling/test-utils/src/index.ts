@@ -1,0 +1,8 @@
+export type { SshdFacts, RunningSshd } from './sshd';
+export { checkTestHost, startSshd, PROVISION_FIX, PROVISION_SCRIPT, SSHD_PATH, TEST_USER } from './sshd';
+export type { SshdContext } from './inject';
+export { requireSshd, sshdFacts, sshdSkipReason } from './inject';
+export type { FakeHostAddress, FakeHostOptions, ScriptedCli, SplitPolicy } from './fake-host';
+export { DEFAULT_SPLIT, FakeChannel, FakeHost, scriptedCli } from './fake-host';
+export type { ExecResult } from './ssh-client';
+export { connectClient, execCommand, openShell, readUntil } from './ssh-client';

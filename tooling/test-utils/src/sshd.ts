@@ -1,0 +1,262 @@
+// A real OpenSSH sshd on 127.0.0.1 for the integration tests: free port chosen at run time, temp
+// host key and config, a fresh client key and a random password for the provisioned test user.
+// Secrets go to chpasswd on stdin, never into process arguments.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  chownSync,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SSHD_PATH = '/usr/sbin/sshd';
+export const TEST_USER = 'mcpsshtest';
+export const PROVISION_SCRIPT = fileURLToPath(new URL('../provision-test-host.sh', import.meta.url));
+export const PROVISION_FIX = `sudo sh ${PROVISION_SCRIPT}`;
+
+/** What a test needs to reach the loopback sshd. Serializable (passed to workers by vitest). */
+export interface SshdFacts {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** Random per run; set with chpasswd at start. */
+  readonly password: string;
+  /** Unencrypted ed25519 private key (OpenSSH format), generated per run, authorized for `user`. */
+  readonly keyPath: string;
+  readonly publicKey: string;
+  /** The server's host public key, `ssh-ed25519 AAAA…`. */
+  readonly hostPublicKey: string;
+  /** `SHA256:…` as ssh prints it. */
+  readonly hostKeyFingerprint: string;
+  /** `[127.0.0.1]:<port> ssh-ed25519 AAAA…`. */
+  readonly knownHostsLine: string;
+  /** A known_hosts file holding {@link knownHostsLine}. */
+  readonly knownHostsPath: string;
+  /** sshd's own log (LogLevel VERBOSE). */
+  readonly logPath: string;
+  /** Process id of the listening sshd. */
+  readonly pid: number;
+  /** The temp directory holding config, keys and log; removed on stop. */
+  readonly dir: string;
+}
+
+export interface RunningSshd {
+  readonly facts: SshdFacts;
+  /** Stops sshd and every per-connection child, then removes the temp directory. */
+  stop(): Promise<void>;
+}
+
+/** Everything missing for the integration tests, each with what fixes it. Empty when ready. */
+export function checkTestHost(): string[] {
+  const problems: string[] = [];
+  if (process.platform !== 'linux') return [`integration tests need Linux (this is ${process.platform})`];
+  if (process.getuid?.() !== 0) {
+    problems.push('not running as root: the suite starts its own sshd as root (run the tests as root)');
+  }
+  if (!existsSync(SSHD_PATH)) problems.push(`${SSHD_PATH} is missing (openssh-server): run ${PROVISION_FIX}`);
+  if (spawnSync('sh', ['-c', 'command -v sudo'], { stdio: 'ignore' }).status !== 0) {
+    problems.push(`sudo is missing: run ${PROVISION_FIX}`);
+  }
+  if (spawnSync('id', [TEST_USER], { stdio: 'ignore' }).status !== 0) {
+    problems.push(`test user ${TEST_USER} is missing: run ${PROVISION_FIX}`);
+  }
+  return problems;
+}
+
+function run(cmd: string, args: readonly string[], input?: string): string {
+  const result = spawnSync(cmd, args, { input, encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new Error(`${cmd} ${args[0] ?? ''} failed (${result.status}): ${result.stderr.trim()}`);
+  }
+  return result.stdout;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+function userHome(user: string): { home: string; uid: number; gid: number } {
+  const entry = run('getent', ['passwd', user]).trim().split(':');
+  return { uid: Number(entry[2]), gid: Number(entry[3]), home: entry[5] ?? `/home/${user}` };
+}
+
+function sshdConfig(dir: string, port: number, user: string): string {
+  return [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${join(dir, 'ssh_host_ed25519_key')}`,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    'UsePAM no',
+    'PasswordAuthentication yes',
+    'KbdInteractiveAuthentication no',
+    'PubkeyAuthentication yes',
+    'PermitRootLogin no',
+    `AllowUsers ${user}`,
+    'AllowTcpForwarding yes',
+    'MaxSessions 64',
+    'MaxStartups 200:30:400',
+    'LogLevel VERBOSE',
+    'Subsystem sftp internal-sftp',
+    '',
+  ].join('\n');
+}
+
+/** Starts sshd; resolves once it logs "Server listening". Retries when the port was taken meanwhile. */
+export async function startSshd(options: { readonly user?: string } = {}): Promise<RunningSshd> {
+  const user = options.user ?? TEST_USER;
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-ssh-sshd-'));
+  try {
+    const hostKey = join(dir, 'ssh_host_ed25519_key');
+    const clientKey = join(dir, 'client_ed25519');
+    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'mcp-ssh-test-host', '-f', hostKey]);
+    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'mcp-ssh-test-client', '-f', clientKey]);
+    const hostPublicKey = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    const publicKey = readFileSync(`${clientKey}.pub`, 'utf8').trim();
+    const hostKeyFingerprint = run('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKey}.pub`]).split(' ')[1] ?? '';
+
+    const password = `Pw-${randomBytes(12).toString('base64url')}`;
+    run('chpasswd', [], `${user}:${password}\n`);
+    const { home, uid, gid } = userHome(user);
+    const authorizedKeys = join(home, '.ssh', 'authorized_keys');
+    writeFileSync(authorizedKeys, `${publicKey}\n`, { mode: 0o600 });
+    chownSync(authorizedKeys, uid, gid);
+
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const configPath = join(dir, 'sshd_config');
+      writeFileSync(configPath, sshdConfig(dir, port, user));
+      run(SSHD_PATH, ['-t', '-f', configPath]);
+      const logPath = join(dir, 'sshd.log');
+      try {
+        const child = await spawnListening(configPath, logPath, port);
+        const knownHostsLine = `[127.0.0.1]:${port} ${hostPublicKey}`;
+        const knownHostsPath = join(dir, 'known_hosts');
+        writeFileSync(knownHostsPath, `${knownHostsLine}\n`);
+        const facts: SshdFacts = {
+          host: '127.0.0.1',
+          port,
+          user,
+          password,
+          keyPath: clientKey,
+          publicKey,
+          hostPublicKey,
+          hostKeyFingerprint,
+          knownHostsLine,
+          knownHostsPath,
+          logPath,
+          pid: child.pid ?? 0,
+          dir,
+        };
+        return { facts, stop: () => stopSshd(child, dir, authorizedKeys) };
+      } catch (error) {
+        if (attempt >= 5 || !/Address already in use/.test(String(error))) throw error;
+      }
+    }
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function spawnListening(configPath: string, logPath: string, port: number): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(SSHD_PATH, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const log = createWriteStream(logPath, { flags: 'a' });
+    let seen = '';
+    let settled = false;
+    const timer = setTimeout(() => fail(new Error(`sshd did not report listening within 10 s:\n${seen}`)), 10_000);
+    const fail = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      if (settled) return;
+      seen += chunk.toString('utf8');
+      if (seen.includes(`Server listening on 127.0.0.1 port ${port}`)) {
+        settled = true;
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.once('error', fail);
+    child.once('exit', (code, signal) => {
+      log.end();
+      fail(new Error(`sshd exited early (${code ?? signal}):\n${seen}`));
+    });
+  });
+}
+
+/** Every live descendant of `pid` (per-connection sshd processes call setsid, so no group kill). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // exited while listing
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift() as number) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+function signal(pids: readonly number[], name: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function stopSshd(child: ChildProcess, dir: string, authorizedKeys: string): Promise<void> {
+  if (child.pid && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const family = descendants(child.pid);
+    signal([child.pid, ...family], 'SIGTERM');
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, 5_000, 'timeout').unref());
+    if ((await Promise.race([exited, timeout])) === 'timeout') signal([child.pid], 'SIGKILL');
+    await exited;
+    signal(family, 'SIGKILL');
+  }
+  writeFileSync(authorizedKeys, '');
+  rmSync(dir, { recursive: true, force: true });
+}
