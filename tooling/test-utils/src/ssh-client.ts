@@ -9,8 +9,14 @@ const { Client } = ssh2;
 export function connectClient(config: ConnectConfig): Promise<Ssh2Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
-    client.once('ready', () => resolve(client));
-    client.once('error', (error) => {
+    let ready = false;
+    client.once('ready', () => {
+      ready = true;
+      resolve(client);
+    });
+    // After ready, a dropped link shows as 'close'; an 'error' without a listener would crash the run.
+    client.on('error', (error) => {
+      if (ready) return;
       client.end();
       reject(error);
     });
