@@ -1,4 +1,4 @@
-export type { SshdFacts, RunningSshd } from './sshd';
+export type { RunningSshd, SshdFacts, StartSshdOptions } from './sshd';
 export { checkTestHost, startSshd, PROVISION_FIX, PROVISION_SCRIPT, SSHD_PATH, TEST_USER } from './sshd';
 export type { SshdContext } from './inject';
 export { requireSshd, sshdFacts, sshdSkipReason } from './inject';

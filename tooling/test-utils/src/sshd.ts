@@ -121,30 +121,47 @@ function sshdConfig(dir: string, port: number, user: string): string {
   ].join('\n');
 }
 
+export interface StartSshdOptions {
+  readonly user?: string;
+  /**
+   * Reuse the login credentials of a running instance (a second sshd, e.g. a jump host) instead
+   * of setting a new password and key, which would break the first instance's facts.
+   */
+  readonly credentialsOf?: Pick<SshdFacts, 'user' | 'password' | 'keyPath' | 'publicKey'>;
+  /** Extra sshd_config lines (e.g. `LogLevel DEBUG1`). */
+  readonly extraConfig?: readonly string[];
+}
+
 /** Starts sshd; resolves once it logs "Server listening". Retries when the port was taken meanwhile. */
-export async function startSshd(options: { readonly user?: string } = {}): Promise<RunningSshd> {
-  const user = options.user ?? TEST_USER;
+export async function startSshd(options: StartSshdOptions = {}): Promise<RunningSshd> {
+  const shared = options.credentialsOf;
+  const user = shared?.user ?? options.user ?? TEST_USER;
   const dir = mkdtempSync(join(tmpdir(), 'mcp-ssh-sshd-'));
   try {
     const hostKey = join(dir, 'ssh_host_ed25519_key');
-    const clientKey = join(dir, 'client_ed25519');
     run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'mcp-ssh-test-host', '-f', hostKey]);
-    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'mcp-ssh-test-client', '-f', clientKey]);
     const hostPublicKey = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
-    const publicKey = readFileSync(`${clientKey}.pub`, 'utf8').trim();
     const hostKeyFingerprint = run('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKey}.pub`]).split(' ')[1] ?? '';
 
-    const password = `Pw-${randomBytes(12).toString('base64url')}`;
-    run('chpasswd', [], `${user}:${password}\n`);
-    const { home, uid, gid } = userHome(user);
-    const authorizedKeys = join(home, '.ssh', 'authorized_keys');
-    writeFileSync(authorizedKeys, `${publicKey}\n`, { mode: 0o600 });
-    chownSync(authorizedKeys, uid, gid);
+    const clientKey = shared?.keyPath ?? join(dir, 'client_ed25519');
+    let publicKey = shared?.publicKey ?? '';
+    let password = shared?.password ?? '';
+    let authorizedKeys: string | undefined;
+    if (!shared) {
+      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'mcp-ssh-test-client', '-f', clientKey]);
+      publicKey = readFileSync(`${clientKey}.pub`, 'utf8').trim();
+      password = `Pw-${randomBytes(12).toString('base64url')}`;
+      run('chpasswd', [], `${user}:${password}\n`);
+      const { home, uid, gid } = userHome(user);
+      authorizedKeys = join(home, '.ssh', 'authorized_keys');
+      writeFileSync(authorizedKeys, `${publicKey}\n`, { mode: 0o600 });
+      chownSync(authorizedKeys, uid, gid);
+    }
 
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const configPath = join(dir, 'sshd_config');
-      writeFileSync(configPath, sshdConfig(dir, port, user));
+      writeFileSync(configPath, sshdConfig(dir, port, user) + (options.extraConfig ?? []).map((line) => `${line}\n`).join(''));
       run(SSHD_PATH, ['-t', '-f', configPath]);
       const logPath = join(dir, 'sshd.log');
       try {
@@ -247,7 +264,7 @@ function signal(pids: readonly number[], name: NodeJS.Signals): void {
   }
 }
 
-async function stopSshd(child: ChildProcess, dir: string, authorizedKeys: string): Promise<void> {
+async function stopSshd(child: ChildProcess, dir: string, authorizedKeys: string | undefined): Promise<void> {
   if (child.pid && child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const family = descendants(child.pid);
@@ -257,6 +274,6 @@ async function stopSshd(child: ChildProcess, dir: string, authorizedKeys: string
     await exited;
     signal(family, 'SIGKILL');
   }
-  writeFileSync(authorizedKeys, '');
+  if (authorizedKeys) writeFileSync(authorizedKeys, '');
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
-import type { Client } from 'ssh2';
+import type { Client, KeyboardInteractiveAuthMethod } from 'ssh2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectClient, execCommand, FakeHost, openShell, readUntil, scriptedCli } from '../src/index';
 
@@ -86,12 +86,17 @@ describe('FakeHost', () => {
     const host = await start({ onShell: router });
     await connect(host);
     const { address } = host;
+    const answerPassword: KeyboardInteractiveAuthMethod = {
+      type: 'keyboard-interactive',
+      username: address.username,
+      prompt: (_name, _instructions, _lang, _prompts, finish) => finish([address.password]),
+    };
     const kbd = await connectClient({
       host: address.host,
       port: address.port,
       username: address.username,
       tryKeyboard: true,
-      authHandler: [{ type: 'keyboard-interactive', username: address.username, prompt: (_n, _i, _l, _p, finish) => finish([address.password]) }],
+      authHandler: [answerPassword],
     });
     clients.push(kbd);
     await expect(
