@@ -5,3 +5,30 @@ export { noopLogger } from './logger';
 export { REDACTED, Redactor } from './redact';
 export { fingerprintSha256, parseOpenSshPublicKey } from './keys';
 export type { PublicKeyInfo } from './keys';
+export type { AppendKnownHostInput, CheckKnownHostsInput, HostKeyCheck } from './known-hosts';
+export { appendKnownHost, checkKnownHosts, knownHostsName } from './known-hosts';
+export type {
+  AuthOptions,
+  ChannelExit,
+  ConnectOptions,
+  ExecOptions,
+  ExecResult,
+  HostKeyInfo,
+  HostKeyPolicy,
+  PrivateKeySource,
+  PtyOptions,
+  SshChannel,
+  SshEndpoint,
+} from './connection';
+export { SshConnection } from './connection';
+export type { ConnectionPoolOptions } from './pool';
+export { ConnectionPool, sessionKeyOf } from './pool';
+export type {
+  JumpHop,
+  ProxyJumpSpec,
+  ResolvedTarget,
+  ResolveTargetOptions,
+  ResolveTargetOverrides,
+  StrictHostKeyChecking,
+} from './ssh-config';
+export { parseProxyJump, resolveTarget } from './ssh-config';

@@ -1,5 +1,5 @@
 export type { RunningSshd, SshdFacts, StartSshdOptions } from './sshd';
-export { checkTestHost, startSshd, PROVISION_FIX, PROVISION_SCRIPT, SSHD_PATH, TEST_USER } from './sshd';
+export { checkTestHost, descendants, startSshd, PROVISION_FIX, PROVISION_SCRIPT, SSHD_PATH, TEST_USER } from './sshd';
 export type { SshdContext } from './inject';
 export { requireSshd, sshdFacts, sshdSkipReason } from './inject';
 export type { FakeHostAddress, FakeHostOptions, ScriptedCli, SplitPolicy } from './fake-host';

@@ -161,7 +161,8 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<Running
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const configPath = join(dir, 'sshd_config');
-      writeFileSync(configPath, sshdConfig(dir, port, user) + (options.extraConfig ?? []).map((line) => `${line}\n`).join(''));
+      // sshd_config: the first value of a keyword wins, so extra lines go first.
+      writeFileSync(configPath, (options.extraConfig ?? []).map((line) => `${line}\n`).join('') + sshdConfig(dir, port, user));
       run(SSHD_PATH, ['-t', '-f', configPath]);
       const logPath = join(dir, 'sshd.log');
       try {
@@ -228,7 +229,7 @@ function spawnListening(configPath: string, logPath: string, port: number): Prom
 }
 
 /** Every live descendant of `pid` (per-connection sshd processes call setsid, so no group kill). */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -1,0 +1,592 @@
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
+import { SshSessionError } from './errors';
+import { Client, isTransportAlive, utils, type ClientChannel, type ConnectConfig } from './internal/ssh2';
+import { fromSsh2Error } from './internal/ssh2-errors';
+import { fingerprintSha256 } from './keys';
+import { appendKnownHost, checkKnownHosts, knownHostsName } from './known-hosts';
+import { noopLogger, type Logger } from './logger';
+
+/**
+ * How host keys are verified. Required: there is no silent default.
+ * - `strict`: the key must be in a known_hosts file (StrictHostKeyChecking yes).
+ * - `accept-new`: an unknown host's key is appended to `appendTo` and accepted; a changed or
+ *   revoked key is still refused (StrictHostKeyChecking accept-new, OpenSSH's safe default).
+ * - `insecureAcceptAnyHostKey`: accepts anything, including a changed key. Named loudly on purpose.
+ */
+export type HostKeyPolicy =
+  | { readonly mode: 'strict'; readonly knownHostsFiles: readonly string[] }
+  | { readonly mode: 'accept-new'; readonly knownHostsFiles: readonly string[]; readonly appendTo?: string }
+  | { readonly mode: 'insecureAcceptAnyHostKey' };
+
+/** A private key given by path (read at connect) or by content. */
+export type PrivateKeySource =
+  | { readonly path: string; readonly passphrase?: string }
+  | { readonly key: string | Buffer; readonly passphrase?: string; readonly label?: string };
+
+/** Credentials to try, in this order: agent, keys, password, keyboard-interactive. */
+export interface AuthOptions {
+  /** ssh-agent socket path (the caller reads SSH_AUTH_SOCK; core never reads the environment). */
+  readonly agent?: string;
+  /** Keys to offer, in order. Encrypted keys need their passphrase (or `passphrase` below). */
+  readonly privateKeys?: readonly PrivateKeySource[];
+  /** Passphrase for any encrypted key without its own. */
+  readonly passphrase?: string;
+  /** Password, also answered to keyboard-interactive password prompts (network gear uses those). */
+  readonly password?: string;
+}
+
+/** One SSH endpoint: where, who, and which credentials. */
+export interface SshEndpoint {
+  readonly host: string;
+  /** Default 22. */
+  readonly port?: number;
+  readonly username: string;
+  readonly auth: AuthOptions;
+}
+
+export interface ConnectOptions extends SshEndpoint {
+  readonly hostKeys: HostKeyPolicy;
+  /** ProxyJump chain, first hop first; each hop is verified with the same host key policy. */
+  readonly jumps?: readonly SshEndpoint[];
+  /** TCP connect + handshake + auth, per hop. Default 15000. */
+  readonly connectTimeoutMs?: number;
+  /** Keepalive request interval (ServerAliveInterval); 0 disables. Default 15000. */
+  readonly keepaliveIntervalMs?: number;
+  /** Unanswered keepalives before the connection is declared dead (ServerAliveCountMax). Default 3. */
+  readonly keepaliveCountMax?: number;
+  readonly logger?: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/** What the host key check saw, shown in session info. */
+export interface HostKeyInfo {
+  readonly type: string;
+  readonly fingerprint: string;
+  /** `known` (matched a known_hosts line), `added` (accept-new appended it), `unchecked` (insecure opt-out). */
+  readonly status: 'known' | 'added' | 'unchecked';
+}
+
+/** Result of {@link SshConnection.exec}. */
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Exit status, or null when the command was killed by a signal or the server sent none. */
+  readonly exitCode: number | null;
+  readonly exitSignal?: string;
+}
+
+export interface ExecOptions {
+  /** Written to the command's stdin, then stdin is closed. */
+  readonly stdin?: string | Buffer;
+  readonly signal?: AbortSignal;
+}
+
+/** How a channel's command ended: the exit status, or the signal that killed it. */
+export interface ChannelExit {
+  /** Null when killed by a signal, or when the channel closed without an exit status. */
+  readonly code: number | null;
+  readonly signal?: string;
+}
+
+/** A raw channel (exec or shell): a Duplex for stdout/stdin plus stderr. */
+export interface SshChannel extends Duplex {
+  readonly stderr: NodeJS.ReadableStream;
+  /**
+   * Settles when the remote command ends. Recorded from the moment the channel opens, so a fast
+   * command's exit status (often in the same packet burst as the open confirmation) is never lost.
+   */
+  readonly exit: Promise<ChannelExit>;
+  setWindow(rows: number, cols: number, height: number, width: number): void;
+  signal(name: string): void;
+}
+
+export interface PtyOptions {
+  readonly term?: string;
+  readonly cols?: number;
+  readonly rows?: number;
+}
+
+const DEFAULTS = Object.freeze({
+  port: 22,
+  connectTimeoutMs: 15_000,
+  keepaliveIntervalMs: 15_000,
+  keepaliveCountMax: 3,
+});
+
+type Ssh2Client = InstanceType<typeof Client>;
+
+/**
+ * One authenticated SSH connection (through any ProxyJump hops), with keepalive. Channels opened
+ * on it fail with `CONNECTION_CLOSED` when it dies; it never reconnects by itself (the pool does,
+ * on next use), so a command is never silently re-run.
+ */
+export class SshConnection {
+  /** `user@host:port` of the target. */
+  readonly key: string;
+  readonly hostKey: HostKeyInfo;
+  readonly #client: Ssh2Client;
+  readonly #hops: readonly Ssh2Client[];
+  readonly #events = new EventEmitter();
+  readonly #inFlight = new Set<(error: SshSessionError) => void>();
+  #closedError: SshSessionError | undefined;
+  #closed = false;
+
+  private constructor(key: string, client: Ssh2Client, hops: readonly Ssh2Client[], hostKey: HostKeyInfo) {
+    this.key = key;
+    this.#client = client;
+    this.#hops = hops;
+    this.hostKey = hostKey;
+    client.on('error', (error: Error) => {
+      this.#closedError ??= fromSsh2Error(error, 'established', key);
+    });
+    client.once('close', () => this.#onClose());
+  }
+
+  /**
+   * Connects, verifies host keys (every hop), authenticates.
+   *
+   * @throws SshSessionError `CONNECT_FAILED`, `CONNECT_TIMEOUT`, `AUTH_FAILED`, `HOST_KEY_UNKNOWN`,
+   *   `HOST_KEY_CHANGED`, `HOST_KEY_REVOKED`, `ABORTED`.
+   */
+  static async connect(options: ConnectOptions): Promise<SshConnection> {
+    validate(options);
+    const hops: Ssh2Client[] = [];
+    try {
+      let sock: Duplex | undefined;
+      for (const hop of options.jumps ?? []) {
+        const opened = await openClient(hop, options, sock);
+        hops.push(opened.client);
+        sock = await forwardOut(opened.client, nextOf(options, hop), endpointKey(hop));
+      }
+      const target = await openClient(options, options, sock);
+      return new SshConnection(endpointKey(options), target.client, hops, target.hostKey);
+    } catch (error) {
+      for (const hop of hops.reverse()) hop.end();
+      throw error;
+    }
+  }
+
+  /** False once the connection closed (peer gone, keepalive failure, or {@link close}). */
+  get isOpen(): boolean {
+    return !this.#closed;
+  }
+
+  /** Why the connection closed, if it did with an error. */
+  get closedError(): SshSessionError | undefined {
+    return this.#closedError;
+  }
+
+  /** Called once when the connection closes, with the reason when it was not {@link close}. */
+  onClose(listener: (error: SshSessionError | undefined) => void): () => void {
+    if (this.#closed) {
+      queueMicrotask(() => listener(this.#closedError));
+      return () => undefined;
+    }
+    this.#events.once('close', listener);
+    return () => this.#events.off('close', listener);
+  }
+
+  /**
+   * Runs one command on an exec channel (no PTY) and collects its output.
+   *
+   * @throws SshSessionError `CONNECTION_CLOSED` when the connection dies meanwhile (not re-run),
+   *   `ABORTED` when `signal` fires (the remote command gets SIGTERM and the channel is closed).
+   */
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    if (options.signal?.aborted) throw abortedError(this.key, options.signal);
+    const channel = await this.execChannel(command);
+    return new Promise<ExecResult>((resolve, reject) => {
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let done = false;
+      const fail = (error: SshSessionError): void => {
+        if (done) return;
+        done = true;
+        cleanup();
+        channel.destroy();
+        reject(error);
+      };
+      const onAbort = (): void => {
+        try {
+          channel.signal('TERM');
+        } catch {
+          // channel already gone
+        }
+        fail(abortedError(this.key, options.signal));
+      };
+      const cleanup = (): void => {
+        this.#inFlight.delete(fail);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      this.#inFlight.add(fail);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      channel.on('data', (data: Buffer) => stdout.push(data));
+      channel.stderr.on('data', (data: Buffer) => stderr.push(data));
+      channel.once('close', () => {
+        void channel.exit.then((exit) => {
+          if (done) return;
+          // A channel that closed without an exit status because the link died is not a result.
+          if (exit.code === null && exit.signal === undefined && (this.#closed || !isTransportAlive(this.#client))) {
+            fail(this.#lostError());
+            return;
+          }
+          done = true;
+          cleanup();
+          resolve({
+            stdout: Buffer.concat(stdout).toString('utf8'),
+            stderr: Buffer.concat(stderr).toString('utf8'),
+            exitCode: exit.code,
+            ...(exit.signal === undefined ? {} : { exitSignal: exit.signal }),
+          });
+        });
+      });
+      if (options.stdin !== undefined) channel.end(options.stdin);
+    });
+  }
+
+  /** Opens an exec channel (no PTY) for streaming use. */
+  execChannel(command: string, options: { readonly pty?: PtyOptions } = {}): Promise<SshChannel> {
+    return this.#open((callback) =>
+      options.pty ? this.#client.exec(command, { pty: toPty(options.pty) }, callback) : this.#client.exec(command, callback),
+    );
+  }
+
+  /** Opens an interactive shell channel with a PTY. */
+  shellChannel(pty: PtyOptions = {}): Promise<SshChannel> {
+    return this.#open((callback) => this.#client.shell(toPty(pty), callback));
+  }
+
+  /** Closes the connection and every hop. Idempotent. */
+  close(): void {
+    this.#client.end();
+    for (const hop of this.#hops) hop.end();
+  }
+
+  #open(start: (callback: (error: Error | undefined, channel: ClientChannel) => void) => void): Promise<SshChannel> {
+    if (this.#closed) return Promise.reject(this.#lostError());
+    return new Promise((resolve, reject) => {
+      const fail = (error: SshSessionError): void => reject(error);
+      this.#inFlight.add(fail);
+      try {
+        start((error, channel) => {
+          this.#inFlight.delete(fail);
+          if (error) {
+            reject(
+              this.#closed
+                ? this.#lostError()
+                : new SshSessionError('CONNECT_FAILED', `cannot open a channel on ${this.key}: ${error.message}`, {
+                    cause: error,
+                  }),
+            );
+            return;
+          }
+          // Synchronously, before any later packet of this burst is parsed: see SshChannel.exit.
+          const exit = new Promise<ChannelExit>((settle) => {
+            channel.once('exit', (code: number | null, signalName?: string) =>
+              settle({ code: code ?? null, ...(signalName ? { signal: signalName } : {}) }),
+            );
+            channel.once('close', () => settle({ code: null }));
+          });
+          resolve(Object.assign(channel, { exit }) as unknown as SshChannel);
+        });
+      } catch (error) {
+        this.#inFlight.delete(fail);
+        reject(fromSsh2Error(error, 'established', this.key));
+      }
+    });
+  }
+
+  #lostError(): SshSessionError {
+    return (
+      this.#closedError ??
+      new SshSessionError('CONNECTION_CLOSED', `connection to ${this.key} is closed; the command was not re-run`, {
+        details: { target: this.key },
+      })
+    );
+  }
+
+  #onClose(): void {
+    this.#closed = true;
+    for (const hop of this.#hops) hop.end();
+    const error = this.#lostError();
+    for (const fail of [...this.#inFlight]) fail(error);
+    this.#inFlight.clear();
+    this.#events.emit('close', this.#closedError);
+  }
+}
+
+function validate(options: ConnectOptions): void {
+  for (const endpoint of [options, ...(options.jumps ?? [])]) {
+    if (typeof endpoint.host !== 'string' || endpoint.host.length === 0 || /[\s\0]/.test(endpoint.host)) {
+      throw new TypeError(`invalid host ${JSON.stringify(endpoint.host)}`);
+    }
+    const port = endpoint.port ?? DEFAULTS.port;
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new RangeError(`invalid port ${String(port)}`);
+    if (typeof endpoint.username !== 'string' || endpoint.username.length === 0 || /[\s\0]/.test(endpoint.username)) {
+      throw new TypeError(`invalid username ${JSON.stringify(endpoint.username)}`);
+    }
+  }
+  if (!options.hostKeys) throw new TypeError('hostKeys policy is required');
+}
+
+function endpointKey(endpoint: SshEndpoint): string {
+  return `${endpoint.username}@${endpoint.host}:${endpoint.port ?? DEFAULTS.port}`;
+}
+
+/** The endpoint that follows `hop` in the chain (the next hop, or the target). */
+function nextOf(options: ConnectOptions, hop: SshEndpoint): SshEndpoint {
+  const jumps = options.jumps ?? [];
+  const index = jumps.indexOf(hop);
+  return jumps[index + 1] ?? options;
+}
+
+function toPty(pty: PtyOptions): { term: string; cols: number; rows: number } {
+  return { term: pty.term ?? 'dumb', cols: pty.cols ?? 200, rows: pty.rows ?? 50 };
+}
+
+function forwardOut(client: Ssh2Client, next: SshEndpoint, via: string): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    client.forwardOut('127.0.0.1', 0, next.host, next.port ?? DEFAULTS.port, (error, channel) => {
+      if (error) {
+        reject(
+          new SshSessionError(
+            'CONNECT_FAILED',
+            `jump host ${via} could not open a forward to ${next.host}:${next.port ?? DEFAULTS.port}: ${error.message}` +
+              ' (is AllowTcpForwarding enabled there, and is the next host reachable from it?)',
+            { cause: error, details: { via, target: endpointKey(next) } },
+          ),
+        );
+        return;
+      }
+      resolve(channel);
+    });
+  });
+}
+
+interface Opened {
+  readonly client: Ssh2Client;
+  readonly hostKey: HostKeyInfo;
+}
+
+async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: Duplex | undefined): Promise<Opened> {
+  const key = endpointKey(endpoint);
+  const port = endpoint.port ?? DEFAULTS.port;
+  const logger = options.logger ?? noopLogger;
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+  const keys = await loadKeys(endpoint.auth);
+  const { handler, tried } = authHandler(endpoint, keys.usable);
+  let hostKeyInfo: HostKeyInfo | undefined;
+  let hostKeyError: SshSessionError | undefined;
+
+  if (options.signal?.aborted) throw abortedError(key, options.signal);
+  const client = new Client();
+  return new Promise<Opened>((resolve, reject) => {
+    let settled = false;
+    const finish = (error: SshSessionError | undefined): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (error) {
+        client.end();
+        client.destroy();
+        reject(error);
+        return;
+      }
+      resolve({ client, hostKey: hostKeyInfo ?? { type: 'unknown', fingerprint: '', status: 'unchecked' } });
+    };
+    const onAbort = (): void => finish(abortedError(key, options.signal));
+    // One deadline for TCP connect + handshake + auth (ssh2's readyTimeout excludes the TCP part).
+    const timer = setTimeout(
+      () => finish(fromSsh2Error(Object.assign(new Error('timed out'), { level: 'client-timeout' }), 'connect', key, { timeoutMs })),
+      timeoutMs,
+    );
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    client.on('error', (error: Error) => {
+      if (hostKeyError) finish(hostKeyError);
+      else finish(fromSsh2Error(error, 'connect', key, { authTried: describeTried(tried, keys.skipped), timeoutMs }));
+    });
+    client.once('close', () =>
+      finish(hostKeyError ?? new SshSessionError('CONNECT_FAILED', `connection to ${key} closed during the handshake`)),
+    );
+    client.once('ready', () => {
+      // Commands are small request/response exchanges: Nagle + delayed ACK would add ~40 ms each.
+      client.setNoDelay(true);
+      logger.log('debug', 'ssh connected', { target: key, hostKey: hostKeyInfo?.fingerprint });
+      finish(undefined);
+    });
+    const config: ConnectConfig = {
+      host: endpoint.host,
+      port,
+      username: endpoint.username,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: options.keepaliveIntervalMs ?? DEFAULTS.keepaliveIntervalMs,
+      keepaliveCountMax: options.keepaliveCountMax ?? DEFAULTS.keepaliveCountMax,
+      tryKeyboard: endpoint.auth.password !== undefined,
+      authHandler: handler as unknown as ConnectConfig['authHandler'],
+      ...(sock ? { sock: sock as unknown as ConnectConfig['sock'] } : {}),
+      hostVerifier: ((blob: Buffer, verify: (ok: boolean) => void) => {
+        verifyHostKey(endpoint.host, port, blob, options.hostKeys).then(
+          (info) => {
+            hostKeyInfo = info;
+            if (info.status === 'added') logger.log('info', `added host key for ${knownHostsName(endpoint.host, port)}`, { fingerprint: info.fingerprint });
+            verify(true);
+          },
+          (error: unknown) => {
+            hostKeyError =
+              error instanceof SshSessionError
+                ? error
+                : new SshSessionError('HOST_KEY_REJECTED', `host key check for ${key} failed: ${String(error)}`, { cause: error });
+            verify(false);
+          },
+        );
+      }) as unknown as ConnectConfig['hostVerifier'],
+    };
+    client.connect(config);
+  });
+}
+
+function abortedError(key: string, signal: AbortSignal | undefined): SshSessionError {
+  return new SshSessionError('ABORTED', `operation on ${key} was aborted`, { cause: signal?.reason });
+}
+
+async function verifyHostKey(host: string, port: number, blob: Buffer, policy: HostKeyPolicy): Promise<HostKeyInfo> {
+  const parsed = utils.parseKey(blob);
+  const type = parsed instanceof Error || Array.isArray(parsed) ? 'unknown' : parsed.type;
+  const fingerprint = fingerprintSha256(blob);
+  if (policy.mode === 'insecureAcceptAnyHostKey') return { type, fingerprint, status: 'unchecked' };
+  const name = knownHostsName(host, port);
+  const check = await checkKnownHosts({ host, port, key: blob, files: policy.knownHostsFiles });
+  const details = { host: name, offeredType: type, offeredFingerprint: fingerprint };
+  switch (check.status) {
+    case 'match':
+      return { type, fingerprint, status: 'known' };
+    case 'revoked':
+      throw new SshSessionError(
+        'HOST_KEY_REVOKED',
+        `host key for ${name} (${type} ${fingerprint}) is marked @revoked in ${check.file}:${check.line}; refusing to connect`,
+        { details: { ...details, file: check.file, line: check.line } },
+      );
+    case 'changed':
+      throw new SshSessionError(
+        'HOST_KEY_CHANGED',
+        `HOST KEY CHANGED for ${name}: offered ${type} ${fingerprint}, but ${check.file}:${check.line} has ` +
+          `${check.knownType} ${check.knownFingerprint}. This may be an attack (or the host was reinstalled). ` +
+          `If the change is expected, remove the old entry: ssh-keygen -R '${name}' -f ${check.file}`,
+        { details: { ...details, file: check.file, line: check.line, knownFingerprint: check.knownFingerprint } },
+      );
+    case 'unknown': {
+      const appendTo = policy.mode === 'accept-new' ? (policy.appendTo ?? policy.knownHostsFiles[0]) : undefined;
+      if (policy.mode === 'strict' || appendTo === undefined) {
+        throw new SshSessionError(
+          'HOST_KEY_UNKNOWN',
+          `host ${name} is not in known_hosts (${policy.knownHostsFiles.join(', ') || 'no files'}) and host key checking ` +
+            `is strict; offered ${type} ${fingerprint}. Verify the fingerprint, then add it (ssh-keyscan -p ${port} ${host}) or use accept-new.`,
+          { details },
+        );
+      }
+      await appendKnownHost({ file: appendTo, host, port, key: blob });
+      return { type, fingerprint, status: 'added' };
+    }
+  }
+}
+
+interface LoadedKey {
+  readonly key: Buffer | string;
+  readonly passphrase?: string;
+  readonly label: string;
+}
+
+async function loadKeys(auth: AuthOptions): Promise<{ usable: LoadedKey[]; skipped: string[] }> {
+  const usable: LoadedKey[] = [];
+  const skipped: string[] = [];
+  for (const source of auth.privateKeys ?? []) {
+    const label = 'path' in source ? source.path : (source.label ?? 'inline key');
+    let key: Buffer | string;
+    try {
+      key = 'path' in source ? await readFile(source.path) : source.key;
+    } catch (error) {
+      skipped.push(`${label} (unreadable: ${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      continue;
+    }
+    const passphrase = source.passphrase ?? auth.passphrase;
+    const parsed = utils.parseKey(key, passphrase);
+    if (parsed instanceof Error) {
+      skipped.push(
+        /encrypted|passphrase/i.test(parsed.message)
+          ? `${label} (${passphrase === undefined ? 'encrypted, no passphrase given' : 'wrong passphrase'})`
+          : `${label} (not a private key)`,
+      );
+      continue;
+    }
+    usable.push({ key, label, ...(passphrase === undefined ? {} : { passphrase }) });
+  }
+  return { usable, skipped };
+}
+
+type AuthMethod =
+  | { type: 'agent'; username: string; agent: string }
+  | { type: 'publickey'; username: string; key: Buffer | string; passphrase?: string }
+  | { type: 'password'; username: string; password: string }
+  | {
+      type: 'keyboard-interactive';
+      username: string;
+      prompt: (name: string, instructions: string, lang: string, prompts: { prompt: string }[], finish: (answers: string[]) => void) => void;
+    };
+
+/** Builds ssh2's authHandler: offers our methods in order, skipping those the server does not allow. */
+function authHandler(endpoint: SshEndpoint, keys: readonly LoadedKey[]): {
+  handler: (methodsLeft: string[] | null, partial: boolean | null, next: (method: AuthMethod | false) => void) => void;
+  tried: string[];
+} {
+  const { username, auth } = endpoint;
+  const candidates: { method: AuthMethod; serverName: string; label: string }[] = [];
+  if (auth.agent) candidates.push({ method: { type: 'agent', username, agent: auth.agent }, serverName: 'publickey', label: 'agent' });
+  for (const key of keys) {
+    candidates.push({
+      method: { type: 'publickey', username, key: key.key, ...(key.passphrase === undefined ? {} : { passphrase: key.passphrase }) },
+      serverName: 'publickey',
+      label: `publickey ${key.label}`,
+    });
+  }
+  const password = auth.password;
+  if (password !== undefined) {
+    candidates.push({ method: { type: 'password', username, password }, serverName: 'password', label: 'password' });
+    candidates.push({
+      method: {
+        type: 'keyboard-interactive',
+        username,
+        // Answer password-like prompts only; anything else gets an empty answer (never the password).
+        prompt: (_name, _instructions, _lang, prompts, finish) =>
+          finish(prompts.map((p) => (/pass(word|code)?|pin/i.test(p.prompt) ? password : ''))),
+      },
+      serverName: 'keyboard-interactive',
+      label: 'keyboard-interactive',
+    });
+  }
+  const tried: string[] = [];
+  let index = 0;
+  return {
+    tried,
+    handler: (methodsLeft, _partial, next) => {
+      while (index < candidates.length) {
+        const candidate = candidates[index++];
+        if (!candidate) break;
+        if (methodsLeft && !methodsLeft.includes(candidate.serverName)) continue;
+        tried.push(candidate.label);
+        next(candidate.method);
+        return;
+      }
+      if (tried.length === 0 && methodsLeft) tried.push(`nothing to offer (server allows: ${methodsLeft.join(', ')})`);
+      next(false);
+    },
+  };
+}
+
+function describeTried(tried: readonly string[], skipped: readonly string[]): string {
+  const parts = tried.length > 0 ? [...tried] : ['no credentials (give a password, a key, or an agent)'];
+  if (skipped.length > 0) parts.push(`skipped ${skipped.join(', ')}`);
+  return parts.join(', ');
+}

@@ -1,0 +1,89 @@
+import { SshConnection, type ConnectOptions } from './connection';
+
+/** `user@host:port`: the key sessions are pooled and shown under. */
+export function sessionKeyOf(target: { readonly username: string; readonly host: string; readonly port?: number }): string {
+  return `${target.username}@${target.host}:${target.port ?? 22}`;
+}
+
+export interface ConnectionPoolOptions {
+  /** How to connect; default {@link SshConnection.connect}. */
+  readonly connect?: (options: ConnectOptions) => Promise<SshConnection>;
+}
+
+/**
+ * One connection per `user@host:port`. Concurrent callers for one key share one connect; a
+ * connection that died is replaced on the next {@link acquire} (never behind a caller's back).
+ */
+export class ConnectionPool {
+  readonly #connect: (options: ConnectOptions) => Promise<SshConnection>;
+  readonly #open = new Map<string, SshConnection>();
+  readonly #pending = new Map<string, Promise<SshConnection>>();
+
+  constructor(options: ConnectionPoolOptions = {}) {
+    this.#connect = options.connect ?? ((connectOptions) => SshConnection.connect(connectOptions));
+  }
+
+  /**
+   * The open connection for this target, or a new one. A failed connect is not cached: the next
+   * call tries again.
+   */
+  acquire(options: ConnectOptions): Promise<SshConnection> {
+    const key = sessionKeyOf(options);
+    const existing = this.#open.get(key);
+    if (existing?.isOpen) return Promise.resolve(existing);
+    const pending = this.#pending.get(key);
+    if (pending) return pending;
+    const connecting = this.#connect(options).then(
+      (connection) => {
+        this.#pending.delete(key);
+        this.#open.set(key, connection);
+        connection.onClose(() => {
+          if (this.#open.get(key) === connection) this.#open.delete(key);
+        });
+        return connection;
+      },
+      (error: unknown) => {
+        this.#pending.delete(key);
+        throw error;
+      },
+    );
+    this.#pending.set(key, connecting);
+    return connecting;
+  }
+
+  /** The open connection for a key, if any. */
+  get(key: string): SshConnection | undefined {
+    const connection = this.#open.get(key);
+    return connection?.isOpen ? connection : undefined;
+  }
+
+  /** Keys of the open connections. */
+  keys(): string[] {
+    return [...this.#open].filter(([, connection]) => connection.isOpen).map(([key]) => key);
+  }
+
+  /** Closes one connection; resolves once it is closed. True if there was one. */
+  async close(key: string): Promise<boolean> {
+    const connection = this.#open.get(key) ?? (await this.#pending.get(key)?.catch(() => undefined));
+    if (!connection) return false;
+    this.#open.delete(key);
+    await closeAndWait(connection);
+    return true;
+  }
+
+  /** Closes every connection (and waits for connects under way, then closes those too). */
+  async closeAll(): Promise<number> {
+    const pending = await Promise.all([...this.#pending.values()].map((p) => p.catch(() => undefined)));
+    const all = new Set([...this.#open.values(), ...pending.filter((c): c is SshConnection => c !== undefined)]);
+    this.#open.clear();
+    await Promise.all([...all].map(closeAndWait));
+    return all.size;
+  }
+}
+
+function closeAndWait(connection: SshConnection): Promise<void> {
+  return new Promise((resolve) => {
+    connection.onClose(() => resolve());
+    connection.close();
+  });
+}

@@ -1,0 +1,343 @@
+// SshConnection and ConnectionPool against the real loopback sshd (and a second and third sshd
+// as jump hosts).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { descendants, sshdFacts, sshdSkipReason, startSshd, type RunningSshd, type SshdFacts } from 'test-utils';
+import { ConnectionPool, SshConnection, type ConnectOptions, type SshEndpoint } from '../src/index';
+
+const facts = sshdFacts();
+const dir = mkdtempSync(join(tmpdir(), 'core-conn-'));
+const open: SshConnection[] = [];
+const pools: ConnectionPool[] = [];
+
+afterEach(async () => {
+  for (const connection of open.splice(0)) connection.close();
+  await Promise.all(pools.splice(0).map((pool) => pool.closeAll()));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function endpoint(f: SshdFacts, auth: 'key' | 'password' = 'key'): SshEndpoint {
+  return {
+    host: f.host,
+    port: f.port,
+    username: f.user,
+    auth: auth === 'key' ? { privateKeys: [{ path: f.keyPath }] } : { password: f.password },
+  };
+}
+
+function options(f: SshdFacts, extra: Partial<ConnectOptions> = {}): ConnectOptions {
+  return { ...endpoint(f), hostKeys: { mode: 'strict', knownHostsFiles: [f.knownHostsPath] }, ...extra };
+}
+
+async function connect(opts: ConnectOptions): Promise<SshConnection> {
+  const connection = await SshConnection.connect(opts);
+  open.push(connection);
+  return connection;
+}
+
+/** Processes sshd forked for connections made while `action` ran. */
+async function connectionProcesses(f: SshdFacts, action: () => Promise<void>): Promise<number[]> {
+  const before = new Set(descendants(f.pid));
+  await action();
+  return descendants(f.pid).filter((pid) => !before.has(pid));
+}
+
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone
+    }
+  }
+}
+
+describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
+  const f = facts as SshdFacts;
+
+  describe('auth', () => {
+    it('connects with a key file, runs a command and reports its real exit code', async () => {
+      const connection = await connect(options(f));
+      expect(connection.key).toBe(`${f.user}@127.0.0.1:${f.port}`);
+      expect(connection.hostKey).toEqual({ type: 'ssh-ed25519', fingerprint: f.hostKeyFingerprint, status: 'known' });
+      await expect(connection.exec('echo out; echo err >&2; exit 3')).resolves.toEqual({ stdout: 'out\n', stderr: 'err\n', exitCode: 3 });
+    });
+
+    it('connects with a password and feeds stdin', async () => {
+      const connection = await connect({ ...options(f), ...endpoint(f, 'password') });
+      await expect(connection.exec('tr a-z A-Z', { stdin: 'hello\n' })).resolves.toMatchObject({ stdout: 'HELLO\n', exitCode: 0 });
+    });
+
+    it('connects with a passphrase-protected key, and says so when the passphrase is missing', async () => {
+      const path = join(dir, 'encrypted');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', path]);
+      appendFileSync(`/home/${f.user}/.ssh/authorized_keys`, readFileSync(`${path}.pub`));
+      const withKey = (passphrase?: string): ConnectOptions =>
+        options(f, { auth: { privateKeys: [{ path, ...(passphrase ? { passphrase } : {}) }] } });
+      const connection = await connect(withKey('correct horse'));
+      await expect(connection.exec('echo in')).resolves.toEqual({ stdout: 'in\n', stderr: '', exitCode: 0 });
+      const error = SshConnection.connect(withKey());
+      await expect(error).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+      await expect(error).rejects.toThrow(/encrypted, no passphrase given/);
+    });
+
+    it('connects through ssh-agent', async () => {
+      const socket = join(dir, 'agent.sock');
+      const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+      try {
+        await expect.poll(() => spawnSync('ssh-add', ['-l'], { env: { SSH_AUTH_SOCK: socket } }).status).toBe(1);
+        execFileSync('ssh-add', ['-q', f.keyPath], { env: { SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+        const connection = await connect(options(f, { auth: { agent: socket } }));
+        await expect(connection.exec('id -un')).resolves.toMatchObject({ stdout: `${f.user}\n` });
+      } finally {
+        agent.kill();
+      }
+    });
+
+    it('fails a wrong password with AUTH_FAILED naming the methods tried, never the password', async () => {
+      const attempt = SshConnection.connect(options(f, { auth: { password: 'not-the-Password-123' } }));
+      await expect(attempt).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+      const error = (await attempt.catch((e: unknown) => e)) as Error & { details: object };
+      expect(error.message).toMatch(/tried: password/);
+      expect(JSON.stringify({ message: error.message, details: error.details })).not.toContain('not-the-Password-123');
+    });
+  });
+
+  describe('host keys', () => {
+    it('refuses an unknown host under strict checking, naming the fingerprint', async () => {
+      const empty = join(dir, 'empty_known_hosts');
+      writeFileSync(empty, '');
+      const attempt = SshConnection.connect(options(f, { hostKeys: { mode: 'strict', knownHostsFiles: [empty] } }));
+      await expect(attempt).rejects.toMatchObject({ code: 'HOST_KEY_UNKNOWN' });
+      await expect(attempt).rejects.toThrow(f.hostKeyFingerprint);
+    });
+
+    it('accept-new records an unknown host in the named file, then knows it', async () => {
+      const file = join(dir, 'accept_new', 'known_hosts');
+      const policy = { mode: 'accept-new', knownHostsFiles: [file] } as const;
+      const first = await connect(options(f, { hostKeys: policy }));
+      expect(first.hostKey.status).toBe('added');
+      expect(readFileSync(file, 'utf8')).toBe(`${f.knownHostsLine}\n`);
+      const second = await connect(options(f, { hostKeys: policy }));
+      expect(second.hostKey.status).toBe('known');
+    });
+
+    it('refuses a changed key, naming host, offered fingerprint and the known_hosts line; nothing runs', async () => {
+      const other = join(dir, 'other_host_key');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+      const file = join(dir, 'changed_known_hosts');
+      const otherKey = readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+      writeFileSync(file, `# comment\n[127.0.0.1]:${f.port} ${otherKey}\n`);
+      const before = readFileSync(f.logPath, 'utf8').split('Accepted ').length;
+      for (const mode of ['strict', 'accept-new'] as const) {
+        const attempt = SshConnection.connect(options(f, { hostKeys: { mode, knownHostsFiles: [file] } }));
+        await expect(attempt).rejects.toMatchObject({ code: 'HOST_KEY_CHANGED' });
+        await expect(attempt).rejects.toThrow(new RegExp(`\\[127\\.0\\.0\\.1\\]:${f.port}.*${escape(f.hostKeyFingerprint)}.*${escape(file)}:2`));
+      }
+      expect(readFileSync(f.logPath, 'utf8').split('Accepted ').length).toBe(before);
+    });
+
+    it('refuses a key marked @revoked even when another line matches', async () => {
+      const file = join(dir, 'revoked_known_hosts');
+      writeFileSync(file, `${f.knownHostsLine}\n@revoked * ${f.hostPublicKey}\n`);
+      const attempt = SshConnection.connect(options(f, { hostKeys: { mode: 'accept-new', knownHostsFiles: [file] } }));
+      await expect(attempt).rejects.toMatchObject({ code: 'HOST_KEY_REVOKED' });
+    });
+
+    it('accepts anything only under the loudly named insecure opt-out', async () => {
+      const connection = await connect(options(f, { hostKeys: { mode: 'insecureAcceptAnyHostKey' } }));
+      expect(connection.hostKey.status).toBe('unchecked');
+    });
+  });
+
+  describe('connect failures', () => {
+    let silent: Server;
+    let silentPort = 0;
+    const silentSockets = new Set<Socket>();
+    beforeAll(async () => {
+      // Accepts TCP and never sends an SSH banner.
+      silent = createServer((socket) => {
+        silentSockets.add(socket);
+        socket.on('close', () => silentSockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      silentPort = (silent.address() as { port: number }).port;
+    });
+    afterAll(async () => {
+      // The client gave up; a paused server-side socket never reads its FIN, so end it here.
+      for (const socket of silentSockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+
+    it('reports a refused port as CONNECT_FAILED', async () => {
+      const free = createServer();
+      await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+      const port = (free.address() as { port: number }).port;
+      await new Promise<void>((resolve) => free.close(() => resolve()));
+      await expect(SshConnection.connect(options(f, { port }))).rejects.toMatchObject({
+        code: 'CONNECT_FAILED',
+        message: expect.stringContaining('connection refused') as unknown,
+      });
+    });
+
+    it('reports an unresolvable host as CONNECT_FAILED', async () => {
+      await expect(SshConnection.connect(options(f, { host: 'no-such-host.invalid' }))).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
+    });
+
+    it('gives up on a server that never sends its banner with CONNECT_TIMEOUT, on time', async () => {
+      const started = Date.now();
+      await expect(SshConnection.connect(options(f, { port: silentPort, connectTimeoutMs: 700 }))).rejects.toMatchObject({
+        code: 'CONNECT_TIMEOUT',
+      });
+      expect(Date.now() - started).toBeLessThan(3_000);
+    });
+
+    it('rejects invalid input synchronously-typed, before any network', async () => {
+      await expect(SshConnection.connect(options(f, { host: 'a\nb' }))).rejects.toThrow(TypeError);
+      await expect(SshConnection.connect(options(f, { port: 70_000 }))).rejects.toThrow(RangeError);
+    });
+  });
+
+  describe('ProxyJump', () => {
+    let jump1: RunningSshd;
+    let jump2: RunningSshd;
+    beforeAll(async () => {
+      // DEBUG1 makes sshd log each direct-tcpip forward, which proves the jump was used.
+      [jump1, jump2] = await Promise.all([
+        startSshd({ credentialsOf: f, extraConfig: ['LogLevel DEBUG1'] }),
+        startSshd({ credentialsOf: f, extraConfig: ['LogLevel DEBUG1'] }),
+      ]);
+      appendFileSync(f.knownHostsPath, `${jump1.facts.knownHostsLine}\n${jump2.facts.knownHostsLine}\n`);
+    });
+    afterAll(async () => {
+      await Promise.all([jump1?.stop(), jump2?.stop()]);
+    });
+
+    /** The jump sshd's log must show the forward to `port`: proof the jump was really used. */
+    const expectForward = (logPath: string, port: number): void => {
+      expect(readFileSync(logPath, 'utf8')).toMatch(new RegExp(`direct_tcpip.*target 127\\.0\\.0\\.1 port ${port}\\b`));
+    };
+
+    it('reaches the target through one jump host, whose sshd logs the forward', async () => {
+      const connection = await connect(options(f, { jumps: [endpoint(jump1.facts)] }));
+      // sshd sees the connection coming from the jump host's forward.
+      await expect(connection.exec('echo "$SSH_CONNECTION"')).resolves.toMatchObject({ exitCode: 0 });
+      expectForward(jump1.facts.logPath, f.port);
+    });
+
+    it('follows a chain of two jump hosts in order', async () => {
+      const connection = await connect(options(f, { jumps: [endpoint(jump1.facts), endpoint(jump2.facts, 'password')] }));
+      await expect(connection.exec('echo chained')).resolves.toMatchObject({ stdout: 'chained\n' });
+      expectForward(jump1.facts.logPath, jump2.facts.port);
+      expectForward(jump2.facts.logPath, f.port);
+    });
+
+    it('verifies each hop: an unknown jump host key is refused under strict checking', async () => {
+      const onlyTarget = join(dir, 'only_target');
+      writeFileSync(onlyTarget, `${f.knownHostsLine}\n`);
+      const attempt = SshConnection.connect(
+        options(f, { jumps: [endpoint(jump1.facts)], hostKeys: { mode: 'strict', knownHostsFiles: [onlyTarget] } }),
+      );
+      await expect(attempt).rejects.toMatchObject({ code: 'HOST_KEY_UNKNOWN' });
+      await expect(attempt).rejects.toThrow(`[127.0.0.1]:${jump1.facts.port}`);
+    });
+  });
+
+  describe('dead connections', () => {
+    it('detects a frozen peer (SIGSTOP, half-open TCP) within interval × count, fails the command in flight, and the pool reconnects', async () => {
+      const pool = new ConnectionPool();
+      pools.push(pool);
+      const opts = options(f, { keepaliveIntervalMs: 300, keepaliveCountMax: 2 });
+      let connection: SshConnection | undefined;
+      const pids = await connectionProcesses(f, async () => {
+        connection = await pool.acquire(opts);
+      });
+      expect(pids.length).toBeGreaterThan(0);
+      const live = connection as SshConnection;
+      const inFlight = live.exec('sleep 20; echo should-not-rerun');
+      const closed = new Promise<number>((resolve) => live.onClose(() => resolve(Date.now())));
+      const frozenAt = Date.now();
+      signalAll(pids, 'SIGSTOP');
+      try {
+        await expect(inFlight).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+        // 2 × 300 ms of unanswered keepalives (+ one interval before the first is sent, + slack).
+        expect((await closed) - frozenAt).toBeLessThan(2_500);
+        expect(live.isOpen).toBe(false);
+      } finally {
+        signalAll(pids, 'SIGKILL');
+        signalAll(pids, 'SIGCONT');
+      }
+      const fresh = await pool.acquire(opts);
+      expect(fresh).not.toBe(live);
+      await expect(fresh.exec('echo back')).resolves.toMatchObject({ stdout: 'back\n' });
+    });
+
+    it('fails a command in flight with CONNECTION_CLOSED when the sshd serving it is killed', async () => {
+      let connection: SshConnection | undefined;
+      const pids = await connectionProcesses(f, async () => {
+        connection = await connect(options(f));
+      });
+      const inFlight = (connection as SshConnection).exec('sleep 20');
+      // Wait until the command really runs before killing its sshd.
+      await expect.poll(() => descendants(f.pid).length, { timeout: 5_000 }).toBeGreaterThan(pids.length);
+      signalAll(pids, 'SIGKILL');
+      await expect(inFlight).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+      await expect((connection as SshConnection).exec('true')).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+    });
+  });
+
+  describe('pool', () => {
+    it('shares one connect between concurrent callers for the same user@host:port', async () => {
+      let connects = 0;
+      const pool = new ConnectionPool({
+        connect: (o) => {
+          connects++;
+          return SshConnection.connect(o);
+        },
+      });
+      pools.push(pool);
+      const all = await Promise.all([pool.acquire(options(f)), pool.acquire(options(f)), pool.acquire(options(f, endpoint(f, 'password')))]);
+      expect(connects).toBe(1);
+      expect(new Set(all).size).toBe(1);
+      expect(pool.keys()).toEqual([`${f.user}@127.0.0.1:${f.port}`]);
+    });
+
+    it('closes one and all, and does not cache a failed connect', async () => {
+      const pool = new ConnectionPool();
+      pools.push(pool);
+      const connection = await pool.acquire(options(f));
+      expect(await pool.close(connection.key)).toBe(true);
+      expect(connection.isOpen).toBe(false);
+      expect(pool.keys()).toEqual([]);
+      await expect(pool.acquire(options(f, { auth: { password: 'wrong-pass' } }))).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+      await pool.acquire(options(f));
+      expect(await pool.closeAll()).toBe(1);
+      expect(pool.keys()).toEqual([]);
+    });
+
+    it('leaves no sockets or timers behind: a process exits by itself after closeAll', () => {
+      const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+      const script = `
+        const { ConnectionPool } = await import(${JSON.stringify(dist)});
+        const pool = new ConnectionPool();
+        const c = await pool.acquire(${JSON.stringify(options(f, { keepaliveIntervalMs: 1000 }))});
+        const r = await c.exec('echo done');
+        process.stdout.write(r.stdout);
+        await pool.closeAll();`;
+      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe('done\n');
+      expect(result.status).toBe(0);
+      expect(result.signal).toBeNull();
+    });
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
