@@ -32,3 +32,5 @@ export type {
   StrictHostKeyChecking,
 } from './ssh-config';
 export { parseProxyJump, resolveTarget } from './ssh-config';
+export type { TargetConnectDefaults, TargetCredentials } from './target-options';
+export { connectOptionsFor, defaultIdentityFiles } from './target-options';

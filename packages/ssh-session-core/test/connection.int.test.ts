@@ -1,14 +1,21 @@
 // SshConnection and ConnectionPool against the real loopback sshd (and a second and third sshd
 // as jump hosts).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { descendants, sshdFacts, sshdSkipReason, startSshd, type RunningSshd, type SshdFacts } from 'test-utils';
-import { ConnectionPool, SshConnection, type ConnectOptions, type SshEndpoint } from '../src/index';
+import {
+  ConnectionPool,
+  connectOptionsFor,
+  resolveTarget,
+  SshConnection,
+  type ConnectOptions,
+  type SshEndpoint,
+} from '../src/index';
 
 const facts = sshdFacts();
 const dir = mkdtempSync(join(tmpdir(), 'core-conn-'));
@@ -40,10 +47,14 @@ async function connect(opts: ConnectOptions): Promise<SshConnection> {
   return connection;
 }
 
-/** Processes sshd forked for connections made while `action` ran. */
-async function connectionProcesses(f: SshdFacts, action: () => Promise<void>): Promise<number[]> {
+/**
+ * Processes sshd forked for a connection made while `action` ran. A command is run first: the
+ * post-auth (user-privileged) sshd child is forked only after authentication succeeds.
+ */
+async function connectionProcesses(f: SshdFacts, action: () => Promise<SshConnection>): Promise<number[]> {
   const before = new Set(descendants(f.pid));
-  await action();
+  const connection = await action();
+  await connection.exec('true');
   return descendants(f.pid).filter((pid) => !before.has(pid));
 }
 
@@ -237,6 +248,53 @@ describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED
       expectForward(jump2.facts.logPath, f.port);
     });
 
+    it('connects to an ssh_config alias: HostName, Port, User, IdentityFile, ProxyJump alias, known_hosts, keepalive', async () => {
+      const home = join(dir, 'home-config');
+      mkdirSync(join(home, '.ssh'), { recursive: true });
+      const config = join(home, '.ssh', 'config');
+      writeFileSync(
+        config,
+        [
+          'Host bastion',
+          '  HostName 127.0.0.1',
+          `  Port ${jump1.facts.port}`,
+          `  User ${f.user}`,
+          `  IdentityFile ${f.keyPath}`,
+          'Host app app-again',
+          '  HostName 127.0.0.1',
+          `  Port ${f.port}`,
+          `  User ${f.user}`,
+          `  IdentityFile ${f.keyPath}`,
+          '  ProxyJump bastion',
+          '  ServerAliveInterval 2',
+          '  ServerAliveCountMax 4',
+          '  StrictHostKeyChecking yes',
+          `  UserKnownHostsFile ${f.knownHostsPath}`,
+          '',
+        ].join('\n'),
+      );
+      const resolve = (alias: string) => resolveTarget(alias, { configPath: config, homeDir: home, localUser: 'nobody' });
+      const target = await resolve('app');
+      expect(target.sessionKey).toBe((await resolve('app-again')).sessionKey);
+      const opts = connectOptionsFor(target, { homeDir: home });
+      expect(opts).toMatchObject({ keepaliveIntervalMs: 2000, keepaliveCountMax: 4, hostKeys: { mode: 'strict' } });
+      const before = readFileSync(jump1.facts.logPath, 'utf8').split('server_request_direct_tcpip').length;
+      const connection = await connect(opts);
+      await expect(connection.exec('echo via-config')).resolves.toMatchObject({ stdout: 'via-config\n' });
+      expect(readFileSync(jump1.facts.logPath, 'utf8').split('server_request_direct_tcpip').length).toBe(before + 1);
+    });
+
+    it('falls back to the default key files when ssh_config names none', async () => {
+      const home = join(dir, 'home-default-keys');
+      mkdirSync(join(home, '.ssh'), { recursive: true });
+      copyFileSync(f.keyPath, join(home, '.ssh', 'id_ed25519'));
+      const target = await resolveTarget('127.0.0.1', { homeDir: home, localUser: f.user, overrides: { port: f.port } });
+      const opts = connectOptionsFor(target, { homeDir: home }, { strictHostKeyChecking: 'accept-new' });
+      const connection = await connect(opts);
+      await expect(connection.exec('id -un')).resolves.toMatchObject({ stdout: `${f.user}\n` });
+      expect(readFileSync(join(home, '.ssh', 'known_hosts'), 'utf8')).toBe(`${f.knownHostsLine}\n`);
+    });
+
     it('verifies each hop: an unknown jump host key is refused under strict checking', async () => {
       const onlyTarget = join(dir, 'only_target');
       writeFileSync(onlyTarget, `${f.knownHostsLine}\n`);
@@ -254,10 +312,8 @@ describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED
       pools.push(pool);
       const opts = options(f, { keepaliveIntervalMs: 300, keepaliveCountMax: 2 });
       let connection: SshConnection | undefined;
-      const pids = await connectionProcesses(f, async () => {
-        connection = await pool.acquire(opts);
-      });
-      expect(pids.length).toBeGreaterThan(0);
+      const pids = await connectionProcesses(f, async () => (connection = await pool.acquire(opts)));
+      expect(pids.length).toBeGreaterThan(1);
       const live = connection as SshConnection;
       const inFlight = live.exec('sleep 20; echo should-not-rerun');
       const closed = new Promise<number>((resolve) => live.onClose(() => resolve(Date.now())));
@@ -279,12 +335,9 @@ describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED
 
     it('fails a command in flight with CONNECTION_CLOSED when the sshd serving it is killed', async () => {
       let connection: SshConnection | undefined;
-      const pids = await connectionProcesses(f, async () => {
-        connection = await connect(options(f));
-      });
+      const pids = await connectionProcesses(f, async () => (connection = await connect(options(f))));
+      expect(pids.length).toBeGreaterThan(1);
       const inFlight = (connection as SshConnection).exec('sleep 20');
-      // Wait until the command really runs before killing its sshd.
-      await expect.poll(() => descendants(f.pid).length, { timeout: 5_000 }).toBeGreaterThan(pids.length);
       signalAll(pids, 'SIGKILL');
       await expect(inFlight).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
       await expect((connection as SshConnection).exec('true')).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
