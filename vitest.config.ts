@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 //   unit         no peer, or in-process ssh2 fakes and the built server over stdio; parallel
 //   integration  the real OpenSSH sshd started by the globalSetup; files run one at a time
 //   packaging    each package packed and imported under plain Node (ESM and CJS)
+//   bench        `pnpm bench` only: timings against baselines run side by side (not in `pnpm test`)
 export default defineConfig({
   test: {
     testTimeout: 20_000,
@@ -25,6 +26,16 @@ export default defineConfig({
           globalSetup: ['tooling/test-utils/src/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'bench',
+          include: ['bench/**/*.bench.test.ts'],
+          globalSetup: ['tooling/test-utils/src/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
         },
       },
       {
