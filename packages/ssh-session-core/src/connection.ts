@@ -2,10 +2,18 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { SshSessionError } from './errors';
-import { Client, isTransportAlive, utils, type ClientChannel, type ConnectConfig } from './internal/ssh2';
+import {
+  Client,
+  destroyTransport,
+  hostKeyAlgorithmsPreferring,
+  isTransportAlive,
+  utils,
+  type ClientChannel,
+  type ConnectConfig,
+} from './internal/ssh2';
 import { fromSsh2Error } from './internal/ssh2-errors';
 import { fingerprintSha256 } from './keys';
-import { appendKnownHost, checkKnownHosts, knownHostsName } from './known-hosts';
+import { appendKnownHost, checkKnownHosts, knownHostKeyTypes, knownHostsName } from './known-hosts';
 import { noopLogger, type Logger } from './logger';
 
 /**
@@ -78,7 +86,7 @@ export interface ExecResult {
 }
 
 export interface ExecOptions {
-  /** Written to the command's stdin, then stdin is closed. */
+  /** Written to the command's stdin; stdin is closed either way (a reader gets EOF, never hangs). */
   readonly stdin?: string | Buffer;
   readonly signal?: AbortSignal;
 }
@@ -106,6 +114,21 @@ export interface PtyOptions {
   readonly term?: string;
   readonly cols?: number;
   readonly rows?: number;
+}
+
+/** How long a polite SSH close may take before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** Ends a client; destroys its socket after `graceMs` (at once for 0) if it has not closed by then. */
+function shutdown(client: Ssh2Client, graceMs: number): void {
+  client.end();
+  if (graceMs === 0) {
+    destroyTransport(client);
+    return;
+  }
+  const timer = setTimeout(() => destroyTransport(client), graceMs);
+  timer.unref();
+  client.once('close', () => clearTimeout(timer));
 }
 
 const DEFAULTS = Object.freeze({
@@ -158,12 +181,12 @@ export class SshConnection {
       for (const hop of options.jumps ?? []) {
         const opened = await openClient(hop, options, sock);
         hops.push(opened.client);
-        sock = await forwardOut(opened.client, nextOf(options, hop), endpointKey(hop));
+        sock = await forwardOut(opened.client, nextOf(options, hop), endpointKey(hop), options);
       }
       const target = await openClient(options, options, sock);
       return new SshConnection(endpointKey(options), target.client, hops, target.hostKey);
     } catch (error) {
-      for (const hop of hops.reverse()) hop.end();
+      for (const hop of hops.reverse()) shutdown(hop, 0);
       throw error;
     }
   }
@@ -221,6 +244,11 @@ export class SshConnection {
         options.signal?.removeEventListener('abort', onAbort);
       };
       this.#inFlight.add(fail);
+      // The signal may have fired while the channel was opening: its listener would never run.
+      if (options.signal?.aborted) {
+        onAbort();
+        return;
+      }
       options.signal?.addEventListener('abort', onAbort, { once: true });
       channel.on('data', (data: Buffer) => stdout.push(data));
       channel.stderr.on('data', (data: Buffer) => stderr.push(data));
@@ -242,7 +270,8 @@ export class SshConnection {
           });
         });
       });
-      if (options.stdin !== undefined) channel.end(options.stdin);
+      // Always close stdin: a command that reads it (cat, read) must see EOF, not wait forever.
+      channel.end(options.stdin);
     });
   }
 
@@ -258,10 +287,13 @@ export class SshConnection {
     return this.#open((callback) => this.#client.shell(toPty(pty), callback));
   }
 
-  /** Closes the connection and every hop. Idempotent. */
+  /**
+   * Closes the connection and every hop. Idempotent. A peer that does not answer the polite close
+   * within a second has its socket destroyed, so 'close' always follows.
+   */
   close(): void {
-    this.#client.end();
-    for (const hop of this.#hops) hop.end();
+    shutdown(this.#client, CLOSE_GRACE_MS);
+    for (const hop of this.#hops) shutdown(hop, CLOSE_GRACE_MS);
   }
 
   #open(start: (callback: (error: Error | undefined, channel: ClientChannel) => void) => void): Promise<SshChannel> {
@@ -276,9 +308,11 @@ export class SshConnection {
             reject(
               this.#closed
                 ? this.#lostError()
-                : new SshSessionError('CONNECT_FAILED', `cannot open a channel on ${this.key}: ${error.message}`, {
-                    cause: error,
-                  }),
+                : new SshSessionError(
+                    'CHANNEL_OPEN_FAILED',
+                    `${this.key} refused a new channel: ${error.message} (too many sessions? MaxSessions in sshd_config)`,
+                    { cause: error },
+                  ),
             );
             return;
           }
@@ -309,7 +343,7 @@ export class SshConnection {
 
   #onClose(): void {
     this.#closed = true;
-    for (const hop of this.#hops) hop.end();
+    for (const hop of this.#hops) shutdown(hop, CLOSE_GRACE_MS);
     const error = this.#lostError();
     for (const fail of [...this.#inFlight]) fail(error);
     this.#inFlight.clear();
@@ -329,6 +363,14 @@ function validate(options: ConnectOptions): void {
     }
   }
   if (!options.hostKeys) throw new TypeError('hostKeys policy is required');
+  const positive = (name: string, value: number | undefined, min: number): void => {
+    if (value !== undefined && (!Number.isFinite(value) || value < min)) {
+      throw new RangeError(`${name} must be a number ≥ ${min} (got ${String(value)})`);
+    }
+  };
+  positive('connectTimeoutMs', options.connectTimeoutMs, 1);
+  positive('keepaliveIntervalMs', options.keepaliveIntervalMs, 0);
+  positive('keepaliveCountMax', options.keepaliveCountMax, 1);
 }
 
 function endpointKey(endpoint: SshEndpoint): string {
@@ -346,22 +388,56 @@ function toPty(pty: PtyOptions): { term: string; cols: number; rows: number } {
   return { term: pty.term ?? 'dumb', cols: pty.cols ?? 200, rows: pty.rows ?? 50 };
 }
 
-function forwardOut(client: Ssh2Client, next: SshEndpoint, via: string): Promise<Duplex> {
+function forwardOut(client: Ssh2Client, next: SshEndpoint, via: string, options: ConnectOptions): Promise<Duplex> {
+  const target = `${next.host}:${next.port ?? DEFAULTS.port}`;
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
   return new Promise((resolve, reject) => {
-    client.forwardOut('127.0.0.1', 0, next.host, next.port ?? DEFAULTS.port, (error, channel) => {
-      if (error) {
-        reject(
-          new SshSessionError(
-            'CONNECT_FAILED',
-            `jump host ${via} could not open a forward to ${next.host}:${next.port ?? DEFAULTS.port}: ${error.message}` +
-              ' (is AllowTcpForwarding enabled there, and is the next host reachable from it?)',
-            { cause: error, details: { via, target: endpointKey(next) } },
-          ),
-        );
+    let settled = false;
+    const settle = (error: SshSessionError | undefined, channel?: Duplex): void => {
+      if (settled) {
+        channel?.destroy();
         return;
       }
-      resolve(channel);
-    });
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve(channel as Duplex);
+    };
+    // The jump host confirms the forward only once its own TCP connect is done: bound the wait.
+    const timer = setTimeout(
+      () =>
+        settle(
+          new SshSessionError('CONNECT_TIMEOUT', `jump host ${via} did not reach ${target} within ${timeoutMs} ms`, {
+            details: { via, target },
+          }),
+        ),
+      timeoutMs,
+    );
+    const onAbort = (): void => settle(abortedError(via, options.signal));
+    if (options.signal?.aborted) {
+      onAbort();
+      return;
+    }
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      client.forwardOut('127.0.0.1', 0, next.host, next.port ?? DEFAULTS.port, (error, channel) => {
+        if (!error) {
+          settle(undefined, channel);
+          return;
+        }
+        settle(
+          new SshSessionError(
+            'CONNECT_FAILED',
+            `jump host ${via} could not open a forward to ${target}: ${error.message}` +
+              ' (is AllowTcpForwarding enabled there, and is the next host reachable from it?)',
+            { cause: error, details: { via, target } },
+          ),
+        );
+      });
+    } catch (error) {
+      settle(fromSsh2Error(error, 'connect', via));
+    }
   });
 }
 
@@ -376,6 +452,10 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
   const logger = options.logger ?? noopLogger;
   const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
   const keys = await loadKeys(endpoint.auth);
+  const knownTypes =
+    options.hostKeys.mode === 'insecureAcceptAnyHostKey'
+      ? []
+      : await knownHostKeyTypes({ host: endpoint.host, port, files: options.hostKeys.knownHostsFiles });
   const { handler, tried } = authHandler(endpoint, keys.usable);
   let hostKeyInfo: HostKeyInfo | undefined;
   let hostKeyError: SshSessionError | undefined;
@@ -390,8 +470,7 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       if (error) {
-        client.end();
-        client.destroy();
+        shutdown(client, 0);
         reject(error);
         return;
       }
@@ -404,9 +483,26 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
       timeoutMs,
     );
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    client.on('error', (error: Error) => {
-      if (hostKeyError) finish(hostKeyError);
-      else finish(fromSsh2Error(error, 'connect', key, { authTried: describeTried(tried, keys.skipped), timeoutMs }));
+    client.on('error', (error: Error & { level?: string }) => {
+      // ssh2 reports an unusable agent (stale SSH_AUTH_SOCK) or a key it cannot sign with, then
+      // goes on with the next method: note it, do not fail the connect.
+      if (!settled && (error.level === 'agent' || (error.level === 'client-authentication' && !/All configured authentication methods failed/i.test(error.message)))) {
+        keys.skipped.push(`${error.level === 'agent' ? 'agent' : 'a key'} (${error.message})`);
+        return;
+      }
+      if (hostKeyError) {
+        finish(hostKeyError);
+        return;
+      }
+      const authTried = describeTried(tried, keys.skipped);
+      // "Too many authentication failures" arrives as a server disconnect, not as an auth error.
+      const authDisconnect = tried.length > 0 && !error.level && /authentication/i.test(error.message);
+      finish(
+        fromSsh2Error(authDisconnect ? Object.assign(error, { level: 'client-authentication' }) : error, 'connect', key, {
+          authTried,
+          timeoutMs,
+        }),
+      );
     });
     client.once('close', () =>
       finish(hostKeyError ?? new SshSessionError('CONNECT_FAILED', `connection to ${key} closed during the handshake`)),
@@ -425,6 +521,8 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
       keepaliveInterval: options.keepaliveIntervalMs ?? DEFAULTS.keepaliveIntervalMs,
       keepaliveCountMax: options.keepaliveCountMax ?? DEFAULTS.keepaliveCountMax,
       tryKeyboard: endpoint.auth.password !== undefined,
+      // Ask first for a key type known_hosts can verify, as OpenSSH does.
+      algorithms: { serverHostKey: hostKeyAlgorithmsPreferring(knownTypes) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
       authHandler: handler as unknown as ConnectConfig['authHandler'],
       ...(sock ? { sock: sock as unknown as ConnectConfig['sock'] } : {}),
       hostVerifier: ((blob: Buffer, verify: (ok: boolean) => void) => {
@@ -558,9 +656,10 @@ function authHandler(endpoint: SshEndpoint, keys: readonly LoadedKey[]): {
       method: {
         type: 'keyboard-interactive',
         username,
-        // Answer password-like prompts only; anything else gets an empty answer (never the password).
+        // Answer password prompts only: a one-time passcode or PIN prompt must not get (and burn)
+        // the account password; anything else gets an empty answer.
         prompt: (_name, _instructions, _lang, prompts, finish) =>
-          finish(prompts.map((p) => (/pass(word|code)?|pin/i.test(p.prompt) ? password : ''))),
+          finish(prompts.map((p) => (/password/i.test(p.prompt) && !/one[- ]time|otp|passcode/i.test(p.prompt) ? password : ''))),
       },
       serverName: 'keyboard-interactive',
       label: 'keyboard-interactive',

@@ -10,6 +10,7 @@ export type SshSessionErrorCode =
   | 'HOST_KEY_REVOKED'
   | 'HOST_KEY_REJECTED'
   | 'CONNECTION_CLOSED'
+  | 'CHANNEL_OPEN_FAILED'
   | 'READ_TIMEOUT'
   | 'PROMPT_NOT_FOUND'
   | 'ENABLE_FAILED'

@@ -116,6 +116,24 @@ export function appendKnownHost(input: AppendKnownHostInput): Promise<void> {
   return appendLine(input.file, `${name} ${type} ${blob.toString('base64')}\n`);
 }
 
+/**
+ * Key types known (not revoked) for host:port, in file order, without duplicates. Used to ask the
+ * server for a key type we can verify first, as OpenSSH does: otherwise a host known only by its
+ * ECDSA key would offer ed25519 and look "changed".
+ */
+export async function knownHostKeyTypes(input: Omit<CheckKnownHostsInput, 'key'>): Promise<string[]> {
+  const name = knownHostsName(input.host, input.port);
+  const types: string[] = [];
+  for (const file of input.files) {
+    const text = await readIfExists(file);
+    if (text === undefined) continue;
+    for (const entry of linesForHost(file, text, name)) {
+      if (!entry.revoked && !types.includes(entry.type)) types.push(entry.type);
+    }
+  }
+  return types;
+}
+
 async function checkLines(
   name: string,
   offered: Buffer,

@@ -1,4 +1,5 @@
 import { SshConnection, type ConnectOptions } from './connection';
+import { SshSessionError } from './errors';
 
 /** `user@host:port`: the key sessions are pooled and shown under. */
 export function sessionKeyOf(target: { readonly username: string; readonly host: string; readonly port?: number }): string {
@@ -17,7 +18,7 @@ export interface ConnectionPoolOptions {
 export class ConnectionPool {
   readonly #connect: (options: ConnectOptions) => Promise<SshConnection>;
   readonly #open = new Map<string, SshConnection>();
-  readonly #pending = new Map<string, Promise<SshConnection>>();
+  readonly #pending = new Map<string, { readonly promise: Promise<SshConnection>; readonly controller: AbortController }>();
 
   constructor(options: ConnectionPoolOptions = {}) {
     this.#connect = options.connect ?? ((connectOptions) => SshConnection.connect(connectOptions));
@@ -31,24 +32,29 @@ export class ConnectionPool {
     const key = sessionKeyOf(options);
     const existing = this.#open.get(key);
     if (existing?.isOpen) return Promise.resolve(existing);
-    const pending = this.#pending.get(key);
-    if (pending) return pending;
-    const connecting = this.#connect(options).then(
-      (connection) => {
-        this.#pending.delete(key);
-        this.#open.set(key, connection);
-        connection.onClose(() => {
-          if (this.#open.get(key) === connection) this.#open.delete(key);
-        });
-        return connection;
-      },
-      (error: unknown) => {
-        this.#pending.delete(key);
-        throw error;
-      },
-    );
-    this.#pending.set(key, connecting);
-    return connecting;
+    let pending = this.#pending.get(key);
+    if (!pending) {
+      // The shared connect belongs to the pool, not to the first caller: one caller's abort must
+      // not fail the others. Each caller's own signal only stops its own wait.
+      const controller = new AbortController();
+      const promise = this.#connect({ ...options, signal: controller.signal }).then(
+        (connection) => {
+          this.#pending.delete(key);
+          this.#open.set(key, connection);
+          connection.onClose(() => {
+            if (this.#open.get(key) === connection) this.#open.delete(key);
+          });
+          return connection;
+        },
+        (error: unknown) => {
+          this.#pending.delete(key);
+          throw error;
+        },
+      );
+      pending = { promise, controller };
+      this.#pending.set(key, pending);
+    }
+    return waitFor(pending.promise, options.signal, key);
   }
 
   /** The open connection for a key, if any. */
@@ -64,16 +70,20 @@ export class ConnectionPool {
 
   /** Closes one connection; resolves once it is closed. True if there was one. */
   async close(key: string): Promise<boolean> {
-    const connection = this.#open.get(key) ?? (await this.#pending.get(key)?.catch(() => undefined));
+    const pending = this.#pending.get(key);
+    pending?.controller.abort(new Error('pool closed'));
+    const connection = this.#open.get(key) ?? (await pending?.promise.catch(() => undefined));
     if (!connection) return false;
     this.#open.delete(key);
     await closeAndWait(connection);
     return true;
   }
 
-  /** Closes every connection (and waits for connects under way, then closes those too). */
+  /** Closes every connection and aborts connects under way. Resolves with how many were open. */
   async closeAll(): Promise<number> {
-    const pending = await Promise.all([...this.#pending.values()].map((p) => p.catch(() => undefined)));
+    const underWay = [...this.#pending.values()];
+    for (const entry of underWay) entry.controller.abort(new Error('pool closed'));
+    const pending = await Promise.all(underWay.map((entry) => entry.promise.catch(() => undefined)));
     const all = new Set([...this.#open.values(), ...pending.filter((c): c is SshConnection => c !== undefined)]);
     this.#open.clear();
     await Promise.all([...all].map(closeAndWait));
@@ -85,5 +95,25 @@ function closeAndWait(connection: SshConnection): Promise<void> {
   return new Promise((resolve) => {
     connection.onClose(() => resolve());
     connection.close();
+  });
+}
+
+function waitFor(promise: Promise<SshConnection>, signal: AbortSignal | undefined, key: string): Promise<SshConnection> {
+  if (!signal) return promise;
+  const aborted = (): SshSessionError => new SshSessionError('ABORTED', `connecting to ${key} was aborted`, { cause: signal.reason });
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (connection) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(connection);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
   });
 }

@@ -84,6 +84,16 @@ describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED
       await expect(connection.exec('tr a-z A-Z', { stdin: 'hello\n' })).resolves.toMatchObject({ stdout: 'HELLO\n', exitCode: 0 });
     });
 
+    it('closes stdin, so a command that reads it ends instead of waiting forever', async () => {
+      const connection = await connect(options(f));
+      await expect(connection.exec('cat; echo "eof:$?"')).resolves.toEqual({ stdout: 'eof:0\n', stderr: '', exitCode: 0 });
+    });
+
+    it('goes on to the key when the agent socket is stale', async () => {
+      const connection = await connect(options(f, { auth: { agent: join(dir, 'no-such-agent.sock'), privateKeys: [{ path: f.keyPath }] } }));
+      await expect(connection.exec('true')).resolves.toMatchObject({ exitCode: 0 });
+    });
+
     it('connects with a passphrase-protected key, and says so when the passphrase is missing', async () => {
       const path = join(dir, 'encrypted');
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', path]);
@@ -158,6 +168,21 @@ describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED
       writeFileSync(file, `${f.knownHostsLine}\n@revoked * ${f.hostPublicKey}\n`);
       const attempt = SshConnection.connect(options(f, { hostKeys: { mode: 'accept-new', knownHostsFiles: [file] } }));
       await expect(attempt).rejects.toMatchObject({ code: 'HOST_KEY_REVOKED' });
+    });
+
+    it('asks for the key type known_hosts has: a host known only by its ECDSA key is not "changed"', async () => {
+      const ecdsa = join(dir, 'ssh_host_ecdsa_key');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', ecdsa]);
+      const both = await startSshd({ credentialsOf: f, extraConfig: [`HostKey ${ecdsa}`] });
+      try {
+        const file = join(dir, 'ecdsa_known_hosts');
+        const ecdsaKey = readFileSync(`${ecdsa}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+        writeFileSync(file, `[127.0.0.1]:${both.facts.port} ${ecdsaKey}\n`);
+        const connection = await connect({ ...endpoint(both.facts), hostKeys: { mode: 'strict', knownHostsFiles: [file] } });
+        expect(connection.hostKey).toMatchObject({ type: 'ecdsa-sha2-nistp256', status: 'known' });
+      } finally {
+        await both.stop();
+      }
     });
 
     it('accepts anything only under the loudly named insecure opt-out', async () => {
@@ -345,6 +370,31 @@ describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED
   });
 
   describe('pool', () => {
+    it('lets one caller abort its wait without failing the others sharing the connect', async () => {
+      const pool = new ConnectionPool();
+      pools.push(pool);
+      const controller = new AbortController();
+      const first = pool.acquire(options(f, { signal: controller.signal }));
+      const second = pool.acquire(options(f));
+      controller.abort();
+      await expect(first).rejects.toMatchObject({ code: 'ABORTED' });
+      await expect((await second).exec('echo ok')).resolves.toMatchObject({ stdout: 'ok\n' });
+    });
+
+    it('closes a connection whose peer is frozen, instead of waiting forever for a polite close', async () => {
+      const pool = new ConnectionPool();
+      let connection: SshConnection | undefined;
+      const pids = await connectionProcesses(f, async () => (connection = await pool.acquire(options(f))));
+      signalAll(pids, 'SIGSTOP');
+      try {
+        await pool.closeAll();
+        expect((connection as SshConnection).isOpen).toBe(false);
+      } finally {
+        signalAll(pids, 'SIGKILL');
+        signalAll(pids, 'SIGCONT');
+      }
+    });
+
     it('shares one connect between concurrent callers for the same user@host:port', async () => {
       let connects = 0;
       const pool = new ConnectionPool({
