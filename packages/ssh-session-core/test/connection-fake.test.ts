@@ -1,0 +1,51 @@
+// SshConnection against in-process fake hosts: what the loopback sshd is not configured to show
+// (keyboard-interactive, as network gear uses it).
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeHost } from 'test-utils';
+import { SshConnection } from '../src/index';
+
+const hosts: FakeHost[] = [];
+const connections: SshConnection[] = [];
+afterEach(async () => {
+  for (const connection of connections.splice(0)) connection.close();
+  await Promise.all(hosts.splice(0).map((host) => host.close()));
+});
+
+async function kbdHost(): Promise<FakeHost> {
+  const host = await FakeHost.start({
+    authMethods: ['keyboard-interactive'],
+    onExec: (command, channel) => void channel.write(`ran ${command}\n`).then(() => channel.end(0)),
+  });
+  hosts.push(host);
+  return host;
+}
+
+describe('SshConnection with keyboard-interactive', () => {
+  it('answers the password prompt with the password', async () => {
+    const host = await kbdHost();
+    const { address } = host;
+    const connection = await SshConnection.connect({
+      host: address.host,
+      port: address.port,
+      username: address.username,
+      auth: { password: address.password },
+      hostKeys: { mode: 'insecureAcceptAnyHostKey' },
+    });
+    connections.push(connection);
+    await expect(connection.exec('show version')).resolves.toEqual({ stdout: 'ran show version\n', stderr: '', exitCode: 0 });
+  });
+
+  it('fails with AUTH_FAILED listing keyboard-interactive when the password is wrong', async () => {
+    const { address } = await kbdHost();
+    const attempt = SshConnection.connect({
+      host: address.host,
+      port: address.port,
+      username: address.username,
+      auth: { password: 'wrong-secret' },
+      hostKeys: { mode: 'insecureAcceptAnyHostKey' },
+    });
+    await expect(attempt).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    await expect(attempt).rejects.toThrow(/tried: password, keyboard-interactive|tried: keyboard-interactive/);
+    await expect(attempt).rejects.not.toThrow(/wrong-secret/);
+  });
+});
