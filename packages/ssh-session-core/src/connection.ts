@@ -181,10 +181,10 @@ export class SshConnection {
       for (const hop of options.jumps ?? []) {
         const opened = await openClient(hop, options, sock);
         hops.push(opened.client);
-        sock = await forwardOut(opened.client, nextOf(options, hop), endpointKey(hop), options);
+        sock = await forwardOut(opened.client, nextOf(options, hop), sessionKeyOf(hop), options);
       }
       const target = await openClient(options, options, sock);
-      return new SshConnection(endpointKey(options), target.client, hops, target.hostKey);
+      return new SshConnection(sessionKeyOf(options), target.client, hops, target.hostKey);
     } catch (error) {
       for (const hop of hops.reverse()) shutdown(hop, 0);
       throw error;
@@ -373,8 +373,9 @@ function validate(options: ConnectOptions): void {
   positive('keepaliveCountMax', options.keepaliveCountMax, 1);
 }
 
-function endpointKey(endpoint: SshEndpoint): string {
-  return `${endpoint.username}@${endpoint.host}:${endpoint.port ?? DEFAULTS.port}`;
+/** `user@host:port`: the key connections are pooled and shown under. */
+export function sessionKeyOf(target: { readonly username: string; readonly host: string; readonly port?: number }): string {
+  return `${target.username}@${target.host}:${target.port ?? DEFAULTS.port}`;
 }
 
 /** The endpoint that follows `hop` in the chain (the next hop, or the target). */
@@ -447,7 +448,7 @@ interface Opened {
 }
 
 async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: Duplex | undefined): Promise<Opened> {
-  const key = endpointKey(endpoint);
+  const key = sessionKeyOf(endpoint);
   const port = endpoint.port ?? DEFAULTS.port;
   const logger = options.logger ?? noopLogger;
   const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;

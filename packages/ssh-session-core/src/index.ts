@@ -20,9 +20,9 @@ export type {
   SshChannel,
   SshEndpoint,
 } from './connection';
-export { SshConnection } from './connection';
+export { SshConnection, sessionKeyOf } from './connection';
 export type { ConnectionPoolOptions } from './pool';
-export { ConnectionPool, sessionKeyOf } from './pool';
+export { ConnectionPool } from './pool';
 export type {
   JumpHop,
   ProxyJumpSpec,

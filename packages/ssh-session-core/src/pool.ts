@@ -1,10 +1,5 @@
-import { SshConnection, type ConnectOptions } from './connection';
+import { SshConnection, sessionKeyOf, type ConnectOptions } from './connection';
 import { SshSessionError } from './errors';
-
-/** `user@host:port`: the key sessions are pooled and shown under. */
-export function sessionKeyOf(target: { readonly username: string; readonly host: string; readonly port?: number }): string {
-  return `${target.username}@${target.host}:${target.port ?? 22}`;
-}
 
 export interface ConnectionPoolOptions {
   /** How to connect; default {@link SshConnection.connect}. */
