@@ -34,3 +34,7 @@ export type {
 export { parseProxyJump, resolveTarget } from './ssh-config';
 export type { TargetConnectDefaults, TargetCredentials } from './target-options';
 export { connectOptionsFor, defaultIdentityFiles } from './target-options';
+export type { OutputSnapshot } from './output';
+export { cleanTerminalOutput, OutputWindow } from './output';
+export type { ShellCommand, ShellResult, ShellRunOptions, ShellSessionOptions } from './shell-session';
+export { ShellSession } from './shell-session';

@@ -1,0 +1,351 @@
+import { randomBytes } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
+import type { SshChannel, SshConnection } from './connection';
+import { SshSessionError } from './errors';
+import { cleanTerminalOutput, OutputWindow, type OutputSnapshot } from './output';
+
+export interface ShellSessionOptions {
+  /** Wait for the shell's first marker. Default 15000. */
+  readonly startupTimeoutMs?: number;
+  /** Output kept per command: head and rolling tail, in characters. Default 2 Mi each (3 MB of output stays whole). */
+  readonly outputLimits?: { readonly headChars: number; readonly tailChars: number };
+  readonly cols?: number;
+  readonly rows?: number;
+}
+
+export interface ShellRunOptions {
+  /** Reject with `READ_TIMEOUT` after this long; the command keeps running (see {@link ShellCommand}). */
+  readonly timeoutMs?: number;
+  /** Aborting interrupts the command (Ctrl+C, escalating). */
+  readonly signal?: AbortSignal;
+}
+
+/** A finished command. */
+export interface ShellResult {
+  /** Exactly what the command printed: no echo, no prompt, no marker, `\n` line ends, no ANSI. */
+  readonly output: string;
+  readonly exitCode: number;
+  readonly totalChars: number;
+  /** Characters dropped between the kept head and tail (0 when complete). */
+  readonly droppedChars: number;
+  readonly durationMs: number;
+}
+
+/** A command running in the shell. */
+export interface ShellCommand {
+  readonly command: string;
+  /** Settles when the shell is back at its prompt (or rejects with `SHELL_EXITED`, `CONNECTION_CLOSED`). */
+  readonly done: Promise<ShellResult>;
+  /** Output so far (cleaned), bounded like the result. */
+  snapshot(): OutputSnapshot;
+}
+
+const DEFAULTS = Object.freeze({
+  startupTimeoutMs: 15_000,
+  outputLimits: { headChars: 2_097_152, tailChars: 2_097_152 },
+});
+
+/** Raw characters held back from a command's output until we know they are not part of the marker. */
+const HOLD_BACK_CHARS = 128;
+
+interface Running {
+  readonly command: string;
+  readonly window: OutputWindow;
+  readonly startedAt: number;
+  pending: string;
+  resolve(result: ShellResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * One persistent POSIX shell on a PTY (bash, dash/sh, busybox ash, zsh in sh mode). Completion
+ * comes from a marker the shell itself prints whenever it returns to its prompt — PS1 carrying a
+ * per-session nonce and `$?` — never from idle time and never from a line typed after the command,
+ * so a command reading stdin cannot eat it. Echo is off, so output is exactly what the command
+ * printed. Commands run one at a time.
+ */
+export class ShellSession {
+  readonly #channel: SshChannel;
+  readonly #connection: SshConnection;
+  readonly #marker: RegExp;
+  readonly #limits: { readonly headChars: number; readonly tailChars: number };
+  readonly #decoder = new StringDecoder('utf8');
+  #buffer = '';
+  #running: Running | undefined;
+  #startup: { resolve(): void; reject(error: unknown): void } | undefined;
+  #closed: SshSessionError | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    connection: SshConnection,
+    channel: SshChannel,
+    nonce: string,
+    limits: { headChars: number; tailChars: number },
+  ) {
+    this.#connection = connection;
+    this.#channel = channel;
+    this.#limits = limits;
+    // The shell prints "\n__END_<nonce>_<status>__\n" on every prompt. The echo of our setup line
+    // shows a literal `$?` where this wants digits, so it never matches.
+    this.#marker = new RegExp(`\\r?\\n__END_${nonce}_(\\d+)__\\r?\\n`);
+    channel.on('data', (data: Buffer) => this.#onData(this.#decoder.write(data)));
+    channel.stderr.on('data', (data: Buffer) => this.#onData(this.#decoder.write(data)));
+    channel.once('close', () => this.#onClose());
+  }
+
+  /**
+   * Opens a PTY shell on `connection` and puts it in marker mode.
+   *
+   * @throws SshSessionError `PROMPT_NOT_FOUND` when the shell never prints the marker (not a POSIX
+   *   shell?), `CONNECTION_CLOSED`, `CHANNEL_OPEN_FAILED`.
+   */
+  static async open(connection: SshConnection, options: ShellSessionOptions = {}): Promise<ShellSession> {
+    const channel = await connection.shellChannel({ term: 'dumb', cols: options.cols ?? 200, rows: options.rows ?? 50 });
+    const nonce = randomBytes(6).toString('hex');
+    const session = new ShellSession(connection, channel, nonce, options.outputLimits ?? DEFAULTS.outputLimits);
+    const timeoutMs = options.startupTimeoutMs ?? DEFAULTS.startupTimeoutMs;
+    const ready = new Promise<void>((resolve, reject) => {
+      session.#startup = { resolve, reject };
+    });
+    const timer = setTimeout(() => {
+      session.#startup?.reject(
+        new SshSessionError(
+          'PROMPT_NOT_FOUND',
+          `the shell on ${connection.key} did not print its completion marker within ${timeoutMs} ms; ` +
+            `is the login shell POSIX (bash, sh, zsh, ash)? Last output: ${JSON.stringify(cleanTerminalOutput(session.#buffer).slice(-200))}`,
+        ),
+      );
+    }, timeoutMs);
+    // One line: no echo from here on, no continuation prompt, no PROMPT_COMMAND noise, then the
+    // marker prompt. The single-quoted PS1 spans lines, so it needs PS2 already empty.
+    channel.write(`stty -echo 2>/dev/null; PS2=''; unset PROMPT_COMMAND 2>/dev/null\n`);
+    channel.write(`PS1='\n__END_${nonce}_$?__\n'\n`);
+    try {
+      await ready;
+    } catch (error) {
+      channel.destroy();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      session.#startup = undefined;
+    }
+    return session;
+  }
+
+  /** False once the shell exited or its channel closed. */
+  get isOpen(): boolean {
+    return this.#closed === undefined;
+  }
+
+  /** Starts a command now if the shell is idle, else after the commands queued before it. */
+  start(command: string): ShellCommand {
+    if (typeof command !== 'string' || command.length === 0) throw new TypeError('command must be a non-empty string');
+    if (command.includes('\0')) throw new TypeError('command must not contain NUL bytes');
+    const window = new OutputWindow(this.#limits);
+    const done = new Promise<ShellResult>((resolve, reject) => {
+      const begin = (): Promise<unknown> => {
+        if (this.#closed) {
+          reject(this.#closed);
+          return Promise.resolve();
+        }
+        return new Promise<void>((finished) => {
+          this.#running = {
+            command,
+            window,
+            startedAt: Date.now(),
+            pending: '',
+            resolve: (result) => {
+              finished();
+              resolve(result);
+            },
+            reject: (error) => {
+              finished();
+              reject(error);
+            },
+          };
+          this.#buffer = '';
+          this.#channel.write(toShellInput(command));
+        });
+      };
+      this.#queue = this.#queue.then(begin, begin);
+    });
+    return { command, done, snapshot: () => window.snapshot() };
+  }
+
+  /**
+   * Runs a command and waits for it.
+   *
+   * @throws SshSessionError `READ_TIMEOUT` (the command keeps running; interrupt it or wait on a
+   *   {@link start}ed command), `SHELL_EXITED`, `CONNECTION_CLOSED`, `ABORTED`.
+   */
+  async run(command: string, options: ShellRunOptions = {}): Promise<ShellResult> {
+    const running = this.start(command);
+    const waits: Promise<ShellResult>[] = [running.done];
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    if (options.timeoutMs !== undefined) {
+      const timeoutMs = options.timeoutMs;
+      waits.push(
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => {
+            const seen = running.snapshot();
+            reject(
+              new SshSessionError(
+                'READ_TIMEOUT',
+                `command still running after ${timeoutMs} ms (it keeps running; interrupt it or wait). ` +
+                  `Last output: ${JSON.stringify(seen.text.slice(-200))}`,
+                { details: { timeoutMs, totalChars: seen.totalChars } },
+              ),
+            );
+          }, timeoutMs);
+        }),
+      );
+    }
+    if (options.signal) {
+      const signal = options.signal;
+      waits.push(
+        new Promise((_resolve, reject) => {
+          onAbort = () => {
+            void this.interrupt();
+            reject(new SshSessionError('ABORTED', 'command aborted; the shell was interrupted', { cause: signal.reason }));
+          };
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      );
+    }
+    try {
+      return await Promise.race(waits);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Sends Ctrl+C to the running command and resolves once the shell is back at its prompt.
+   * Escalates: a second Ctrl+C after `graceMs`; if the shell is still not back, the channel is
+   * closed and `false` is returned (the session's state is lost; open a new one).
+   */
+  async interrupt(graceMs = 1_000): Promise<boolean> {
+    const running = this.#running;
+    if (!running) return true;
+    const back = new Promise<boolean>((resolve) => {
+      const settle = (): void => resolve(true);
+      const original = { resolve: running.resolve, reject: running.reject };
+      running.resolve = (result) => {
+        original.resolve(result);
+        settle();
+      };
+      running.reject = (error) => {
+        original.reject(error);
+        settle();
+      };
+    });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.#channel.write('\x03');
+      const timer = new Promise<false>((resolve) => setTimeout(resolve, graceMs, false).unref());
+      if (await Promise.race([back, timer])) return true;
+    }
+    this.#fail(new SshSessionError('SHELL_EXITED', 'the command ignored Ctrl+C twice; the shell was closed and its state is lost'));
+    this.#channel.destroy();
+    return false;
+  }
+
+  /** Closes the shell channel. */
+  close(): void {
+    this.#channel.end('exit\n');
+    this.#channel.destroy();
+  }
+
+  #onData(text: string): void {
+    if (text.length === 0) return;
+    this.#buffer += text;
+    const match = this.#marker.exec(this.#buffer);
+    if (this.#startup) {
+      if (match) {
+        this.#buffer = this.#buffer.slice(match.index + match[0].length);
+        this.#startup.resolve();
+      }
+      return;
+    }
+    const running = this.#running;
+    if (!running) {
+      // Output between commands (a background job's line): nobody asked for it.
+      this.#buffer = this.#buffer.slice(-HOLD_BACK_CHARS);
+      return;
+    }
+    if (!match) {
+      // Flush all but a tail that could still be the start of a marker.
+      if (this.#buffer.length > HOLD_BACK_CHARS) {
+        const flush = this.#buffer.slice(0, this.#buffer.length - HOLD_BACK_CHARS);
+        this.#buffer = this.#buffer.slice(flush.length);
+        this.#emit(running, flush, false);
+      }
+      return;
+    }
+    this.#emit(running, this.#buffer.slice(0, match.index), true);
+    this.#buffer = this.#buffer.slice(match.index + match[0].length);
+    this.#running = undefined;
+    const snapshot = running.window.snapshot();
+    running.resolve({
+      output: snapshot.text,
+      exitCode: Number(match[1]),
+      totalChars: snapshot.totalChars,
+      droppedChars: snapshot.droppedChars,
+      durationMs: Date.now() - running.startedAt,
+    });
+  }
+
+  /** Cleans raw text into the command's window; a trailing `\r` waits for a possible `\n`. */
+  #emit(running: Running, raw: string, final: boolean): void {
+    let text = running.pending + raw;
+    running.pending = '';
+    if (!final && text.endsWith('\r')) {
+      running.pending = '\r';
+      text = text.slice(0, -1);
+    }
+    if (text.length > 0) running.window.append(cleanTerminalOutput(text));
+  }
+
+  #fail(error: SshSessionError): void {
+    this.#closed ??= error;
+    const running = this.#running;
+    this.#running = undefined;
+    running?.reject(error);
+  }
+
+  #onClose(): void {
+    this.#startup?.reject(new SshSessionError('CONNECTION_CLOSED', 'the shell channel closed before it was ready'));
+    // ssh2 closes channels just before the connection reports its own close: look at the link.
+    queueMicrotask(() => this.#afterClose());
+  }
+
+  #afterClose(): void {
+    if (!this.#connection.isOpen || this.#connection.closedError) {
+      this.#fail(
+        this.#connection.closedError ??
+          new SshSessionError('CONNECTION_CLOSED', `connection to ${this.#connection.key} closed; the command was not re-run`),
+      );
+      return;
+    }
+    this.#fail(
+      new SshSessionError(
+        'SHELL_EXITED',
+        'the shell exited (a command ran `exit`, or the connection closed); open a new shell session — state such as the directory is lost',
+      ),
+    );
+  }
+}
+
+/**
+ * The line(s) to type for `command`. A multi-line command would make the shell print its prompt —
+ * our marker — after each complete line, ending the command early; `eval` of one single-quoted
+ * string makes the whole text one unit (heredocs, loops and functions work inside it, in the
+ * current shell, so `cd` and `export` persist).
+ */
+function toShellInput(command: string): string {
+  const text = command.replace(/\r\n?/g, '\n').replace(/\n+$/, '');
+  if (!text.includes('\n')) return `${text}\n`;
+  return `eval '${text.replace(/'/g, `'\\''`)}'\n`;
+}
