@@ -45,7 +45,10 @@ home=$(getent passwd "$TEST_USER" | cut -d: -f6)
 install -d -m 0700 -o "$TEST_USER" -g "$(id -gn "$TEST_USER")" "$home/.ssh"
 
 sudoers="/etc/sudoers.d/90-$TEST_USER"
-want="$TEST_USER ALL=(ALL:ALL) ALL"
+# Everything needs the password, except /usr/bin/id (the last matching rule wins): lets the tests
+# show both a password prompt and NOPASSWD.
+want="$TEST_USER ALL=(ALL:ALL) ALL
+$TEST_USER ALL=(ALL:ALL) NOPASSWD: /usr/bin/id"
 if [ ! -f "$sudoers" ] || [ "$(cat "$sudoers")" != "$want" ]; then
   tmp=$(mktemp)
   printf '%s\n' "$want" >"$tmp"

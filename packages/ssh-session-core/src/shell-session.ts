@@ -11,6 +11,12 @@ export interface ShellSessionOptions {
   readonly outputLimits?: { readonly headChars: number; readonly tailChars: number };
   readonly cols?: number;
   readonly rows?: number;
+  /**
+   * Answers sudo's password prompt, at most once per command: a second prompt means the password
+   * is wrong (`SUDO_AUTH_FAILED`; retries count towards PAM lockout). Without it, a sudo prompt
+   * fails the command at once instead of waiting forever. Never echoed, never in output.
+   */
+  readonly sudoPassword?: string;
 }
 
 export interface ShellRunOptions {
@@ -53,6 +59,10 @@ interface Running {
   readonly window: OutputWindow;
   readonly startedAt: number;
   pending: string;
+  sudoAnswered: boolean;
+  /** After answering sudo, the newline sudo prints is not the command's output. */
+  skipNewline: boolean;
+  failure: SshSessionError | undefined;
   resolve(result: ShellResult): void;
   reject(error: unknown): void;
 }
@@ -68,6 +78,9 @@ export class ShellSession {
   readonly #channel: SshChannel;
   readonly #connection: SshConnection;
   readonly #marker: RegExp;
+  readonly #nonce: string;
+  readonly #sudoPrompt: RegExp;
+  readonly #sudoPassword: string | undefined;
   readonly #limits: { readonly headChars: number; readonly tailChars: number };
   readonly #decoder = new StringDecoder('utf8');
   #buffer = '';
@@ -81,8 +94,13 @@ export class ShellSession {
     channel: SshChannel,
     nonce: string,
     limits: { headChars: number; tailChars: number },
+    sudoPassword: string | undefined,
   ) {
     this.#connection = connection;
+    this.#nonce = nonce;
+    this.#sudoPassword = sudoPassword;
+    // Our fixed prompt (the `sudo` function below passes it with -p), or sudo's own as a fallback.
+    this.#sudoPrompt = new RegExp(`(?:__SUDO_${nonce}__: |\\[sudo\\] password for [^\\r\\n:]{1,64}: )$`);
     this.#channel = channel;
     this.#limits = limits;
     // The shell prints "\n__END_<nonce>_<status>__\n" on every prompt. The echo of our setup line
@@ -102,7 +120,7 @@ export class ShellSession {
   static async open(connection: SshConnection, options: ShellSessionOptions = {}): Promise<ShellSession> {
     const channel = await connection.shellChannel({ term: 'dumb', cols: options.cols ?? 200, rows: options.rows ?? 50 });
     const nonce = randomBytes(6).toString('hex');
-    const session = new ShellSession(connection, channel, nonce, options.outputLimits ?? DEFAULTS.outputLimits);
+    const session = new ShellSession(connection, channel, nonce, options.outputLimits ?? DEFAULTS.outputLimits, options.sudoPassword);
     const timeoutMs = options.startupTimeoutMs ?? DEFAULTS.startupTimeoutMs;
     const ready = new Promise<void>((resolve, reject) => {
       session.#startup = { resolve, reject };
@@ -119,6 +137,8 @@ export class ShellSession {
     // One line: no echo from here on, no continuation prompt, no PROMPT_COMMAND noise, then the
     // marker prompt. The single-quoted PS1 spans lines, so it needs PS2 already empty.
     channel.write(`stty -echo 2>/dev/null; PS2=''; unset PROMPT_COMMAND 2>/dev/null\n`);
+    // sudo gets a fixed prompt we can recognise exactly; -k is not forced (cached credentials are fine).
+    channel.write(`sudo() { command sudo -p '__SUDO_${nonce}__: ' "$@"; }\n`);
     channel.write(`PS1='\n__END_${nonce}_$?__\n'\n`);
     try {
       await ready;
@@ -154,6 +174,9 @@ export class ShellSession {
             window,
             startedAt: Date.now(),
             pending: '',
+            sudoAnswered: false,
+            skipNewline: false,
+            failure: undefined,
             resolve: (result) => {
               finished();
               resolve(result);
@@ -276,15 +299,25 @@ export class ShellSession {
       return;
     }
     if (!match) {
-      // Flush all but a tail that could still be the start of a marker.
-      if (this.#buffer.length > HOLD_BACK_CHARS) {
-        const flush = this.#buffer.slice(0, this.#buffer.length - HOLD_BACK_CHARS);
-        this.#buffer = this.#buffer.slice(flush.length);
-        this.#emit(running, flush, false);
+      if (this.#sudoPrompt.test(this.#buffer)) {
+        this.#buffer = this.#buffer.replace(this.#sudoPrompt, '');
+        this.#answerSudo(running);
+      }
+      // Flush everything but a tail that could still become the marker.
+      const hold = this.#markerPrefixStart(this.#buffer);
+      if (hold > 0) {
+        this.#emit(running, this.#buffer.slice(0, hold), false);
+        this.#buffer = this.#buffer.slice(hold);
       }
       return;
     }
     this.#emit(running, this.#buffer.slice(0, match.index), true);
+    if (running.failure) {
+      this.#buffer = this.#buffer.slice(match.index + match[0].length);
+      this.#running = undefined;
+      running.reject(running.failure);
+      return;
+    }
     this.#buffer = this.#buffer.slice(match.index + match[0].length);
     this.#running = undefined;
     const snapshot = running.window.snapshot();
@@ -297,10 +330,58 @@ export class ShellSession {
     });
   }
 
+  /** Index where a suffix of `buffer` that could be the start of the marker begins (length if none). */
+  #markerPrefixStart(buffer: string): number {
+    const literal = `__END_${this.#nonce}_`;
+    for (let start = Math.max(0, buffer.length - literal.length - 24); start < buffer.length; start++) {
+      const ch = buffer[start];
+      if (ch !== '\r' && ch !== '\n') continue;
+      const rest = buffer.slice(start).replace(/^\r?\n?/, '');
+      if (rest.length === 0 && (ch === '\r' || ch === '\n')) return start;
+      const head = rest.slice(0, literal.length);
+      if (!literal.startsWith(head)) continue;
+      if (rest.length <= literal.length || /^\d*(_{0,2}\r?)$/.test(rest.slice(literal.length))) return start;
+    }
+    return buffer.length;
+  }
+
+  #answerSudo(running: Running): void {
+    if (this.#sudoPassword === undefined || running.sudoAnswered) {
+      running.failure = new SshSessionError(
+        'SUDO_AUTH_FAILED',
+        this.#sudoPassword === undefined
+          ? 'sudo asked for a password and none was given (pass sudo_password, or allow NOPASSWD)'
+          : 'sudo asked again: the sudo password is wrong (not retried: failures count towards lockout)',
+      );
+      // Ctrl+C ends sudo; the shell returns to its prompt and the command fails with the code above.
+      this.#channel.write('\x03');
+      return;
+    }
+    running.sudoAnswered = true;
+    running.skipNewline = true;
+    this.#channel.write(`${this.#sudoPassword}\n`);
+  }
+
+  /**
+   * Types `text` into the running command (a program waiting for input). Nothing is written when
+   * no command runs.
+   *
+   * @returns whether a command was running to receive it.
+   */
+  write(text: string): boolean {
+    if (!this.#running) return false;
+    this.#channel.write(text);
+    return true;
+  }
+
   /** Cleans raw text into the command's window; a trailing `\r` waits for a possible `\n`. */
   #emit(running: Running, raw: string, final: boolean): void {
     let text = running.pending + raw;
     running.pending = '';
+    if (running.skipNewline && text.length > 0) {
+      running.skipNewline = false;
+      text = text.replace(/^\r?\n/, '');
+    }
     if (!final && text.endsWith('\r')) {
       running.pending = '\r';
       text = text.slice(0, -1);

@@ -97,6 +97,53 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     await expect(shell.run("printf '\\033[31mred\\033[0m\\n'")).resolves.toMatchObject({ output: 'red\n' });
   });
 
+  it('answers sudo with the password once, and the password never shows', async () => {
+    const sudo = await ShellSession.open(connection, { sudoPassword: f.password });
+    try {
+      const result = await sudo.run('sudo -k; sudo whoami', { timeoutMs: 10_000 });
+      expect(result).toMatchObject({ output: 'root\n', exitCode: 0 });
+      expect(result.output).not.toContain(f.password);
+      // NOPASSWD (/usr/bin/id in the test sudoers) runs without any prompt.
+      await expect(sudo.run('sudo -k; sudo id -u')).resolves.toMatchObject({ output: '0\n', exitCode: 0 });
+    } finally {
+      sudo.close();
+    }
+  });
+
+  it('fails a wrong sudo password with SUDO_AUTH_FAILED within the timeout, and the session stays usable', async () => {
+    const wrong = await ShellSession.open(connection, { sudoPassword: 'not-the-password' });
+    try {
+      await expect(wrong.run('sudo -k; sudo whoami', { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'SUDO_AUTH_FAILED' });
+      await expect(wrong.run('echo still-usable')).resolves.toMatchObject({ output: 'still-usable\n' });
+    } finally {
+      wrong.close();
+    }
+  });
+
+  it('fails at once when sudo wants a password and none was given', async () => {
+    await expect(shell.run('sudo -k; sudo whoami', { timeoutMs: 10_000 })).rejects.toMatchObject({
+      code: 'SUDO_AUTH_FAILED',
+      message: expect.stringContaining('none was given') as unknown,
+    });
+    await expect(shell.run('echo ok')).resolves.toMatchObject({ output: 'ok\n' });
+  });
+
+  it('lets input reach a command waiting for it; the marker is not eaten by the reader', async () => {
+    const command = shell.start("read -p 'Enter value: ' v; echo \"got $v\"");
+    await expect.poll(() => command.snapshot().text).toBe('Enter value: ');
+    expect(shell.write('typed\n')).toBe(true);
+    await expect(command.done).resolves.toMatchObject({ output: 'Enter value: got typed\n', exitCode: 0 });
+  });
+
+  it('escalates when a program ignores Ctrl+C: second Ctrl+C, then the shell is closed and reported', async () => {
+    const own = await ShellSession.open(connection);
+    const running = own.start(`sh -c "trap '' INT; sleep 30"`);
+    await expect(own.run('true', { timeoutMs: 200 })).rejects.toMatchObject({ code: 'READ_TIMEOUT' });
+    expect(await own.interrupt(300)).toBe(false);
+    await expect(running.done).rejects.toMatchObject({ code: 'SHELL_EXITED', message: expect.stringContaining('state is lost') as unknown });
+    expect(own.isOpen).toBe(false);
+  });
+
   it('reports a command that exits the shell as SHELL_EXITED', async () => {
     const own = await ShellSession.open(connection);
     await expect(own.run('exit 3')).rejects.toMatchObject({ code: 'SHELL_EXITED' });

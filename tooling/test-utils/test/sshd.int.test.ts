@@ -71,11 +71,11 @@ describe.skipIf(!facts)(`real OpenSSH sshd on loopback ${facts ? '' : `(SKIPPED:
     const client = await connect('key');
     const shell = await openShell(client);
     await readUntil(shell, /\$ $/);
-    shell.write('sudo -k; sudo id -u\n');
+    shell.write('sudo -k; sudo whoami\n');
     const prompt = await readUntil(shell, /\[sudo\] password for mcpsshtest: $/);
     expect(prompt).not.toContain(facts?.password);
     shell.write(`${facts?.password}\n`);
-    const after = await readUntil(shell, /\r?\n0\r?\n[^]*\$ $/);
+    const after = await readUntil(shell, /\r?\nroot\r?\n[^]*\$ $/);
     // No echo: the password never appears in what the terminal sent back.
     expect(after).not.toContain(facts?.password);
     shell.end('exit\n');
