@@ -144,6 +144,20 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     expect(own.isOpen).toBe(false);
   });
 
+  it('runs concurrent calls one after the other (FIFO), never interleaving their output', async () => {
+    const results = await Promise.all([
+      shell.run('for i in 1 2 3; do echo a$i; sleep 0.05; done'),
+      shell.run('for i in 1 2 3; do echo b$i; done'),
+      shell.run('echo c'),
+    ]);
+    expect(results.map((r) => r.output)).toEqual(['a1\na2\na3\n', 'b1\nb2\nb3\n', 'c\n']);
+  });
+
+  it('does not take password-looking output for a sudo prompt', async () => {
+    const text = 'password=secret\n{"password": "x"}\nhttps://u:password@host/\nPassword: ';
+    await expect(shell.run(`printf '%s' '${text}'`, { timeoutMs: 5_000 })).resolves.toMatchObject({ output: text, exitCode: 0 });
+  });
+
   it('reports a command that exits the shell as SHELL_EXITED', async () => {
     const own = await ShellSession.open(connection);
     await expect(own.run('exit 3')).rejects.toMatchObject({ code: 'SHELL_EXITED' });
