@@ -19,6 +19,9 @@ fi
 
 missing=""
 [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
+# Login shells the shell tests switch the test user to: zsh, busybox ash (dash is Debian's sh).
+command -v zsh >/dev/null 2>&1 || missing="$missing zsh"
+command -v busybox >/dev/null 2>&1 || missing="$missing busybox"
 command -v sudo >/dev/null 2>&1 || missing="$missing sudo"
 command -v ssh-keygen >/dev/null 2>&1 || missing="$missing openssh-client"
 if [ -n "$missing" ]; then
@@ -36,6 +39,10 @@ if [ -n "$missing" ]; then
 fi
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
+# busybox picks its applet from argv[0]: a login shell named ash runs ash.
+ln -sf "$(command -v busybox)" /usr/local/bin/ash
+# A login shell the session does not know by name (a renamed bash), for the fallback path.
+ln -sf /bin/bash /usr/local/bin/mcp-unknown-shell
 
 if ! id "$TEST_USER" >/dev/null 2>&1; then
   echo "provision-test-host: creating user $TEST_USER" >&2
@@ -43,6 +50,8 @@ if ! id "$TEST_USER" >/dev/null 2>&1; then
 fi
 home=$(getent passwd "$TEST_USER" | cut -d: -f6)
 install -d -m 0700 -o "$TEST_USER" -g "$(id -gn "$TEST_USER")" "$home/.ssh"
+# Without a ~/.zshrc, zsh starts its interactive new-user wizard.
+[ -f "$home/.zshrc" ] || install -m 0644 -o "$TEST_USER" -g "$(id -gn "$TEST_USER")" /dev/null "$home/.zshrc"
 
 sudoers="/etc/sudoers.d/90-$TEST_USER"
 # Everything needs the password, except /usr/bin/id (the last matching rule wins): lets the tests

@@ -36,5 +36,5 @@ export type { TargetConnectDefaults, TargetCredentials } from './target-options'
 export { connectOptionsFor, defaultIdentityFiles } from './target-options';
 export type { OutputSnapshot } from './output';
 export { cleanTerminalOutput, OutputWindow } from './output';
-export type { ShellCommand, ShellResult, ShellRunOptions, ShellSessionOptions } from './shell-session';
+export type { ShellCommand, ShellInfo, ShellResult, ShellRunOptions, ShellSessionOptions } from './shell-session';
 export { ShellSession } from './shell-session';

@@ -44,6 +44,22 @@ export interface ShellCommand {
   readonly done: Promise<ShellResult>;
   /** Output so far (cleaned), bounded like the result. */
   snapshot(): OutputSnapshot;
+  /**
+   * Types `text` into this command (a program waiting for input). Held until the command starts
+   * if it is still queued. Returns false once the command has finished.
+   */
+  write(text: string): boolean;
+}
+
+/** Login shells driven directly; any other runs `bash -i || sh -i`. */
+const POSIX_SHELLS: ReadonlySet<string> = new Set(['bash', 'sh', 'dash', 'zsh', 'ash', 'busybox', 'ksh', 'mksh', 'yash', 'posh']);
+
+/** What runs in a {@link ShellSession}. */
+export interface ShellInfo {
+  /** The user's login shell (`$SHELL`). */
+  readonly loginShell: string;
+  /** Set when the login shell could not be driven and bash or sh was started instead. */
+  readonly notice: string | undefined;
 }
 
 const DEFAULTS = Object.freeze({
@@ -88,6 +104,7 @@ export class ShellSession {
   #startup: { resolve(): void; reject(error: unknown): void } | undefined;
   #closed: SshSessionError | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #info: ShellInfo = { loginShell: '', notice: undefined };
 
   private constructor(
     connection: SshConnection,
@@ -118,9 +135,21 @@ export class ShellSession {
    *   shell?), `CONNECTION_CLOSED`, `CHANNEL_OPEN_FAILED`.
    */
   static async open(connection: SshConnection, options: ShellSessionOptions = {}): Promise<ShellSession> {
-    const channel = await connection.shellChannel({ term: 'dumb', cols: options.cols ?? 200, rows: options.rows ?? 50 });
+    // Which login shell? One exec round trip (~2 ms warm). A shell we cannot drive (fish, csh…)
+    // runs bash (or sh) for us instead, and the session says so.
+    const loginShell = (await connection.exec('printf %s "$SHELL"')).stdout.trim();
+    const name = loginShell.split('/').pop() ?? '';
+    const pty = { term: 'dumb', cols: options.cols ?? 200, rows: options.rows ?? 50 };
+    const isPosix = POSIX_SHELLS.has(name);
+    const channel = isPosix
+      ? await connection.shellChannel(pty)
+      : await connection.execChannel('bash -i || sh -i', { pty });
+    const shellInfo: ShellInfo = isPosix
+      ? { loginShell, notice: undefined }
+      : { loginShell, notice: `login shell ${loginShell || '(unknown)'} is not a POSIX shell; started bash (or sh) instead` };
     const nonce = randomBytes(6).toString('hex');
     const session = new ShellSession(connection, channel, nonce, options.outputLimits ?? DEFAULTS.outputLimits, options.sudoPassword);
+    session.#info = shellInfo;
     const timeoutMs = options.startupTimeoutMs ?? DEFAULTS.startupTimeoutMs;
     const ready = new Promise<void>((resolve, reject) => {
       session.#startup = { resolve, reject };
@@ -134,12 +163,17 @@ export class ShellSession {
         ),
       );
     }, timeoutMs);
-    // One line: no echo from here on, no continuation prompt, no PROMPT_COMMAND noise, then the
-    // marker prompt. The single-quoted PS1 spans lines, so it needs PS2 already empty.
+    // No echo from here on, no continuation prompt, no PROMPT_COMMAND noise.
     channel.write(`stty -echo 2>/dev/null; PS2=''; unset PROMPT_COMMAND 2>/dev/null\n`);
     // sudo gets a fixed prompt we can recognise exactly; -k is not forced (cached credentials are fine).
     channel.write(`sudo() { command sudo -p '__SUDO_${nonce}__: ' "$@"; }\n`);
-    channel.write(`PS1='\n__END_${nonce}_$?__\n'\n`);
+    // The marker prompt. bash, dash and ash expand `$?` in PS1 (a single-quoted PS1 spanning lines,
+    // hence PS2 empty first). zsh does not: there a precmd hook prints it, with its line editor off
+    // and the tty frozen so zsh does not turn echo back on.
+    channel.write(
+      `if [ -n "$ZSH_VERSION" ]; then stty -echo; ttyctl -f; unsetopt zle prompt_sp prompt_cr; PS1=''; ` +
+        `precmd() { printf '\\n__END_${nonce}_%s__\\n' "$?"; }; else PS1='\n__END_${nonce}_$?__\n'; fi\n`,
+    );
     try {
       await ready;
     } catch (error) {
@@ -152,6 +186,11 @@ export class ShellSession {
     return session;
   }
 
+  /** The login shell, and a notice when another shell had to be started. */
+  get info(): ShellInfo {
+    return this.#info;
+  }
+
   /** False once the shell exited or its channel closed. */
   get isOpen(): boolean {
     return this.#closed === undefined;
@@ -162,9 +201,12 @@ export class ShellSession {
     if (typeof command !== 'string' || command.length === 0) throw new TypeError('command must be a non-empty string');
     if (command.includes('\0')) throw new TypeError('command must not contain NUL bytes');
     const window = new OutputWindow(this.#limits);
+    let state: 'queued' | 'running' | 'finished' = 'queued';
+    const heldInput: string[] = [];
     const done = new Promise<ShellResult>((resolve, reject) => {
       const begin = (): Promise<unknown> => {
         if (this.#closed) {
+          state = 'finished';
           reject(this.#closed);
           return Promise.resolve();
         }
@@ -178,21 +220,31 @@ export class ShellSession {
             skipNewline: false,
             failure: undefined,
             resolve: (result) => {
+              state = 'finished';
               finished();
               resolve(result);
             },
             reject: (error) => {
+              state = 'finished';
               finished();
               reject(error);
             },
           };
           this.#buffer = '';
+          state = 'running';
           this.#channel.write(toShellInput(command));
+          for (const text of heldInput.splice(0)) this.#channel.write(text);
         });
       };
       this.#queue = this.#queue.then(begin, begin);
     });
-    return { command, done, snapshot: () => window.snapshot() };
+    const write = (text: string): boolean => {
+      if (state === 'finished') return false;
+      if (state === 'queued') heldInput.push(text);
+      else this.#channel.write(text);
+      return true;
+    };
+    return { command, done, snapshot: () => window.snapshot(), write };
   }
 
   /**
