@@ -120,9 +120,10 @@ export class ShellSession {
     this.#sudoPrompt = new RegExp(`(?:__SUDO_${nonce}__: |\\[sudo\\] password for [^\\r\\n:]{1,64}: )$`);
     this.#channel = channel;
     this.#limits = limits;
-    // The shell prints "\n__END_<nonce>_<status>__\n" on every prompt. The echo of our setup line
-    // shows a literal `$?` where this wants digits, so it never matches.
-    this.#marker = new RegExp(`\\r?\\n__END_${nonce}_(\\d+)__\\r?\\n`);
+    // On every prompt the shell prints "\n__END_<nonce>_<status>__\n", then its prompt, which ends
+    // with "__PS_<nonce>__". Whatever a venv or a script prepends to PS1 lands between the two and
+    // is dropped. The echo of our setup line shows `$?`/`%s` where this wants digits: no match.
+    this.#marker = new RegExp(`\\r?\\n__END_${nonce}_(\\d+)__\\r?\\n[^]*?__PS_${nonce}__`);
     channel.on('data', (data: Buffer) => this.#onData(this.#decoder.write(data)));
     channel.stderr.on('data', (data: Buffer) => this.#onData(this.#decoder.write(data)));
     channel.once('close', () => this.#onClose());
@@ -167,12 +168,16 @@ export class ShellSession {
     channel.write(`stty -echo 2>/dev/null; PS2=''; unset PROMPT_COMMAND 2>/dev/null\n`);
     // sudo gets a fixed prompt we can recognise exactly; -k is not forced (cached credentials are fine).
     channel.write(`sudo() { command sudo -p '__SUDO_${nonce}__: ' "$@"; }\n`);
-    // The marker prompt. bash, dash and ash expand `$?` in PS1 (a single-quoted PS1 spanning lines,
-    // hence PS2 empty first). zsh does not: there a precmd hook prints it, with its line editor off
-    // and the tty frozen so zsh does not turn echo back on.
+    // The marker. bash prints it from PROMPT_COMMAND and zsh from a precmd hook (zsh with its line
+    // editor off and the tty frozen, so it does not turn echo back on), both before PS1, so a
+    // prefix added to PS1 (venv) cannot look like output. dash and ash have no hook: `$?` in a
+    // single-quoted PS1 spanning lines (hence PS2 empty first); a PS1 prefix there would end up at
+    // the end of the output.
     channel.write(
-      `if [ -n "$ZSH_VERSION" ]; then stty -echo; ttyctl -f; unsetopt zle prompt_sp prompt_cr; PS1=''; ` +
-        `precmd() { printf '\\n__END_${nonce}_%s__\\n' "$?"; }; else PS1='\n__END_${nonce}_$?__\n'; fi\n`,
+      `if [ -n "$ZSH_VERSION" ]; then stty -echo; ttyctl -f; unsetopt zle prompt_sp prompt_cr; ` +
+        `precmd() { printf '\\n__END_${nonce}_%s__\\n' "$?"; }; PS1='__PS_${nonce}__'; ` +
+        `elif [ -n "$BASH_VERSION" ]; then PROMPT_COMMAND='printf "\\n__END_${nonce}_%s__\\n" "$?"'; PS1='__PS_${nonce}__'; ` +
+        `else PS1='\n__END_${nonce}_$?__\n__PS_${nonce}__'; fi\n`,
     );
     try {
       await ready;
@@ -385,14 +390,18 @@ export class ShellSession {
   /** Index where a suffix of `buffer` that could be the start of the marker begins (length if none). */
   #markerPrefixStart(buffer: string): number {
     const literal = `__END_${this.#nonce}_`;
-    for (let start = Math.max(0, buffer.length - literal.length - 24); start < buffer.length; start++) {
-      const ch = buffer[start];
-      if (ch !== '\r' && ch !== '\n') continue;
-      const rest = buffer.slice(start).replace(/^\r?\n?/, '');
-      if (rest.length === 0 && (ch === '\r' || ch === '\n')) return start;
-      const head = rest.slice(0, literal.length);
-      if (!literal.startsWith(head)) continue;
-      if (rest.length <= literal.length || /^\d*(_{0,2}\r?)$/.test(rest.slice(literal.length))) return start;
+    // After the literal: status digits, "__", a newline, then the prompt up to "__PS_<nonce>__".
+    const after = /^\d*(?:_(?:_(?:\r?(?:\n[^]*)?)?)?)?$/;
+    // No slicing per newline: output chunks hold thousands of lines.
+    for (let i = indexOfNewline(buffer, 0); i >= 0; i = indexOfNewline(buffer, i + 1)) {
+      let pos = i;
+      if (buffer[pos] === '\r') pos++;
+      if (buffer[pos] === '\n') pos++;
+      if (buffer.length - pos <= literal.length) {
+        if (literal.startsWith(buffer.slice(pos))) return i;
+        continue;
+      }
+      if (buffer.startsWith(literal, pos) && after.test(buffer.slice(pos + literal.length))) return i;
     }
     return buffer.length;
   }
@@ -481,4 +490,12 @@ function toShellInput(command: string): string {
   const text = command.replace(/\r\n?/g, '\n').replace(/\n+$/, '');
   if (!text.includes('\n')) return `${text}\n`;
   return `eval '${text.replace(/'/g, `'\\''`)}'\n`;
+}
+
+function indexOfNewline(text: string, from: number): number {
+  const cr = text.indexOf('\r', from);
+  const lf = text.indexOf('\n', from);
+  if (cr < 0) return lf;
+  if (lf < 0) return cr;
+  return Math.min(cr, lf);
 }

@@ -46,6 +46,18 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     await expect(shell.run('ll')).resolves.toMatchObject({ output: 'aliased\n' });
   });
 
+  it('keeps output exact after a script changes the prompt (a venv prepends to PS1)', async () => {
+    const own = await ShellSession.open(connection);
+    try {
+      await own.run(`printf '%s\\n' 'VIRTUAL_ENV=/tmp/venv; export VIRTUAL_ENV' 'PS1="(venv) \${PS1:-}"' > /tmp/fake-activate`);
+      await own.run('. /tmp/fake-activate');
+      await expect(own.run('echo "in $VIRTUAL_ENV"')).resolves.toMatchObject({ output: 'in /tmp/venv\n', exitCode: 0 });
+      await expect(own.run("printf 'no newline'")).resolves.toMatchObject({ output: 'no newline' });
+    } finally {
+      own.close();
+    }
+  });
+
   it('does not end early on output that looks like a prompt', async () => {
     await expect(shell.run(`printf 'Cost is 10$\\nroot@x:~# \\n$ \\n'; sleep 0.3; echo after`)).resolves.toMatchObject({
       output: 'Cost is 10$\nroot@x:~# \n$ \nafter\n',
