@@ -70,7 +70,15 @@ const DEFAULTS = Object.freeze({
 /** Raw characters held back from a command's output until we know they are not part of the marker. */
 const HOLD_BACK_CHARS = 128;
 
+/** Internal: lets run() tell a queued command from a running one, and drop it from the queue. */
+interface QueuedControl {
+  readonly state: 'queued' | 'running' | 'finished';
+  cancel(error: SshSessionError): boolean;
+}
+
 interface Running {
+  /** Printed back in the marker: a marker with another id (a stray Ctrl+C at the prompt) is not ours. */
+  readonly id: number;
   readonly command: string;
   readonly window: OutputWindow;
   readonly startedAt: number;
@@ -104,6 +112,7 @@ export class ShellSession {
   #startup: { resolve(): void; reject(error: unknown): void } | undefined;
   #closed: SshSessionError | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #nextId = 1;
   #info: ShellInfo = { loginShell: '', notice: undefined };
 
   private constructor(
@@ -123,9 +132,10 @@ export class ShellSession {
     // On every prompt the shell prints "\n__END_<nonce>_<status>__\n", then its prompt, which ends
     // with "__PS_<nonce>__". Whatever a venv or a script prepends to PS1 lands between the two and
     // is dropped. The echo of our setup line shows `$?`/`%s` where this wants digits: no match.
-    this.#marker = new RegExp(`\\r?\\n__END_${nonce}_(\\d+)__\\r?\\n[^]*?__PS_${nonce}__`);
+    this.#marker = new RegExp(`\\r?\\n__END_${nonce}_(\\d+)_(\\d+)__\\r?\\n[^]*?__PS_${nonce}__`);
+    const stderrDecoder = new StringDecoder('utf8');
     channel.on('data', (data: Buffer) => this.#onData(this.#decoder.write(data)));
-    channel.stderr.on('data', (data: Buffer) => this.#onData(this.#decoder.write(data)));
+    channel.stderr.on('data', (data: Buffer) => this.#onData(stderrDecoder.write(data)));
     channel.once('close', () => this.#onClose());
   }
 
@@ -136,6 +146,9 @@ export class ShellSession {
    *   shell?), `CONNECTION_CLOSED`, `CHANNEL_OPEN_FAILED`.
    */
   static async open(connection: SshConnection, options: ShellSessionOptions = {}): Promise<ShellSession> {
+    if (options.sudoPassword !== undefined && /[\0-\x1f\x7f]/.test(options.sudoPassword)) {
+      throw new TypeError('sudoPassword must not contain control characters (a newline would be run as a command)');
+    }
     // Which login shell? One exec round trip (~2 ms warm). A shell we cannot drive (fish, csh…)
     // runs bash (or sh) for us instead, and the session says so.
     const loginShell = (await connection.exec('printf %s "$SHELL"')).stdout.trim();
@@ -164,20 +177,22 @@ export class ShellSession {
         ),
       );
     }, timeoutMs);
-    // No echo from here on, no continuation prompt, no PROMPT_COMMAND noise.
-    channel.write(`stty -echo 2>/dev/null; PS2=''; unset PROMPT_COMMAND 2>/dev/null\n`);
+    // No echo from here on, no continuation prompt, no PROMPT_COMMAND noise, no history file.
+    channel.write(`stty -echo 2>/dev/null; PS2=''; unset PROMPT_COMMAND HISTFILE 2>/dev/null; __mcp_id=0\n`);
     // sudo gets a fixed prompt we can recognise exactly; -k is not forced (cached credentials are fine).
     channel.write(`sudo() { command sudo -p '__SUDO_${nonce}__: ' "$@"; }\n`);
-    // The marker. bash prints it from PROMPT_COMMAND and zsh from a precmd hook (zsh with its line
-    // editor off and the tty frozen, so it does not turn echo back on), both before PS1, so a
-    // prefix added to PS1 (venv) cannot look like output. dash and ash have no hook: `$?` in a
-    // single-quoted PS1 spanning lines (hence PS2 empty first); a PS1 prefix there would end up at
-    // the end of the output.
+    // The marker carries the shell's status and the id of the command that set `__mcp_id`. bash
+    // prints it from PROMPT_COMMAND and zsh from a precmd hook (zsh with its line editor off and
+    // the tty frozen, so it does not turn echo back on), both before PS1, so a prefix added to PS1
+    // (venv) cannot look like output. dash and ash have no hook: `$?` in a single-quoted PS1
+    // spanning lines (hence PS2 empty first); a PS1 prefix there ends up at the end of the output.
+    // bash: no history expansion (`!`), no TAB completion while our text is read.
     channel.write(
-      `if [ -n "$ZSH_VERSION" ]; then stty -echo; ttyctl -f; unsetopt zle prompt_sp prompt_cr; ` +
-        `precmd() { printf '\\n__END_${nonce}_%s__\\n' "$?"; }; PS1='__PS_${nonce}__'; ` +
-        `elif [ -n "$BASH_VERSION" ]; then PROMPT_COMMAND='printf "\\n__END_${nonce}_%s__\\n" "$?"'; PS1='__PS_${nonce}__'; ` +
-        `else PS1='\n__END_${nonce}_$?__\n__PS_${nonce}__'; fi\n`,
+      `if [ -n "$ZSH_VERSION" ]; then stty -echo; ttyctl -f; unsetopt zle prompt_sp prompt_cr bang_hist; ` +
+        `precmd() { printf '\\n__END_${nonce}_%s_%s__\\n' "$?" "$__mcp_id"; }; PS1='__PS_${nonce}__'; ` +
+        `elif [ -n "$BASH_VERSION" ]; then set +H; bind 'set disable-completion on' 2>/dev/null; ` +
+        `PROMPT_COMMAND='printf "\\n__END_${nonce}_%s_%s__\\n" "$?" "$__mcp_id"'; PS1='__PS_${nonce}__'; ` +
+        `else PS1='\n__END_${nonce}_$?_\${__mcp_id}__\n__PS_${nonce}__'; fi\n`,
     );
     try {
       await ready;
@@ -204,19 +219,25 @@ export class ShellSession {
   /** Starts a command now if the shell is idle, else after the commands queued before it. */
   start(command: string): ShellCommand {
     if (typeof command !== 'string' || command.length === 0) throw new TypeError('command must be a non-empty string');
-    if (command.includes('\0')) throw new TypeError('command must not contain NUL bytes');
+    // The terminal would act on these (signals, line editing) before the shell sees the text.
+    if (/[\0-\x08\x0b-\x1f\x7f]/.test(command.replace(/\r\n?/g, '\n'))) {
+      throw new TypeError('command must not contain control characters other than tab and newline (use write() for keys)');
+    }
     const window = new OutputWindow(this.#limits);
     let state: 'queued' | 'running' | 'finished' = 'queued';
+    let cancelled: SshSessionError | undefined;
     const heldInput: string[] = [];
+    const id = this.#nextId++;
     const done = new Promise<ShellResult>((resolve, reject) => {
       const begin = (): Promise<unknown> => {
-        if (this.#closed) {
+        if (this.#closed || cancelled) {
           state = 'finished';
-          reject(this.#closed);
+          reject(cancelled ?? this.#closed);
           return Promise.resolve();
         }
         return new Promise<void>((finished) => {
           this.#running = {
+            id,
             command,
             window,
             startedAt: Date.now(),
@@ -237,7 +258,7 @@ export class ShellSession {
           };
           this.#buffer = '';
           state = 'running';
-          this.#channel.write(toShellInput(command));
+          this.#channel.write(toShellInput(command, id));
           for (const text of heldInput.splice(0)) this.#channel.write(text);
         });
       };
@@ -249,7 +270,20 @@ export class ShellSession {
       else this.#channel.write(text);
       return true;
     };
-    return { command, done, snapshot: () => window.snapshot(), write };
+    return {
+      command,
+      done,
+      snapshot: () => window.snapshot(),
+      write,
+      get state() {
+        return state;
+      },
+      cancel: (error: SshSessionError) => {
+        if (state !== 'queued') return false;
+        cancelled = error;
+        return true;
+      },
+    } as ShellCommand & QueuedControl;
   }
 
   /**
@@ -259,8 +293,12 @@ export class ShellSession {
    *   {@link start}ed command), `SHELL_EXITED`, `CONNECTION_CLOSED`, `ABORTED`.
    */
   async run(command: string, options: ShellRunOptions = {}): Promise<ShellResult> {
-    const running = this.start(command);
+    const running = this.start(command) as ShellCommand & QueuedControl;
     const waits: Promise<ShellResult>[] = [running.done];
+    const busy = (): SshSessionError =>
+      new SshSessionError('SESSION_BUSY', 'the command never started: the shell was still busy with an earlier command', {
+        details: { command: running.command },
+      });
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     if (options.timeoutMs !== undefined) {
@@ -268,6 +306,11 @@ export class ShellSession {
       waits.push(
         new Promise((_resolve, reject) => {
           timer = setTimeout(() => {
+            // Still queued: drop it, so nothing runs behind the caller's back.
+            if (running.cancel(busy())) {
+              reject(busy());
+              return;
+            }
             const seen = running.snapshot();
             reject(
               new SshSessionError(
@@ -286,8 +329,10 @@ export class ShellSession {
       waits.push(
         new Promise((_resolve, reject) => {
           onAbort = () => {
-            void this.interrupt();
-            reject(new SshSessionError('ABORTED', 'command aborted; the shell was interrupted', { cause: signal.reason }));
+            const error = new SshSessionError('ABORTED', 'command aborted', { cause: signal.reason });
+            // Queued: it never starts. Running: interrupt it — and only it.
+            if (!running.cancel(error) && running.state === 'running') void this.interrupt();
+            reject(error);
           };
           if (signal.aborted) onAbort();
           else signal.addEventListener('abort', onAbort, { once: true });
@@ -332,8 +377,9 @@ export class ShellSession {
     return false;
   }
 
-  /** Closes the shell channel. */
+  /** Closes the shell channel; the running and queued commands fail with `SHELL_EXITED`. */
   close(): void {
+    this.#fail(new SshSessionError('SHELL_EXITED', 'the shell session was closed'));
     this.#channel.end('exit\n');
     this.#channel.destroy();
   }
@@ -341,13 +387,21 @@ export class ShellSession {
   #onData(text: string): void {
     if (text.length === 0) return;
     this.#buffer += text;
-    const match = this.#marker.exec(this.#buffer);
+    let match = this.#marker.exec(this.#buffer);
     if (this.#startup) {
       if (match) {
         this.#buffer = this.#buffer.slice(match.index + match[0].length);
         this.#startup.resolve();
+      } else if (this.#buffer.length > 65_536) {
+        this.#buffer = this.#buffer.slice(-65_536);
       }
       return;
+    }
+    // A marker for another command (a Ctrl+C that reached the idle prompt, input nobody read and
+    // the shell ran): drop it and what came before it.
+    while (match && this.#running && Number(match[2]) !== this.#running.id) {
+      this.#buffer = this.#buffer.slice(match.index + match[0].length);
+      match = this.#marker.exec(this.#buffer);
     }
     const running = this.#running;
     if (!running) {
@@ -390,8 +444,8 @@ export class ShellSession {
   /** Index where a suffix of `buffer` that could be the start of the marker begins (length if none). */
   #markerPrefixStart(buffer: string): number {
     const literal = `__END_${this.#nonce}_`;
-    // After the literal: status digits, "__", a newline, then the prompt up to "__PS_<nonce>__".
-    const after = /^\d*(?:_(?:_(?:\r?(?:\n[^]*)?)?)?)?$/;
+    // After the literal: status, "_", id, "__", a newline, then the prompt up to "__PS_<nonce>__".
+    const after = /^\d*(?:_\d*(?:_(?:_(?:\r?(?:\n[^]*)?)?)?)?)?$/;
     // No slicing per newline: output chunks hold thousands of lines.
     for (let i = indexOfNewline(buffer, 0); i >= 0; i = indexOfNewline(buffer, i + 1)) {
       let pos = i;
@@ -481,15 +535,32 @@ export class ShellSession {
 }
 
 /**
- * The line(s) to type for `command`. A multi-line command would make the shell print its prompt —
- * our marker — after each complete line, ending the command early; `eval` of one single-quoted
- * string makes the whole text one unit (heredocs, loops and functions work inside it, in the
- * current shell, so `cd` and `export` persist).
+ * The line(s) to type for `command`: always `__mcp_id=<id>; eval '<command>'`. Typed raw, a
+ * multi-line command would make the shell print its marker after each line; a trailing `\`, an
+ * unbalanced quote or `!` would leave it waiting for more input. Inside eval a syntax error is
+ * just exit status 2, and `cd`/`export` persist (eval runs in the current shell). Physical lines
+ * stay under the terminal's line limit (4095 bytes): long ones are split by closing the quote,
+ * a backslash-newline, and reopening it.
  */
-function toShellInput(command: string): string {
+function toShellInput(command: string, id: number): string {
   const text = command.replace(/\r\n?/g, '\n').replace(/\n+$/, '');
-  if (!text.includes('\n')) return `${text}\n`;
-  return `eval '${text.replace(/'/g, `'\\''`)}'\n`;
+  const quoted = text.replace(/'/g, `'\\''`);
+  const lines = quoted.split('\n').map((line) => splitLongLine(line, 1000));
+  return `__mcp_id=${id}; eval '${lines.join('\n')}'\n`;
+}
+
+function splitLongLine(line: string, max: number): string {
+  if (line.length <= max) return line;
+  const parts: string[] = [];
+  let start = 0;
+  while (start < line.length) {
+    let end = Math.min(line.length, start + max);
+    // Never split a surrogate pair, nor the escape sequence '\'' written for a quote.
+    while (end < line.length && (/[\udc00-\udfff]/.test(line[end] ?? '') || line.slice(end - 3, end + 1).includes("'\\'"))) end++;
+    parts.push(line.slice(start, end));
+    start = end;
+  }
+  return parts.join("'\\\n'");
 }
 
 function indexOfNewline(text: string, from: number): number {

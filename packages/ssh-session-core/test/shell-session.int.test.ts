@@ -150,7 +150,7 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
   it('escalates when a program ignores Ctrl+C: second Ctrl+C, then the shell is closed and reported', async () => {
     const own = await ShellSession.open(connection);
     const running = own.start(`sh -c "trap '' INT; sleep 30"`);
-    await expect(own.run('true', { timeoutMs: 200 })).rejects.toMatchObject({ code: 'READ_TIMEOUT' });
+    await expect(own.run('true', { timeoutMs: 200 })).rejects.toMatchObject({ code: 'SESSION_BUSY' });
     expect(await own.interrupt(300)).toBe(false);
     await expect(running.done).rejects.toMatchObject({ code: 'SHELL_EXITED', message: expect.stringContaining('state is lost') as unknown });
     expect(own.isOpen).toBe(false);
@@ -168,6 +168,45 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
   it('does not take password-looking output for a sudo prompt', async () => {
     const text = 'password=secret\n{"password": "x"}\nhttps://u:password@host/\nPassword: ';
     await expect(shell.run(`printf '%s' '${text}'`, { timeoutMs: 5_000 })).resolves.toMatchObject({ output: text, exitCode: 0 });
+  });
+
+  it('never hangs on text the shell would wait on: !, a trailing backslash, an unbalanced quote', async () => {
+    await expect(shell.run('echo "hi!there"', { timeoutMs: 5_000 })).resolves.toMatchObject({ output: 'hi!there\n', exitCode: 0 });
+    await expect(shell.run('echo a \\', { timeoutMs: 5_000 })).resolves.toMatchObject({ exitCode: 0 });
+    const unbalanced = await shell.run('echo "oops', { timeoutMs: 5_000 });
+    expect(unbalanced.exitCode).not.toBe(0);
+    await expect(shell.run('echo fine')).resolves.toMatchObject({ output: 'fine\n' });
+  });
+
+  it('keeps tabs and very long lines intact', async () => {
+    await expect(shell.run("printf '%s|' 'a\tb'")).resolves.toMatchObject({ output: 'a\tb|' });
+    const long = 'x'.repeat(6000) + "'quoted'" + 'y'.repeat(3000);
+    await expect(shell.run(`printf '%s' "${long}" | wc -c`)).resolves.toMatchObject({ output: `${long.length}\n` });
+  });
+
+  it('refuses control characters in a command (they are keys, not text)', () => {
+    expect(() => shell.start('echo a\x03b')).toThrow(TypeError);
+  });
+
+  it('ignores a stray marker from a Ctrl+C at the idle prompt', async () => {
+    await shell.run('true');
+    // Input nobody reads: the shell itself runs it after the command, printing an extra marker.
+    const first = shell.start('sleep 0.2');
+    first.write('echo stray\n');
+    await first.done;
+    await expect(shell.run('echo mine')).resolves.toMatchObject({ output: 'mine\n', exitCode: 0 });
+    await expect(shell.run('echo again')).resolves.toMatchObject({ output: 'again\n', exitCode: 0 });
+  });
+
+  it('drops a queued command that times out or is aborted before it starts; it never runs later', async () => {
+    const blocker = shell.start('sleep 0.5');
+    await expect(shell.run('touch /tmp/should-not-exist-$$', { timeoutMs: 100 })).rejects.toMatchObject({ code: 'SESSION_BUSY' });
+    const controller = new AbortController();
+    const aborted = shell.run('echo never > /tmp/never-ran', { signal: controller.signal });
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+    await blocker.done;
+    await expect(shell.run('ls /tmp/should-not-exist-* /tmp/never-ran 2>/dev/null | wc -l')).resolves.toMatchObject({ output: '0\n' });
   });
 
   it('reports a command that exits the shell as SHELL_EXITED', async () => {
