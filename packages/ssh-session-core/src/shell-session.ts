@@ -51,6 +51,9 @@ export interface ShellCommand {
   write(text: string): boolean;
 }
 
+/** A whole escape sequence at the start: CSI, OSC (ended by BEL or ST), or a two-character one. */
+const COMPLETE_ESCAPE = /^\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[^[\]])/;
+
 /** Login shells driven directly; any other runs `bash -i || sh -i`. */
 const POSIX_SHELLS: ReadonlySet<string> = new Set(['bash', 'sh', 'dash', 'zsh', 'ash', 'busybox', 'ksh', 'mksh', 'yash', 'posh']);
 
@@ -414,8 +417,8 @@ export class ShellSession {
         this.#buffer = this.#buffer.replace(this.#sudoPrompt, '');
         this.#answerSudo(running);
       }
-      // Flush everything but a tail that could still become the marker.
-      const hold = this.#markerPrefixStart(this.#buffer);
+      // Flush everything but a tail that could still become the marker or a sudo prompt.
+      const hold = Math.min(this.#markerPrefixStart(this.#buffer), this.#sudoPrefixStart(this.#buffer));
       if (hold > 0) {
         this.#emit(running, this.#buffer.slice(0, hold), false);
         this.#buffer = this.#buffer.slice(hold);
@@ -460,6 +463,20 @@ export class ShellSession {
     return buffer.length;
   }
 
+  /** Index where an ending of `buffer` that could grow into a sudo prompt begins (length if none). */
+  #sudoPrefixStart(buffer: string): number {
+    const own = `__SUDO_${this.#nonce}__: `;
+    const fallback = '[sudo] password for ';
+    for (const literal of [own, fallback]) {
+      for (let length = Math.min(literal.length, buffer.length); length > 0; length--) {
+        if (buffer.endsWith(literal.slice(0, length))) return buffer.length - length;
+      }
+    }
+    // "[sudo] password for <user>" without its ": " yet.
+    const partialUser = /\[sudo\] password for [^\r\n:]{0,64}:?$/.exec(buffer);
+    return partialUser ? partialUser.index : buffer.length;
+  }
+
   #answerSudo(running: Running): void {
     if (this.#sudoPassword === undefined || running.sudoAnswered) {
       running.failure = new SshSessionError(
@@ -497,9 +514,17 @@ export class ShellSession {
       running.skipNewline = false;
       text = text.replace(/^\r?\n/, '');
     }
-    if (!final && text.endsWith('\r')) {
-      running.pending = '\r';
-      text = text.slice(0, -1);
+    if (!final) {
+      // An escape sequence cut by a chunk boundary is kept until its end arrives, so that
+      // stripping removes it whole; so is a trailing \r that may be half of \r\n.
+      const esc = text.lastIndexOf('\x1b');
+      if (esc >= 0 && text.length - esc < 256 && !COMPLETE_ESCAPE.test(text.slice(esc))) {
+        running.pending = text.slice(esc);
+        text = text.slice(0, esc);
+      } else if (text.endsWith('\r')) {
+        running.pending = '\r';
+        text = text.slice(0, -1);
+      }
     }
     if (text.length > 0) running.window.append(cleanTerminalOutput(text));
   }

@@ -105,8 +105,19 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     await expect(shell.run('echo next')).resolves.toMatchObject({ output: 'next\n', exitCode: 0 });
   });
 
-  it('strips ANSI colour sequences', async () => {
+  it('strips ANSI colour sequences, also when one is cut across two packets', async () => {
     await expect(shell.run("printf '\\033[31mred\\033[0m\\n'")).resolves.toMatchObject({ output: 'red\n' });
+    await expect(shell.run("printf 'a\\033[3'; sleep 0.2; printf '1mred\\033[0m\\n'")).resolves.toMatchObject({ output: 'ared\n' });
+  });
+
+  it('recognises a sudo prompt cut across two packets', async () => {
+    const own = await ShellSession.open(connection, { sudoPassword: f.password });
+    try {
+      const fakeSudo = `printf '[sudo] pass'; sleep 0.2; printf 'word for ${f.user}: '; read -r p; echo "got-\${#p}"`;
+      await expect(own.run(fakeSudo, { timeoutMs: 5_000 })).resolves.toMatchObject({ output: `got-${f.password.length}\n`, exitCode: 0 });
+    } finally {
+      own.close();
+    }
   });
 
   it('answers sudo with the password once, and the password never shows', async () => {
