@@ -82,6 +82,8 @@ interface QueuedControl {
 interface Running {
   /** Printed back in the marker: a marker with another id (a stray Ctrl+C at the prompt) is not ours. */
   readonly id: number;
+  /** Until the shell prints this command's start line, what arrives is not its output. */
+  started: boolean;
   readonly command: string;
   readonly window: OutputWindow;
   readonly startedAt: number;
@@ -241,6 +243,7 @@ export class ShellSession {
         return new Promise<void>((finished) => {
           this.#running = {
             id,
+            started: false,
             command,
             window,
             startedAt: Date.now(),
@@ -261,7 +264,7 @@ export class ShellSession {
           };
           this.#buffer = '';
           state = 'running';
-          this.#channel.write(toShellInput(command, id));
+          this.#channel.write(toShellInput(command, id, this.#nonce));
           for (const text of heldInput.splice(0)) this.#channel.write(text);
         });
       };
@@ -400,8 +403,20 @@ export class ShellSession {
       }
       return;
     }
-    // A marker for another command (a Ctrl+C that reached the idle prompt, input nobody read and
-    // the shell ran): drop it and what came before it.
+    // Before this command's start line, everything belongs to something else (output of input
+    // nobody read, a marker from a Ctrl+C at the idle prompt): drop it.
+    if (this.#running && !this.#running.started) {
+      const begin = `__BEGIN_${this.#nonce}_${this.#running.id}__`;
+      const at = this.#buffer.indexOf(begin);
+      if (at < 0) {
+        this.#buffer = this.#buffer.slice(-(begin.length + 2));
+        return;
+      }
+      this.#running.started = true;
+      this.#buffer = this.#buffer.slice(at + begin.length).replace(/^\r?\n/, '');
+      match = this.#marker.exec(this.#buffer);
+    }
+    // A marker for another command (a stray one after the start line): drop it and what preceded it.
     while (match && this.#running && Number(match[2]) !== this.#running.id) {
       this.#buffer = this.#buffer.slice(match.index + match[0].length);
       match = this.#marker.exec(this.#buffer);
@@ -560,18 +575,19 @@ export class ShellSession {
 }
 
 /**
- * The line(s) to type for `command`: always `__mcp_id=<id>; eval '<command>'`. Typed raw, a
+ * The line(s) to type for `command`: always `__mcp_id=<id>; printf <start line>; eval '<command>'`. Typed raw, a
  * multi-line command would make the shell print its marker after each line; a trailing `\`, an
  * unbalanced quote or `!` would leave it waiting for more input. Inside eval a syntax error is
  * just exit status 2, and `cd`/`export` persist (eval runs in the current shell). Physical lines
  * stay under the terminal's line limit (4095 bytes): long ones are split by closing the quote,
  * a backslash-newline, and reopening it.
  */
-function toShellInput(command: string, id: number): string {
+function toShellInput(command: string, id: number, nonce: string): string {
   const text = command.replace(/\r\n?/g, '\n').replace(/\n+$/, '');
   const quoted = text.replace(/'/g, `'\\''`);
   const lines = quoted.split('\n').map((line) => splitLongLine(line, 1000));
-  return `__mcp_id=${id}; eval '${lines.join('\n')}'\n`;
+  // The start line tells this command's output from anything still arriving from before it.
+  return `__mcp_id=${id}; printf '__BEGIN_${nonce}_%s__\\n' ${id}; eval '${lines.join('\n')}'\n`;
 }
 
 function splitLongLine(line: string, max: number): string {
