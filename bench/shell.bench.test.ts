@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
-import { requireSshd } from 'test-utils';
+import { keyLogin, requireSshd } from 'test-utils';
 import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
@@ -16,13 +16,7 @@ function percentile(values: readonly number[], p: number): number {
 
 it('warm command: ShellSession vs raw exec channel; seq 1 100000', async () => {
   const f = requireSshd();
-  const connection = await SshConnection.connect({
-    host: f.host,
-    port: f.port,
-    username: f.user,
-    auth: { privateKeys: [{ path: f.keyPath }] },
-    hostKeys: { mode: 'strict', knownHostsFiles: [f.knownHostsPath] },
-  });
+  const connection = await SshConnection.connect(keyLogin(f));
   const shell = await ShellSession.open(connection);
   try {
     const ours: number[] = [];

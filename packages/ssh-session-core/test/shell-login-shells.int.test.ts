@@ -2,7 +2,7 @@
 // shell (fallback to bash). The test user's login shell is switched with usermod and restored.
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { ShellSession, SshConnection } from '../src/index';
 
 const facts = sshdFacts();
@@ -22,13 +22,7 @@ describe.skipIf(!facts)(`ShellSession per login shell ${facts ? '' : `(SKIPPED: 
   ])('%s: exact output, exit codes, state, multi-line, stdin reader', async (loginShell, notice) => {
     execFileSync('usermod', ['-s', loginShell, f.user]);
     // sshd reads the login shell when the connection authenticates: a new connection per shell.
-    const connection = await SshConnection.connect({
-      host: f.host,
-      port: f.port,
-      username: f.user,
-      auth: { privateKeys: [{ path: f.keyPath }] },
-      hostKeys: { mode: 'strict', knownHostsFiles: [f.knownHostsPath] },
-    });
+    const connection = await SshConnection.connect(keyLogin(f));
     const shell = await ShellSession.open(connection, { startupTimeoutMs: 10_000 });
     try {
       expect(shell.info.loginShell).toBe(loginShell);

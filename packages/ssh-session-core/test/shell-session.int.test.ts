@@ -1,6 +1,6 @@
 // The persistent POSIX shell against the real sshd: exact output, real exit codes, state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { ShellSession, SshConnection } from '../src/index';
 
 const facts = sshdFacts();
@@ -11,13 +11,7 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
   let shell: ShellSession;
 
   beforeAll(async () => {
-    connection = await SshConnection.connect({
-      host: f.host,
-      port: f.port,
-      username: f.user,
-      auth: { privateKeys: [{ path: f.keyPath }] },
-      hostKeys: { mode: 'strict', knownHostsFiles: [f.knownHostsPath] },
-    });
+    connection = await SshConnection.connect(keyLogin(f));
     shell = await ShellSession.open(connection);
   });
   afterAll(() => {

@@ -30,3 +30,20 @@ export function requireSshd(): SshdFacts {
   if (!facts) throw new Error(sshdSkipReason());
   return facts;
 }
+
+/** Options to log in to the loopback sshd with the run's key, verifying its host key strictly. */
+export function keyLogin(facts: SshdFacts): {
+  host: string;
+  port: number;
+  username: string;
+  auth: { privateKeys: { path: string }[] };
+  hostKeys: { mode: 'strict'; knownHostsFiles: string[] };
+} {
+  return {
+    host: facts.host,
+    port: facts.port,
+    username: facts.user,
+    auth: { privateKeys: [{ path: facts.keyPath }] },
+    hostKeys: { mode: 'strict', knownHostsFiles: [facts.knownHostsPath] },
+  };
+}
