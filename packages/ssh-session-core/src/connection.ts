@@ -323,6 +323,9 @@ export class SshConnection {
             );
             channel.once('close', () => settle({ code: null }));
           });
+          // Errors on a channel (a write after its end) are followed by 'close', which callers
+          // handle; unlistened, they would crash the process.
+          channel.on('error', () => undefined);
           resolve(Object.assign(channel, { exit }) as unknown as SshChannel);
         });
       } catch (error) {
@@ -547,8 +550,9 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
   });
 }
 
-function abortedError(key: string, signal: AbortSignal | undefined): SshSessionError {
-  return new SshSessionError('ABORTED', `operation on ${key} was aborted`, { cause: signal?.reason });
+/** The `ABORTED` error for an operation on `key` whose signal fired (internal; the pool uses it too). */
+export function abortedError(key: string, signal: AbortSignal | undefined, what = 'operation on'): SshSessionError {
+  return new SshSessionError('ABORTED', `${what} ${key} was aborted`, { cause: signal?.reason });
 }
 
 async function verifyHostKey(host: string, port: number, blob: Buffer, policy: HostKeyPolicy): Promise<HostKeyInfo> {

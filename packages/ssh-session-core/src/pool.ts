@@ -1,5 +1,4 @@
-import { SshConnection, sessionKeyOf, type ConnectOptions } from './connection';
-import { SshSessionError } from './errors';
+import { abortedError, SshConnection, sessionKeyOf, type ConnectOptions } from './connection';
 
 export interface ConnectionPoolOptions {
   /** How to connect; default {@link SshConnection.connect}. */
@@ -95,7 +94,7 @@ function closeAndWait(connection: SshConnection): Promise<void> {
 
 function waitFor(promise: Promise<SshConnection>, signal: AbortSignal | undefined, key: string): Promise<SshConnection> {
   if (!signal) return promise;
-  const aborted = (): SshSessionError => new SshSessionError('ABORTED', `connecting to ${key} was aborted`, { cause: signal.reason });
+  const aborted = () => abortedError(key, signal, 'connecting to');
   if (signal.aborted) return Promise.reject(aborted());
   return new Promise((resolve, reject) => {
     const onAbort = (): void => reject(aborted());

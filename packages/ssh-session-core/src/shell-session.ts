@@ -142,6 +142,9 @@ export class ShellSession {
     channel.on('data', (data: Buffer) => this.#onData(this.#decoder.write(data)));
     channel.stderr.on('data', (data: Buffer) => this.#onData(stderrDecoder.write(data)));
     channel.once('close', () => this.#onClose());
+    // A write racing the channel's end (input typed as the shell exits) must not become an
+    // uncaught 'error': the close that follows reports the outcome.
+    channel.on('error', () => undefined);
   }
 
   /**

@@ -59,6 +59,8 @@ export class FakeChannel {
     this.#split = split;
     this.pty = pty;
     stream.on('data', (data: Buffer) => this.#onInput(data.toString('utf8')));
+    // The client may close while a split write is still going out: not the script's failure.
+    stream.on('error', () => undefined);
   }
 
   /** Raw input from the client as it arrives. */
@@ -97,11 +99,11 @@ export class FakeChannel {
 
   async #writeSplit(data: Buffer): Promise<void> {
     if (this.#split === 'none') {
-      this.#stream.write(data);
+      if (this.#stream.writable) this.#stream.write(data);
       return;
     }
     const sizes = this.#split.chunkSizes;
-    for (let offset = 0; offset < data.length; ) {
+    for (let offset = 0; offset < data.length && this.#stream.writable; ) {
       const size = Math.max(1, sizes[this.#chunkIndex++ % sizes.length] ?? 1);
       this.#stream.write(data.subarray(offset, offset + size));
       offset += size;
