@@ -71,6 +71,15 @@ describe('packed packages under plain Node', () => {
     expect(node(['--input-type=commonjs', '-e', script(`const m = require('ssh-session-core')`)])).toBe(`${expected} true AUTH_FAILED`);
   });
 
+  it('ssh-session-core emulates a screen with @xterm/headless under ESM and CJS', () => {
+    const script = (load: string): string =>
+      `${load}; const t = new m.TerminalScreen(20, 3); t.write(m.keysToInput('\\x1b[?1049hhi<enter>') + '\\nthere'); ` +
+      `t.snapshot().then((s) => console.log(JSON.stringify([s.fullScreen, s.lines])))`;
+    const expected = JSON.stringify([true, ['hi', 'there', '']]);
+    expect(node(['--input-type=module', '-e', script(`const m = await import('ssh-session-core')`)])).toBe(expected);
+    expect(node(['--input-type=commonjs', '-e', script(`const m = require('ssh-session-core')`)])).toBe(expected);
+  });
+
   it.each(['ssh-async-jobs', 'ssh-sftp-files'] as const)('%s imports as ESM and requires as CJS', (name) => {
     const cls = name === 'ssh-async-jobs' ? 'SshJobError' : 'SftpFileError';
     const check = `const core = await import('ssh-session-core'); console.log(core.isSshError(new m.${cls}('NOT_FOUND', 'x')))`;

@@ -23,6 +23,10 @@ missing=""
 command -v zsh >/dev/null 2>&1 || missing="$missing zsh"
 command -v busybox >/dev/null 2>&1 || missing="$missing busybox"
 command -v sudo >/dev/null 2>&1 || missing="$missing sudo"
+# Full-screen programs the shell tests drive: less, vi, top.
+command -v less >/dev/null 2>&1 || missing="$missing less"
+command -v vi >/dev/null 2>&1 || missing="$missing vim-tiny"
+command -v top >/dev/null 2>&1 || missing="$missing procps"
 command -v ssh-keygen >/dev/null 2>&1 || missing="$missing openssh-client"
 if [ -n "$missing" ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -18,6 +18,8 @@ export type SshSessionErrorCode =
   | 'SUDO_NOT_PERMITTED'
   | 'SESSION_BUSY'
   | 'SHELL_EXITED'
+  | 'AWAITING_INPUT'
+  | 'FULL_SCREEN'
   | 'ABORTED';
 
 export interface SshErrorOptions {

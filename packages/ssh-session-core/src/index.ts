@@ -36,5 +36,15 @@ export type { TargetConnectDefaults, TargetCredentials } from './target-options'
 export { connectOptionsFor, defaultIdentityFiles } from './target-options';
 export type { OutputSnapshot } from './output';
 export { cleanTerminalOutput, OutputWindow } from './output';
-export type { ShellCommand, ShellInfo, ShellResult, ShellRunOptions, ShellSessionOptions } from './shell-session';
+export type {
+  InterruptOutcome,
+  ShellCommand,
+  ShellCommandEvent,
+  ShellInfo,
+  ShellResult,
+  ShellRunOptions,
+  ShellSessionOptions,
+} from './shell-session';
+export type { ScreenSnapshot } from './terminal-screen';
+export { keysToInput, TerminalScreen } from './terminal-screen';
 export { ShellSession } from './shell-session';

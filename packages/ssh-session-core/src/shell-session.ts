@@ -3,14 +3,26 @@ import { StringDecoder } from 'node:string_decoder';
 import type { SshChannel, SshConnection } from './connection';
 import { SshSessionError } from './errors';
 import { cleanTerminalOutput, OutputWindow, type OutputSnapshot } from './output';
+import { keysToInput, SCREEN_SWITCH, TerminalScreen, type ScreenSnapshot } from './terminal-screen';
 
 export interface ShellSessionOptions {
   /** Wait for the shell's first marker. Default 15000. */
   readonly startupTimeoutMs?: number;
   /** Output kept per command: head and rolling tail, in characters. Default 2 Mi each (3 MB of output stays whole). */
   readonly outputLimits?: { readonly headChars: number; readonly tailChars: number };
+  /** Terminal size; full-screen programs draw to it and {@link ShellSession.readScreen} returns it. Default 200×50. */
   readonly cols?: number;
   readonly rows?: number;
+  /**
+   * TERM of the PTY. Default `xterm-256color`, so vim, less and top run as on a real terminal
+   * (their screen is emulated; colours are stripped from command output).
+   */
+  readonly term?: string;
+  /**
+   * A command whose output ends in a prompt-like line (`Enter value: `, `[Y/n] `, `password:`)
+   * and then stays quiet this long is reported as awaiting input. Default 300.
+   */
+  readonly inputPromptQuietMs?: number;
   /**
    * Answers sudo's password prompt, at most once per command: a second prompt means the password
    * is wrong (`SUDO_AUTH_FAILED`; retries count towards PAM lockout). Without it, a sudo prompt
@@ -24,7 +36,31 @@ export interface ShellRunOptions {
   readonly timeoutMs?: number;
   /** Aborting interrupts the command (Ctrl+C, escalating). */
   readonly signal?: AbortSignal;
+  /**
+   * Reject as soon as the command waits for input (`AWAITING_INPUT`) or starts a full-screen
+   * program (`FULL_SCREEN`) instead of waiting for the timeout. The command keeps running either
+   * way: answer it with {@link ShellCommand.write} / {@link ShellSession.sendKeys}. Default false.
+   */
+  readonly stopOnInteractive?: boolean;
 }
+
+/** How {@link ShellSession.interrupt} ended. */
+export type InterruptOutcome =
+  /** Nothing was running. */
+  | 'idle'
+  /** Ctrl+C (once or twice) brought the shell back to its prompt; the session keeps its state. */
+  | 'interrupted'
+  /** The command ignored Ctrl+C: its shell was closed and a fresh one opened — cd, variables, functions are lost. */
+  | 'restarted';
+
+/** Something that happened to a running command. */
+export type ShellCommandEvent =
+  /** Cleaned output, as it arrives. */
+  | { readonly type: 'output'; readonly text: string }
+  /** The command started or stopped looking like it waits for input; `prompt` is the last line. */
+  | { readonly type: 'awaiting-input'; readonly prompt: string | undefined }
+  /** A full-screen program took (`active`) or released the terminal. */
+  | { readonly type: 'screen'; readonly active: boolean };
 
 /** A finished command. */
 export interface ShellResult {
@@ -35,11 +71,27 @@ export interface ShellResult {
   /** Characters dropped between the kept head and tail (0 when complete). */
   readonly droppedChars: number;
   readonly durationMs: number;
+  /**
+   * True when this command ran in a fresh shell because the previous one exited or ignored
+   * Ctrl+C: directory, variables and functions set earlier are gone.
+   */
+  readonly freshShell: boolean;
 }
 
 /** A command running in the shell. */
 export interface ShellCommand {
   readonly command: string;
+  /** `queued` behind another command, `running`, or `finished` (settled). */
+  readonly state: 'queued' | 'running' | 'finished';
+  /**
+   * The prompt line while the command seems to wait for input (its output ends in a prompt-like
+   * line and stays quiet), else undefined. A heuristic: a silent `read` is not seen.
+   */
+  readonly awaitingInput: string | undefined;
+  /** True while a full-screen program (vim, less, top) holds the terminal: see {@link ShellSession.readScreen}. */
+  readonly fullScreen: boolean;
+  /** Calls `listener` for each event until the returned function is called or the command ends. */
+  subscribe(listener: (event: ShellCommandEvent) => void): () => void;
   /** Settles when the shell is back at its prompt (or rejects with `SHELL_EXITED`, `CONNECTION_CLOSED`). */
   readonly done: Promise<ShellResult>;
   /** Output so far (cleaned), bounded like the result. */
@@ -68,26 +120,126 @@ export interface ShellInfo {
 const DEFAULTS = Object.freeze({
   startupTimeoutMs: 15_000,
   outputLimits: { headChars: 2_097_152, tailChars: 2_097_152 },
+  cols: 200,
+  rows: 50,
+  term: 'xterm-256color',
+  inputPromptQuietMs: 300,
 });
+
+/** The last line of output looks like a question: `Enter value: `, `Continue? [Y/n] `, `mysql> `, `Password:`. */
+const PROMPT_LIKE = /\S[^]*[:?>#$\])]\s*$/;
 
 /** Raw characters held back from a command's output until we know they are not part of the marker. */
 const HOLD_BACK_CHARS = 128;
 
 /** Internal: lets run() tell a queued command from a running one, and drop it from the queue. */
 interface QueuedControl {
-  readonly state: 'queued' | 'running' | 'finished';
   cancel(error: SshSessionError): boolean;
 }
 
+/**
+ * One command from start() to its end: its output window, listeners, and what it looks like it is
+ * doing (waiting for input, full screen). Public through {@link ShellCommand}.
+ */
+class CommandRecord {
+  state: 'queued' | 'running' | 'finished' = 'queued';
+  cancelled: SshSessionError | undefined;
+  readonly heldInput: string[] = [];
+  readonly window: OutputWindow;
+  awaitingInput: string | undefined;
+  fullScreen = false;
+  readonly #listeners = new Set<(event: ShellCommandEvent) => void>();
+  #lastLine = '';
+  #lastOutputAt = 0;
+  #quietTimer: NodeJS.Timeout | undefined;
+  readonly #quietMs: number;
+
+  constructor(
+    readonly id: number,
+    readonly command: string,
+    limits: { readonly headChars: number; readonly tailChars: number },
+    quietMs: number,
+  ) {
+    this.window = new OutputWindow(limits);
+    this.#quietMs = quietMs;
+  }
+
+  subscribe(listener: (event: ShellCommandEvent) => void): () => void {
+    if (this.state === 'finished') return () => undefined;
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  output(text: string): void {
+    this.window.append(text);
+    this.#lastOutputAt = Date.now();
+    const newline = text.lastIndexOf('\n');
+    this.#lastLine = (newline >= 0 ? text.slice(newline + 1) : this.#lastLine + text).slice(-200);
+    if (this.#listeners.size > 0) this.#notify({ type: 'output', text });
+    if (this.awaitingInput !== undefined) this.inputGiven();
+    // One timer per quiet period, not per chunk: it re-arms itself if output came meanwhile.
+    if (this.#quietTimer === undefined && PROMPT_LIKE.test(this.#lastLine)) this.#armQuietTimer(this.#quietMs);
+  }
+
+  /** Input was typed (or output arrived): no longer waiting. */
+  inputGiven(): void {
+    if (this.awaitingInput === undefined) return;
+    this.awaitingInput = undefined;
+    this.#notify({ type: 'awaiting-input', prompt: undefined });
+  }
+
+  screen(active: boolean): void {
+    if (this.fullScreen === active) return;
+    this.fullScreen = active;
+    if (active) this.inputGiven();
+    this.#notify({ type: 'screen', active });
+  }
+
+  finish(): void {
+    this.state = 'finished';
+    clearTimeout(this.#quietTimer);
+    this.#quietTimer = undefined;
+    this.awaitingInput = undefined;
+    this.fullScreen = false;
+    this.#listeners.clear();
+  }
+
+  #armQuietTimer(ms: number): void {
+    this.#quietTimer = setTimeout(() => {
+      this.#quietTimer = undefined;
+      if (this.state !== 'running' || this.fullScreen || !PROMPT_LIKE.test(this.#lastLine)) return;
+      const quietFor = Date.now() - this.#lastOutputAt;
+      if (quietFor < this.#quietMs) {
+        this.#armQuietTimer(this.#quietMs - quietFor);
+        return;
+      }
+      if (this.awaitingInput !== undefined) return;
+      this.awaitingInput = this.#lastLine.trim();
+      this.#notify({ type: 'awaiting-input', prompt: this.awaitingInput });
+    }, ms);
+    this.#quietTimer.unref();
+  }
+
+  #notify(event: ShellCommandEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's bug must not break the shell's reader.
+      }
+    }
+  }
+}
+
 interface Running {
-  /** Printed back in the marker: a marker with another id (a stray Ctrl+C at the prompt) is not ours. */
-  readonly id: number;
+  readonly record: CommandRecord;
   /** Until the shell prints this command's start line, what arrives is not its output. */
   started: boolean;
-  readonly command: string;
-  readonly window: OutputWindow;
   readonly startedAt: number;
+  readonly freshShell: boolean;
   pending: string;
+  /** Terminal modes a full-screen program switched on: the alternate screen, keypad transmit. */
+  readonly screenModes: Set<'alt' | 'keypad'>;
   sudoAnswered: boolean;
   /** After answering sudo, the newline sudo prints is not the command's output. */
   skipNewline: boolean;
@@ -96,55 +248,61 @@ interface Running {
   reject(error: unknown): void;
 }
 
+/** One shell process on one channel; a session replaces it when it exits or ignores Ctrl+C. */
+interface ShellProcess {
+  readonly channel: SshChannel;
+  readonly decoder: StringDecoder;
+  readonly stderrDecoder: StringDecoder;
+}
+
 /**
- * One persistent POSIX shell on a PTY (bash, dash/sh, busybox ash, zsh in sh mode). Completion
- * comes from a marker the shell itself prints whenever it returns to its prompt — PS1 carrying a
- * per-session nonce and `$?` — never from idle time and never from a line typed after the command,
+ * One persistent POSIX shell on a PTY (bash, dash/sh, busybox ash, zsh). Completion comes from a
+ * marker the shell itself prints whenever it returns to its prompt — carrying a per-session nonce,
+ * the command's id and `$?` — never from idle time and never from a line typed after the command,
  * so a command reading stdin cannot eat it. Echo is off, so output is exactly what the command
- * printed. Commands run one at a time.
+ * printed. Commands run one at a time, in order. When the shell exits (a command ran `exit`) or
+ * ignores Ctrl+C, the next command starts in a fresh shell and says so (`freshShell`).
  */
 export class ShellSession {
-  readonly #channel: SshChannel;
   readonly #connection: SshConnection;
   readonly #marker: RegExp;
   readonly #nonce: string;
   readonly #sudoPrompt: RegExp;
   readonly #sudoPassword: string | undefined;
   readonly #limits: { readonly headChars: number; readonly tailChars: number };
-  readonly #decoder = new StringDecoder('utf8');
+  readonly #startupTimeoutMs: number;
+  readonly #pty: { readonly term: string; readonly cols: number; readonly rows: number };
+  readonly #quietMs: number;
+  #info: ShellInfo = { loginShell: '', notice: undefined };
+  #shell: ShellProcess | undefined;
+  /** Opening a replacement shell (after an exit or a failed interrupt). */
+  #opening: Promise<void> | undefined;
+  /** The next command runs in a shell that replaced one that exited. */
+  #fresh = false;
   #buffer = '';
   #running: Running | undefined;
+  /** The last command to run, for {@link readScreen} once it has finished. */
+  #lastRecord: CommandRecord | undefined;
   #startup: { resolve(): void; reject(error: unknown): void } | undefined;
   #closed: SshSessionError | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #nextId = 1;
-  #info: ShellInfo = { loginShell: '', notice: undefined };
+  #screen: TerminalScreen | undefined;
 
-  private constructor(
-    connection: SshConnection,
-    channel: SshChannel,
-    nonce: string,
-    limits: { headChars: number; tailChars: number },
-    sudoPassword: string | undefined,
-  ) {
+  private constructor(connection: SshConnection, options: ShellSessionOptions, nonce: string) {
     this.#connection = connection;
     this.#nonce = nonce;
-    this.#sudoPassword = sudoPassword;
+    this.#sudoPassword = options.sudoPassword;
+    this.#limits = options.outputLimits ?? DEFAULTS.outputLimits;
+    this.#startupTimeoutMs = options.startupTimeoutMs ?? DEFAULTS.startupTimeoutMs;
+    this.#pty = { term: options.term ?? DEFAULTS.term, cols: options.cols ?? DEFAULTS.cols, rows: options.rows ?? DEFAULTS.rows };
+    this.#quietMs = options.inputPromptQuietMs ?? DEFAULTS.inputPromptQuietMs;
     // Our fixed prompt (the `sudo` function below passes it with -p), or sudo's own as a fallback.
     this.#sudoPrompt = new RegExp(`(?:__SUDO_${nonce}__: |\\[sudo\\] password for [^\\r\\n:]{1,64}: )$`);
-    this.#channel = channel;
-    this.#limits = limits;
-    // On every prompt the shell prints "\n__END_<nonce>_<status>__\n", then its prompt, which ends
-    // with "__PS_<nonce>__". Whatever a venv or a script prepends to PS1 lands between the two and
-    // is dropped. The echo of our setup line shows `$?`/`%s` where this wants digits: no match.
+    // On every prompt the shell prints "\n__END_<nonce>_<status>_<id>__\n", then its prompt, which
+    // ends with "__PS_<nonce>__". Whatever a venv or a script prepends to PS1 lands between the
+    // two and is dropped. The echo of our setup line shows `$?`/`%s` where this wants digits.
     this.#marker = new RegExp(`\\r?\\n__END_${nonce}_(\\d+)_(\\d+)__\\r?\\n[^]*?__PS_${nonce}__`);
-    const stderrDecoder = new StringDecoder('utf8');
-    channel.on('data', (data: Buffer) => this.#onData(this.#decoder.write(data)));
-    channel.stderr.on('data', (data: Buffer) => this.#onData(stderrDecoder.write(data)));
-    channel.once('close', () => this.#onClose());
-    // A write racing the channel's end (input typed as the shell exits) must not become an
-    // uncaught 'error': the close that follows reports the outcome.
-    channel.on('error', () => undefined);
   }
 
   /**
@@ -157,61 +315,77 @@ export class ShellSession {
     if (options.sudoPassword !== undefined && /[\0-\x1f\x7f]/.test(options.sudoPassword)) {
       throw new TypeError('sudoPassword must not contain control characters (a newline would be run as a command)');
     }
+    if (options.term !== undefined && !/^[\w.+-]{1,64}$/.test(options.term)) throw new TypeError('term must be a terminal name such as xterm-256color');
     // Which login shell? One exec round trip (~2 ms warm). A shell we cannot drive (fish, csh…)
     // runs bash (or sh) for us instead, and the session says so.
     const loginShell = (await connection.exec('printf %s "$SHELL"')).stdout.trim();
     const name = loginShell.split('/').pop() ?? '';
-    const pty = { term: 'dumb', cols: options.cols ?? 200, rows: options.rows ?? 50 };
-    const isPosix = POSIX_SHELLS.has(name);
-    const channel = isPosix
-      ? await connection.shellChannel(pty)
-      : await connection.execChannel('bash -i || sh -i', { pty });
-    const shellInfo: ShellInfo = isPosix
+    const session = new ShellSession(connection, options, randomBytes(6).toString('hex'));
+    session.#info = POSIX_SHELLS.has(name)
       ? { loginShell, notice: undefined }
       : { loginShell, notice: `login shell ${loginShell || '(unknown)'} is not a POSIX shell; started bash (or sh) instead` };
-    const nonce = randomBytes(6).toString('hex');
-    const session = new ShellSession(connection, channel, nonce, options.outputLimits ?? DEFAULTS.outputLimits, options.sudoPassword);
-    session.#info = shellInfo;
-    const timeoutMs = options.startupTimeoutMs ?? DEFAULTS.startupTimeoutMs;
+    await session.#spawn();
+    return session;
+  }
+
+  /** Opens a shell channel, sets it up and waits for its first marker. */
+  async #spawn(): Promise<void> {
+    const pty = this.#pty;
+    const channel =
+      this.#info.notice === undefined
+        ? await this.#connection.shellChannel(pty)
+        : await this.#connection.execChannel('bash -i || sh -i', { pty });
+    const shell: ShellProcess = { channel, decoder: new StringDecoder('utf8'), stderrDecoder: new StringDecoder('utf8') };
+    this.#shell = shell;
+    this.#buffer = '';
+    channel.on('data', (data: Buffer) => {
+      if (this.#shell === shell) this.#onData(shell.decoder.write(data));
+    });
+    channel.stderr.on('data', (data: Buffer) => {
+      if (this.#shell === shell) this.#onData(shell.stderrDecoder.write(data));
+    });
+    channel.once('close', () => this.#onClose(shell));
+    // A write racing the channel's end (input typed as the shell exits) must not become an
+    // uncaught 'error': the close that follows reports the outcome.
+    channel.on('error', () => undefined);
+    const timeoutMs = this.#startupTimeoutMs;
     const ready = new Promise<void>((resolve, reject) => {
-      session.#startup = { resolve, reject };
+      this.#startup = { resolve, reject };
     });
     const timer = setTimeout(() => {
-      session.#startup?.reject(
+      this.#startup?.reject(
         new SshSessionError(
           'PROMPT_NOT_FOUND',
-          `the shell on ${connection.key} did not print its completion marker within ${timeoutMs} ms; ` +
-            `is the login shell POSIX (bash, sh, zsh, ash)? Last output: ${JSON.stringify(cleanTerminalOutput(session.#buffer).slice(-200))}`,
+          `the shell on ${this.#connection.key} did not print its completion marker within ${timeoutMs} ms; ` +
+            `is the login shell POSIX (bash, sh, zsh, ash)? Last output: ${JSON.stringify(cleanTerminalOutput(this.#buffer).slice(-200))}`,
         ),
       );
     }, timeoutMs);
-    // No echo from here on, no continuation prompt, no PROMPT_COMMAND noise, no history file.
-    channel.write(`stty -echo 2>/dev/null; PS2=''; unset PROMPT_COMMAND HISTFILE 2>/dev/null; __mcp_id=0\n`);
-    // sudo gets a fixed prompt we can recognise exactly; -k is not forced (cached credentials are fine).
-    channel.write(`sudo() { command sudo -p '__SUDO_${nonce}__: ' "$@"; }\n`);
-    // The marker carries the shell's status and the id of the command that set `__mcp_id`. bash
-    // prints it from PROMPT_COMMAND and zsh from a precmd hook (zsh with its line editor off and
-    // the tty frozen, so it does not turn echo back on), both before PS1, so a prefix added to PS1
-    // (venv) cannot look like output. dash and ash have no hook: `$?` in a single-quoted PS1
-    // spanning lines (hence PS2 empty first); a PS1 prefix there ends up at the end of the output.
-    // bash: no history expansion (`!`), no TAB completion while our text is read.
-    channel.write(
-      `if [ -n "$ZSH_VERSION" ]; then stty -echo; ttyctl -f; unsetopt zle prompt_sp prompt_cr bang_hist; ` +
-        `precmd() { printf '\\n__END_${nonce}_%s_%s__\\n' "$?" "$__mcp_id"; }; PS1='__PS_${nonce}__'; ` +
-        `elif [ -n "$BASH_VERSION" ]; then set +H; bind 'set disable-completion on' 2>/dev/null; ` +
-        `PROMPT_COMMAND='printf "\\n__END_${nonce}_%s_%s__\\n" "$?" "$__mcp_id"'; PS1='__PS_${nonce}__'; ` +
-        `else PS1='\n__END_${nonce}_$?_\${__mcp_id}__\n__PS_${nonce}__'; fi\n`,
-    );
+    channel.write(setupScript(this.#nonce));
     try {
       await ready;
     } catch (error) {
+      if (this.#shell === shell) this.#shell = undefined;
       channel.destroy();
       throw error;
     } finally {
       clearTimeout(timer);
-      session.#startup = undefined;
+      this.#startup = undefined;
     }
-    return session;
+  }
+
+  /** A shell to run the next command in: the current one, or a fresh one when it exited. */
+  async #ensureShell(): Promise<void> {
+    if (this.#shell) return;
+    if (this.#closed) throw this.#closed;
+    if (!this.#connection.isOpen || this.#connection.closedError) {
+      this.#closed = this.#connection.closedError ?? new SshSessionError('CONNECTION_CLOSED', `connection to ${this.#connection.key} closed`);
+      throw this.#closed;
+    }
+    this.#opening ??= this.#spawn().finally(() => {
+      this.#opening = undefined;
+    });
+    await this.#opening;
   }
 
   /** The login shell, and a notice when another shell had to be started. */
@@ -219,7 +393,7 @@ export class ShellSession {
     return this.#info;
   }
 
-  /** False once the shell exited or its channel closed. */
+  /** False once {@link close}d or the connection closed. (A shell that exited is replaced on the next command.) */
   get isOpen(): boolean {
     return this.#closed === undefined;
   }
@@ -231,65 +405,90 @@ export class ShellSession {
     if (/[\0-\x08\x0b-\x1f\x7f]/.test(command.replace(/\r\n?/g, '\n'))) {
       throw new TypeError('command must not contain control characters other than tab and newline (use write() for keys)');
     }
-    const window = new OutputWindow(this.#limits);
-    let state: 'queued' | 'running' | 'finished' = 'queued';
-    let cancelled: SshSessionError | undefined;
-    const heldInput: string[] = [];
-    const id = this.#nextId++;
+    const record = new CommandRecord(this.#nextId++, command, this.#limits, this.#quietMs);
     const done = new Promise<ShellResult>((resolve, reject) => {
-      const begin = (): Promise<unknown> => {
-        if (this.#closed || cancelled) {
-          state = 'finished';
-          reject(cancelled ?? this.#closed);
-          return Promise.resolve();
+      const fail = (error: unknown): void => {
+        record.finish();
+        reject(error);
+      };
+      const begin = async (): Promise<void> => {
+        if (this.#closed || record.cancelled) {
+          fail(record.cancelled ?? this.#closed);
+          return;
         }
-        return new Promise<void>((finished) => {
+        try {
+          await this.#ensureShell();
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        if (record.cancelled) {
+          fail(record.cancelled);
+          return;
+        }
+        const shell = this.#shell;
+        if (!shell) {
+          fail(this.#closed ?? new SshSessionError('SHELL_EXITED', 'the shell exited before the command could start'));
+          return;
+        }
+        await new Promise<void>((finished) => {
           this.#running = {
-            id,
+            record,
             started: false,
-            command,
-            window,
             startedAt: Date.now(),
+            freshShell: this.#fresh,
             pending: '',
+            screenModes: new Set(),
             sudoAnswered: false,
             skipNewline: false,
             failure: undefined,
             resolve: (result) => {
-              state = 'finished';
+              record.finish();
               finished();
               resolve(result);
             },
             reject: (error) => {
-              state = 'finished';
+              record.finish();
               finished();
               reject(error);
             },
           };
+          this.#fresh = false;
+          this.#lastRecord = record;
           this.#buffer = '';
-          state = 'running';
-          this.#channel.write(toShellInput(command, id, this.#nonce));
-          for (const text of heldInput.splice(0)) this.#channel.write(text);
+          record.state = 'running';
+          shell.channel.write(toShellInput(command, record.id, this.#nonce));
+          for (const text of record.heldInput.splice(0)) shell.channel.write(text);
         });
       };
       this.#queue = this.#queue.then(begin, begin);
     });
-    const write = (text: string): boolean => {
-      if (state === 'finished') return false;
-      if (state === 'queued') heldInput.push(text);
-      else this.#channel.write(text);
-      return true;
-    };
+    // A command started and never awaited (its outcome read from state or events instead) must
+    // not surface as an unhandled rejection; awaiting `done` still gets the error.
+    done.catch(() => undefined);
     return {
       command,
       done,
-      snapshot: () => window.snapshot(),
-      write,
       get state() {
-        return state;
+        return record.state;
+      },
+      get awaitingInput() {
+        return record.awaitingInput;
+      },
+      get fullScreen() {
+        return record.fullScreen;
+      },
+      subscribe: (listener) => record.subscribe(listener),
+      snapshot: () => record.window.snapshot(),
+      write: (text: string): boolean => {
+        if (record.state === 'finished') return false;
+        if (record.state === 'queued') record.heldInput.push(text);
+        else this.#type(text);
+        return true;
       },
       cancel: (error: SshSessionError) => {
-        if (state !== 'queued') return false;
-        cancelled = error;
+        if (record.state !== 'queued') return false;
+        record.cancelled = error;
         return true;
       },
     } as ShellCommand & QueuedControl;
@@ -299,7 +498,8 @@ export class ShellSession {
    * Runs a command and waits for it.
    *
    * @throws SshSessionError `READ_TIMEOUT` (the command keeps running; interrupt it or wait on a
-   *   {@link start}ed command), `SHELL_EXITED`, `CONNECTION_CLOSED`, `ABORTED`.
+   *   {@link start}ed command), `AWAITING_INPUT` / `FULL_SCREEN` (with `stopOnInteractive`),
+   *   `SHELL_EXITED`, `CONNECTION_CLOSED`, `ABORTED`, `SESSION_BUSY` (still queued at the timeout).
    */
   async run(command: string, options: ShellRunOptions = {}): Promise<ShellResult> {
     const running = this.start(command) as ShellCommand & QueuedControl;
@@ -310,6 +510,7 @@ export class ShellSession {
       });
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
+    let unsubscribe: (() => void) | undefined;
     if (options.timeoutMs !== undefined) {
       const timeoutMs = options.timeoutMs;
       waits.push(
@@ -333,6 +534,25 @@ export class ShellSession {
         }),
       );
     }
+    if (options.stopOnInteractive) {
+      waits.push(
+        new Promise((_resolve, reject) => {
+          unsubscribe = running.subscribe((event) => {
+            if (event.type === 'awaiting-input' && event.prompt !== undefined) {
+              reject(
+                new SshSessionError('AWAITING_INPUT', `the command is waiting for input: ${JSON.stringify(event.prompt)} (it keeps running; send input or interrupt it)`, {
+                  details: { prompt: event.prompt },
+                }),
+              );
+            } else if (event.type === 'screen' && event.active) {
+              reject(
+                new SshSessionError('FULL_SCREEN', 'the command started a full-screen program (it keeps running; read the screen, send keys, or interrupt it)'),
+              );
+            }
+          });
+        }),
+      );
+    }
     if (options.signal) {
       const signal = options.signal;
       waits.push(
@@ -352,45 +572,112 @@ export class ShellSession {
       return await Promise.race(waits);
     } finally {
       clearTimeout(timer);
+      unsubscribe?.();
       if (onAbort) options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
   /**
    * Sends Ctrl+C to the running command and resolves once the shell is back at its prompt.
-   * Escalates: a second Ctrl+C after `graceMs`; if the shell is still not back, the channel is
-   * closed and `false` is returned (the session's state is lost; open a new one).
+   * Escalates: a second Ctrl+C after `graceMs`; if the shell is still not back, its channel is
+   * closed and a fresh shell opened (`restarted`: the command fails with `SHELL_EXITED`, and the
+   * session's directory, variables and functions are lost).
    */
-  async interrupt(graceMs = 1_000): Promise<boolean> {
+  async interrupt(graceMs = 1_000): Promise<InterruptOutcome> {
     const running = this.#running;
-    if (!running) return true;
+    const shell = this.#shell;
+    if (!running || !shell) return 'idle';
     const back = new Promise<boolean>((resolve) => {
-      const settle = (): void => resolve(true);
       const original = { resolve: running.resolve, reject: running.reject };
       running.resolve = (result) => {
         original.resolve(result);
-        settle();
+        resolve(true);
       };
       running.reject = (error) => {
         original.reject(error);
-        settle();
+        resolve(true);
       };
     });
     for (let attempt = 0; attempt < 2; attempt++) {
-      this.#channel.write('\x03');
-      const timer = new Promise<false>((resolve) => setTimeout(resolve, graceMs, false).unref());
-      if (await Promise.race([back, timer])) return true;
+      shell.channel.write('\x03');
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<false>((resolve) => {
+        timer = setTimeout(resolve, graceMs, false);
+      });
+      const settled = await Promise.race([back, expired]);
+      clearTimeout(timer);
+      if (settled) return 'interrupted';
     }
-    this.#fail(new SshSessionError('SHELL_EXITED', 'the command ignored Ctrl+C twice; the shell was closed and its state is lost'));
-    this.#channel.destroy();
-    return false;
+    this.#replaceShell(
+      shell,
+      new SshSessionError(
+        'SHELL_EXITED',
+        'the command ignored Ctrl+C twice: its shell was closed and a fresh one opened — directory, variables and functions are lost',
+      ),
+    );
+    try {
+      await this.#ensureShell();
+    } catch {
+      // Reported to the next command (CONNECTION_CLOSED, PROMPT_NOT_FOUND).
+    }
+    return 'restarted';
+  }
+
+  /**
+   * Types keys into the running command: text, plus `<enter>`, `<esc>`, `<tab>`, arrows, `<ctrl-c>`
+   * and more (see {@link keysToInput}). For full-screen programs and prompts.
+   *
+   * @returns whether a command was running to receive them.
+   */
+  sendKeys(keys: string): boolean {
+    return this.write(keysToInput(keys));
+  }
+
+  /**
+   * The terminal as text. While a full-screen program runs, its emulated screen (`@xterm/headless`);
+   * otherwise the last lines of the running (or last) command's output.
+   */
+  async readScreen(maxLines?: number): Promise<ScreenSnapshot> {
+    if (this.#running?.record.fullScreen && this.#screen) return { ...(await this.#screen.snapshot(maxLines)), fullScreen: true };
+    const text = this.#lastRecord?.window.snapshot().text ?? '';
+    const lines = text.replace(/\n$/, '').split('\n');
+    const kept = lines.slice(-Math.max(1, Math.min(maxLines ?? this.#pty.rows, this.#pty.rows)));
+    return {
+      fullScreen: false,
+      lines: text === '' ? [] : kept,
+      cursorX: 0,
+      cursorY: text === '' ? 0 : kept.length - 1,
+      width: this.#pty.cols,
+      height: this.#pty.rows,
+    };
   }
 
   /** Closes the shell channel; the running and queued commands fail with `SHELL_EXITED`. */
   close(): void {
     this.#fail(new SshSessionError('SHELL_EXITED', 'the shell session was closed'));
-    this.#channel.end('exit\n');
-    this.#channel.destroy();
+    const shell = this.#shell;
+    this.#shell = undefined;
+    shell?.channel.end('exit\n');
+    shell?.channel.destroy();
+    this.#screen?.dispose();
+    this.#screen = undefined;
+  }
+
+  /**
+   * Types `text` into the running command (a program waiting for input). Nothing is written when
+   * no command runs.
+   *
+   * @returns whether a command was running to receive it.
+   */
+  write(text: string): boolean {
+    if (!this.#running || !this.#shell) return false;
+    this.#type(text);
+    return true;
+  }
+
+  #type(text: string): void {
+    this.#running?.record.inputGiven();
+    this.#shell?.channel.write(text);
   }
 
   #onData(text: string): void {
@@ -409,18 +696,24 @@ export class ShellSession {
     // Before this command's start line, everything belongs to something else (output of input
     // nobody read, a marker from a Ctrl+C at the idle prompt): drop it.
     if (this.#running && !this.#running.started) {
-      const begin = `__BEGIN_${this.#nonce}_${this.#running.id}__`;
+      const begin = `__BEGIN_${this.#nonce}_${this.#running.record.id}__`;
       const at = this.#buffer.indexOf(begin);
       if (at < 0) {
         this.#buffer = this.#buffer.slice(-(begin.length + 2));
         return;
       }
+      // The start line's own line end may still be on its way (a packet can end between \r and \n).
+      const lineEnd = this.#buffer.indexOf('\n', at + begin.length);
+      if (lineEnd < 0) {
+        this.#buffer = this.#buffer.slice(at);
+        return;
+      }
       this.#running.started = true;
-      this.#buffer = this.#buffer.slice(at + begin.length).replace(/^\r?\n/, '');
+      this.#buffer = this.#buffer.slice(lineEnd + 1);
       match = this.#marker.exec(this.#buffer);
     }
     // A marker for another command (a stray one after the start line): drop it and what preceded it.
-    while (match && this.#running && Number(match[2]) !== this.#running.id) {
+    while (match && this.#running && Number(match[2]) !== this.#running.record.id) {
       this.#buffer = this.#buffer.slice(match.index + match[0].length);
       match = this.#marker.exec(this.#buffer);
     }
@@ -430,13 +723,23 @@ export class ShellSession {
       this.#buffer = this.#buffer.slice(-HOLD_BACK_CHARS);
       return;
     }
+    // A full-screen program draws into the emulator, not into the command's output.
+    if (running.record.fullScreen || this.#buffer.includes('\x1b[?')) {
+      match = this.#followScreen(running, match);
+      if (match === null) return;
+    }
     if (!match) {
       if (this.#sudoPrompt.test(this.#buffer)) {
         this.#buffer = this.#buffer.replace(this.#sudoPrompt, '');
         this.#answerSudo(running);
       }
-      // Flush everything but a tail that could still become the marker or a sudo prompt.
-      const hold = Math.min(this.#markerPrefixStart(this.#buffer), this.#sudoPrefixStart(this.#buffer));
+      // Flush everything but a tail that could still become the marker, a sudo prompt or an
+      // escape sequence (a full-screen switch must be seen whole).
+      const hold = Math.min(
+        this.#markerPrefixStart(this.#buffer),
+        this.#sudoPrefixStart(this.#buffer),
+        incompleteEscapeStart(this.#buffer),
+      );
       if (hold > 0) {
         this.#emit(running, this.#buffer.slice(0, hold), false);
         this.#buffer = this.#buffer.slice(hold);
@@ -444,22 +747,76 @@ export class ShellSession {
       return;
     }
     this.#emit(running, this.#buffer.slice(0, match.index), true);
+    this.#buffer = this.#buffer.slice(match.index + match[0].length);
+    this.#running = undefined;
     if (running.failure) {
-      this.#buffer = this.#buffer.slice(match.index + match[0].length);
-      this.#running = undefined;
       running.reject(running.failure);
       return;
     }
-    this.#buffer = this.#buffer.slice(match.index + match[0].length);
-    this.#running = undefined;
-    const snapshot = running.window.snapshot();
+    const snapshot = running.record.window.snapshot();
     running.resolve({
       output: snapshot.text,
       exitCode: Number(match[1]),
       totalChars: snapshot.totalChars,
       droppedChars: snapshot.droppedChars,
       durationMs: Date.now() - running.startedAt,
+      freshShell: running.freshShell,
     });
+  }
+
+  /**
+   * Splits the buffer at full-screen switches (alternate screen, keypad mode): what a program
+   * draws goes to the emulator, the rest stays output. The marker ends screen mode too (a program
+   * that crashed without restoring the terminal). Returns the marker match left in the buffer,
+   * or null when everything was consumed in screen mode.
+   */
+  #followScreen(running: Running, match: RegExpExecArray | null): RegExpExecArray | null {
+    const record = running.record;
+    let from = 0;
+    for (;;) {
+      SCREEN_SWITCH.lastIndex = from;
+      const found = SCREEN_SWITCH.exec(this.#buffer);
+      if (!record.fullScreen) {
+        if (!found || (match && match.index < found.index)) return match;
+        if (found[2] === 'l' || found[3] === 'l') {
+          from = found.index + found[0].length; // leaving a mode nobody entered: plain output
+          continue;
+        }
+        this.#emit(running, this.#buffer.slice(0, found.index), true);
+        this.#buffer = this.#buffer.slice(found.index);
+        record.screen(true);
+        running.screenModes.clear();
+        from = 0;
+        match = this.#marker.exec(this.#buffer);
+        continue;
+      }
+      if (match && (!found || match.index < found.index)) {
+        this.#terminalScreen().write(this.#buffer.slice(0, match.index));
+        this.#buffer = this.#buffer.slice(match.index);
+        record.screen(false);
+        return this.#marker.exec(this.#buffer);
+      }
+      if (!found) {
+        const hold = Math.min(this.#markerPrefixStart(this.#buffer), incompleteEscapeStart(this.#buffer));
+        this.#terminalScreen().write(this.#buffer.slice(0, hold));
+        this.#buffer = this.#buffer.slice(hold);
+        return null;
+      }
+      const end = found.index + found[0].length;
+      this.#terminalScreen().write(this.#buffer.slice(0, end));
+      this.#buffer = this.#buffer.slice(end);
+      const mode = found[1] ? 'alt' : 'keypad';
+      if ((found[2] ?? found[3]) === 'h') running.screenModes.add(mode);
+      else running.screenModes.delete(mode);
+      if (running.screenModes.size === 0) record.screen(false);
+      from = 0;
+      match = this.#marker.exec(this.#buffer);
+    }
+  }
+
+  #terminalScreen(): TerminalScreen {
+    this.#screen ??= new TerminalScreen(this.#pty.cols, this.#pty.rows);
+    return this.#screen;
   }
 
   /** Index where a suffix of `buffer` that could be the start of the marker begins (length if none). */
@@ -504,24 +861,12 @@ export class ShellSession {
           : 'sudo asked again: the sudo password is wrong (not retried: failures count towards lockout)',
       );
       // Ctrl+C ends sudo; the shell returns to its prompt and the command fails with the code above.
-      this.#channel.write('\x03');
+      this.#shell?.channel.write('\x03');
       return;
     }
     running.sudoAnswered = true;
     running.skipNewline = true;
-    this.#channel.write(`${this.#sudoPassword}\n`);
-  }
-
-  /**
-   * Types `text` into the running command (a program waiting for input). Nothing is written when
-   * no command runs.
-   *
-   * @returns whether a command was running to receive it.
-   */
-  write(text: string): boolean {
-    if (!this.#running) return false;
-    this.#channel.write(text);
-    return true;
+    this.#shell?.channel.write(`${this.#sudoPassword}\n`);
   }
 
   /** Cleans raw text into the command's window; a trailing `\r` waits for a possible `\n`. */
@@ -529,6 +874,10 @@ export class ShellSession {
     let text = running.pending + raw;
     running.pending = '';
     if (running.skipNewline && text.length > 0) {
+      if (text === '\r' && !final) {
+        running.pending = text; // half of the \r\n to skip
+        return;
+      }
       running.skipNewline = false;
       text = text.replace(/^\r?\n/, '');
     }
@@ -544,7 +893,7 @@ export class ShellSession {
         text = text.slice(0, -1);
       }
     }
-    if (text.length > 0) running.window.append(cleanTerminalOutput(text));
+    if (text.length > 0) running.record.output(cleanTerminalOutput(text));
   }
 
   #fail(error: SshSessionError): void {
@@ -554,7 +903,9 @@ export class ShellSession {
     running?.reject(error);
   }
 
-  #onClose(): void {
+  #onClose(shell: ShellProcess): void {
+    if (this.#shell !== shell) return;
+    this.#shell = undefined;
     this.#startup?.reject(new SshSessionError('CONNECTION_CLOSED', 'the shell channel closed before it was ready'));
     // ssh2 closes channels just before the connection reports its own close: look at the link.
     queueMicrotask(() => this.#afterClose());
@@ -568,13 +919,61 @@ export class ShellSession {
       );
       return;
     }
-    this.#fail(
+    // The shell exited: the running command fails, the next one gets a fresh shell.
+    this.#fresh = true;
+    const running = this.#running;
+    this.#running = undefined;
+    running?.reject(
       new SshSessionError(
         'SHELL_EXITED',
-        'the shell exited (a command ran `exit`, or the connection closed); open a new shell session — state such as the directory is lost',
+        'the shell exited (the command ran `exit`, or the shell was killed); the next command starts in a fresh shell — directory, variables and functions are lost',
       ),
     );
   }
+
+  /** Drops `shell` (it ignored Ctrl+C): the running command fails with `error`; the next one gets a fresh shell. */
+  #replaceShell(shell: ShellProcess, error: SshSessionError): void {
+    if (this.#shell === shell) this.#shell = undefined;
+    this.#fresh = true;
+    const running = this.#running;
+    this.#running = undefined;
+    running?.reject(error);
+    shell.channel.destroy();
+  }
+}
+
+/** Where a trailing escape sequence that is not complete yet starts (length if none). */
+function incompleteEscapeStart(text: string): number {
+  const esc = text.lastIndexOf('\x1b');
+  if (esc < 0 || text.length - esc >= 256) return text.length;
+  const tail = text.slice(esc);
+  // `ESC[?1h` is complete, but keypad mode is `ESC[?1h ESC=`: wait for the second half.
+  if (COMPLETE_ESCAPE.test(tail) && tail !== '\x1b[?1h' && tail !== '\x1b[?1l') return text.length;
+  return esc;
+}
+
+/**
+ * Typed into a new shell: no echo, no continuation prompt, no PROMPT_COMMAND noise, no history
+ * file; pagers print instead of waiting for keys (run `less` yourself for a pager); sudo gets a
+ * fixed prompt we recognise exactly (-k is not forced: cached credentials are fine). Then the
+ * marker: it carries the shell's status and the id of the command that set `__mcp_id`. bash
+ * prints it from PROMPT_COMMAND and zsh from a precmd hook (zsh with its line editor off and the
+ * tty frozen, so it does not turn echo back on), both before PS1, so a prefix added to PS1 (venv)
+ * cannot look like output. dash and ash have no hook: `$?` in a single-quoted PS1 spanning lines
+ * (hence PS2 empty first); a PS1 prefix there ends up at the end of the output. bash: no history
+ * expansion (`!`), no TAB completion while our text is read.
+ */
+function setupScript(nonce: string): string {
+  return (
+    `stty -echo 2>/dev/null; PS2=''; unset PROMPT_COMMAND HISTFILE 2>/dev/null; __mcp_id=0; ` +
+    `export PAGER=cat GIT_PAGER=cat SYSTEMD_PAGER=cat\n` +
+    `sudo() { command sudo -p '__SUDO_${nonce}__: ' "$@"; }\n` +
+    `if [ -n "$ZSH_VERSION" ]; then stty -echo; ttyctl -f; unsetopt zle prompt_sp prompt_cr bang_hist; ` +
+    `precmd() { printf '\\n__END_${nonce}_%s_%s__\\n' "$?" "$__mcp_id"; }; PS1='__PS_${nonce}__'; ` +
+    `elif [ -n "$BASH_VERSION" ]; then set +H; bind 'set disable-completion on' 2>/dev/null; ` +
+    `PROMPT_COMMAND='printf "\\n__END_${nonce}_%s_%s__\\n" "$?" "$__mcp_id"'; PS1='__PS_${nonce}__'; ` +
+    `else PS1='\n__END_${nonce}_$?_\${__mcp_id}__\n__PS_${nonce}__'; fi\n`
+  );
 }
 
 /**

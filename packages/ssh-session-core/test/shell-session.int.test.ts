@@ -1,7 +1,28 @@
 // The persistent POSIX shell against the real sshd: exact output, real exit codes, state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
-import { ShellSession, SshConnection } from '../src/index';
+import { ShellSession, SshConnection, type ScreenSnapshot, type ShellCommand, type ShellCommandEvent } from '../src/index';
+
+/** The command's next event of `type`. */
+function nextEvent(command: ShellCommand, type: ShellCommandEvent['type']): Promise<ShellCommandEvent> {
+  return new Promise((resolve) => {
+    const unsubscribe = command.subscribe((event) => {
+      if (event.type !== type) return;
+      unsubscribe();
+      resolve(event);
+    });
+  });
+}
+
+/** Reads the screen on each output event until `ready` holds (a program draws in several packets). */
+async function waitForScreen(shell: ShellSession, ready: (lines: readonly string[]) => boolean): Promise<ScreenSnapshot> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const screen = await shell.readScreen();
+    if (ready(screen.lines)) return screen;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`screen never matched: ${JSON.stringify((await shell.readScreen()).lines.slice(0, 10))}`);
+}
 
 const facts = sshdFacts();
 
@@ -94,7 +115,7 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
   it('times out with READ_TIMEOUT while the command keeps running, then interrupts it and runs the next at once', async () => {
     await expect(shell.run('sleep 30', { timeoutMs: 300 })).rejects.toMatchObject({ code: 'READ_TIMEOUT' });
     const started = Date.now();
-    expect(await shell.interrupt()).toBe(true);
+    expect(await shell.interrupt()).toBe('interrupted');
     expect(Date.now() - started).toBeLessThan(1_500);
     await expect(shell.run('echo next')).resolves.toMatchObject({ output: 'next\n', exitCode: 0 });
   });
@@ -145,20 +166,42 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     await expect(shell.run('echo ok')).resolves.toMatchObject({ output: 'ok\n' });
   });
 
-  it('lets input reach a command waiting for it; the marker is not eaten by the reader', async () => {
+  it('reports a command waiting for input; input completes it and the marker is not eaten by the reader', async () => {
     const command = shell.start("read -p 'Enter value: ' v; echo \"got $v\"");
-    await expect.poll(() => command.snapshot().text).toBe('Enter value: ');
+    await expect(nextEvent(command, 'awaiting-input')).resolves.toEqual({ type: 'awaiting-input', prompt: 'Enter value:' });
+    expect(command.awaitingInput).toBe('Enter value:');
+    expect(command.state).toBe('running');
     expect(shell.write('typed\n')).toBe(true);
+    expect(command.awaitingInput).toBeUndefined();
     await expect(command.done).resolves.toMatchObject({ output: 'Enter value: got typed\n', exitCode: 0 });
   });
 
-  it('escalates when a program ignores Ctrl+C: second Ctrl+C, then the shell is closed and reported', async () => {
+  it('with stopOnInteractive, run() returns AWAITING_INPUT at the prompt instead of waiting for its timeout', async () => {
+    const run = shell.run("read -p 'Continue? [y/N] ' answer; echo \"answer=$answer\"", { timeoutMs: 20_000, stopOnInteractive: true });
+    await expect(run).rejects.toMatchObject({ code: 'AWAITING_INPUT', details: { prompt: 'Continue? [y/N]' } });
+    expect(shell.sendKeys('y<enter>')).toBe(true);
+    await expect(shell.run('echo after')).resolves.toMatchObject({ output: 'after\n' });
+  });
+
+  it('does not take password-looking output, JSON or URLs for a prompt', async () => {
+    const command = shell.start(`printf '%s' 'password=secret {"password": "x"} https://u:pw@host/'; sleep 0.8; echo`);
+    const events: string[] = [];
+    command.subscribe((event) => events.push(event.type));
+    await expect(command.done).resolves.toMatchObject({ exitCode: 0 });
+    expect(events).not.toContain('awaiting-input');
+  });
+
+  it('escalates when a program ignores Ctrl+C: second Ctrl+C, then a fresh shell, reported as state lost', async () => {
     const own = await ShellSession.open(connection);
+    await own.run('cd /tmp; export KEPT=yes');
     const running = own.start(`sh -c "trap '' INT; sleep 30"`);
     await expect(own.run('true', { timeoutMs: 200 })).rejects.toMatchObject({ code: 'SESSION_BUSY' });
-    expect(await own.interrupt(300)).toBe(false);
-    await expect(running.done).rejects.toMatchObject({ code: 'SHELL_EXITED', message: expect.stringContaining('state is lost') as unknown });
-    expect(own.isOpen).toBe(false);
+    expect(await own.interrupt(300)).toBe('restarted');
+    await expect(running.done).rejects.toMatchObject({ code: 'SHELL_EXITED', message: expect.stringContaining('are lost') as unknown });
+    expect(own.isOpen).toBe(true);
+    await expect(own.run('pwd; echo "kept=$KEPT"')).resolves.toMatchObject({ output: `/home/${f.user}\nkept=\n`, freshShell: true });
+    await expect(own.run('echo same')).resolves.toMatchObject({ output: 'same\n', freshShell: false });
+    own.close();
   });
 
   it('runs concurrent calls one after the other (FIFO), never interleaving their output', async () => {
@@ -214,14 +257,51 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     await expect(shell.run('ls /tmp/should-not-exist-* /tmp/never-ran 2>/dev/null | wc -l')).resolves.toMatchObject({ output: '0\n' });
   });
 
-  it('reports a command that exits the shell as SHELL_EXITED', async () => {
+  it('reports a command that exits the shell as SHELL_EXITED; the next command opens a fresh shell', async () => {
     const own = await ShellSession.open(connection);
-    await expect(own.run('exit 3')).rejects.toMatchObject({ code: 'SHELL_EXITED' });
+    await own.run('cd /tmp');
+    await expect(own.run('exit 3')).rejects.toMatchObject({ code: 'SHELL_EXITED', message: expect.stringContaining('fresh shell') as unknown });
+    expect(own.isOpen).toBe(true);
+    await expect(own.run('pwd')).resolves.toMatchObject({ output: `/home/${f.user}\n`, exitCode: 0, freshShell: true });
+    await expect(own.run('echo again')).resolves.toMatchObject({ output: 'again\n', freshShell: false });
+    own.close();
     expect(own.isOpen).toBe(false);
     await expect(own.run('echo x')).rejects.toMatchObject({ code: 'SHELL_EXITED' });
-    // The connection is fine: a fresh shell works.
-    const fresh = await ShellSession.open(connection);
-    await expect(fresh.run('echo fresh')).resolves.toMatchObject({ output: 'fresh\n' });
-    fresh.close();
+  });
+
+  describe('full-screen programs', () => {
+    it('detects less, shows its screen, and returns to command mode when it quits', async () => {
+      await shell.run('seq 1 300 > /tmp/mcp-less-test.txt');
+      const command = shell.start('less /tmp/mcp-less-test.txt; echo "less exited $?"');
+      await expect(nextEvent(command, 'screen')).resolves.toEqual({ type: 'screen', active: true });
+      expect(command.fullScreen).toBe(true);
+      const screen = await waitForScreen(shell, (lines) => lines[0] === '1' && lines.includes('49'));
+      expect(screen).toMatchObject({ fullScreen: true, width: 200, height: 50 });
+      expect(shell.sendKeys('>')).toBe(true); // to the end
+      await waitForScreen(shell, (lines) => lines.some((line) => line.startsWith('300')));
+      shell.sendKeys('q');
+      // What less drew is not output: only what the command printed after it.
+      await expect(command.done).resolves.toMatchObject({ output: 'less exited 0\n', exitCode: 0 });
+      await expect(shell.readScreen()).resolves.toMatchObject({ fullScreen: false, lines: ['less exited 0'] });
+      await expect(shell.run('echo back')).resolves.toMatchObject({ output: 'back\n' });
+    });
+
+    it('drives vi with keys: insert text, save, quit', async () => {
+      await shell.run('rm -f /tmp/mcp-vi-test.txt');
+      const command = shell.start('vi /tmp/mcp-vi-test.txt');
+      await nextEvent(command, 'screen');
+      await waitForScreen(shell, (lines) => lines.some((line) => line.includes('mcp-vi-test.txt')));
+      shell.sendKeys('iHello from vi<esc>:wq<enter>');
+      await expect(command.done).resolves.toMatchObject({ exitCode: 0 });
+      await expect(shell.run('cat /tmp/mcp-vi-test.txt')).resolves.toMatchObject({ output: 'Hello from vi\n' });
+    });
+
+    it('detects top; with stopOnInteractive run() returns FULL_SCREEN at once; q returns to the shell', async () => {
+      await expect(shell.run('top -d 0.5', { timeoutMs: 20_000, stopOnInteractive: true })).rejects.toMatchObject({ code: 'FULL_SCREEN' });
+      const screen = await waitForScreen(shell, (lines) => lines.some((line) => /^\s*PID\s+USER/.test(line)));
+      expect(screen.fullScreen).toBe(true);
+      shell.sendKeys('q');
+      await expect(shell.run('echo after top')).resolves.toMatchObject({ output: 'after top\n', exitCode: 0 });
+    });
   });
 });
