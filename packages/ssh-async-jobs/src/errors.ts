@@ -5,6 +5,7 @@ export type SshJobErrorCode =
   | 'JOB_NOT_FOUND'
   | 'JOB_NOT_RUNNING'
   | 'JOB_LIMIT_REACHED'
+  | 'SESSION_BUSY'
   | 'INTERRUPT_FAILED';
 
 /** An error of ssh-async-jobs. Check with `isSshError` from ssh-session-core. */

@@ -1,2 +1,16 @@
 export type { SshJobErrorCode } from './errors';
 export { SshJobError } from './errors';
+export type {
+  JobInfo,
+  JobManagerOptions,
+  JobOutput,
+  JobProgress,
+  JobRunOptions,
+  JobRunResult,
+  JobState,
+  JobStatus,
+  JobStatusOptions,
+  JobTarget,
+  SendInputOptions,
+} from './jobs';
+export { JobManager, shellQuote, unescapeInput } from './jobs';

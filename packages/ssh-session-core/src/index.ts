@@ -34,7 +34,7 @@ export type {
 export { parseProxyJump, resolveTarget } from './ssh-config';
 export type { TargetConnectDefaults, TargetCredentials } from './target-options';
 export { connectOptionsFor, defaultIdentityFiles } from './target-options';
-export type { OutputSnapshot } from './output';
+export type { OutputRead, OutputSnapshot } from './output';
 export { cleanTerminalOutput, OutputWindow } from './output';
 export type {
   InterruptOutcome,

@@ -48,6 +48,8 @@ export interface ShellRunOptions {
 export type InterruptOutcome =
   /** Nothing was running. */
   | 'idle'
+  /** The command was still queued: it was dropped (its `done` rejects with `ABORTED`) and never runs. */
+  | 'cancelled'
   /** Ctrl+C (once or twice) brought the shell back to its prompt; the session keeps its state. */
   | 'interrupted'
   /** The command ignored Ctrl+C: its shell was closed and a fresh one opened — cd, variables, functions are lost. */
@@ -90,12 +92,19 @@ export interface ShellCommand {
   readonly awaitingInput: string | undefined;
   /** True while a full-screen program (vim, less, top) holds the terminal: see {@link ShellSession.readScreen}. */
   readonly fullScreen: boolean;
+  /**
+   * Interrupts this command: queued → dropped (`cancelled`); running → as
+   * {@link ShellSession.interrupt}; finished → `idle`.
+   */
+  interrupt(graceMs?: number): Promise<InterruptOutcome>;
   /** Calls `listener` for each event until the returned function is called or the command ends. */
   subscribe(listener: (event: ShellCommandEvent) => void): () => void;
   /** Settles when the shell is back at its prompt (or rejects with `SHELL_EXITED`, `CONNECTION_CLOSED`). */
   readonly done: Promise<ShellResult>;
   /** Output so far (cleaned), bounded like the result. */
   snapshot(): OutputSnapshot;
+  /** The bounded output itself, for reads by offset ({@link OutputWindow.read}). */
+  readonly output: OutputWindow;
   /**
    * Types `text` into this command (a program waiting for input). Held until the command starts
    * if it is still queued. Returns false once the command has finished.
@@ -103,8 +112,8 @@ export interface ShellCommand {
   write(text: string): boolean;
 }
 
-/** A whole escape sequence at the start: CSI, OSC (ended by BEL or ST), or a two-character one. */
-const COMPLETE_ESCAPE = /^\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[^[\]])/;
+/** A whole escape sequence at the start: CSI, OSC (ended by BEL or ST), a charset or SS3 one (`ESC ( B`, `ESC O A`), or a two-character one. */
+const COMPLETE_ESCAPE = /^\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()*+#%O][^]|[^[\]()*+#%O])/;
 
 /** Login shells driven directly; any other runs `bash -i || sh -i`. */
 const POSIX_SHELLS: ReadonlySet<string> = new Set(['bash', 'sh', 'dash', 'zsh', 'ash', 'busybox', 'ksh', 'mksh', 'yash', 'posh']);
@@ -154,14 +163,19 @@ class CommandRecord {
   #quietTimer: NodeJS.Timeout | undefined;
   readonly #quietMs: number;
 
+  readonly #heldText: () => string;
+
   constructor(
     readonly id: number,
     readonly command: string,
     limits: { readonly headChars: number; readonly tailChars: number },
     quietMs: number,
+    /** Raw text received but not yet emitted (held back in case it is the marker). */
+    heldText: () => string,
   ) {
     this.window = new OutputWindow(limits);
     this.#quietMs = quietMs;
+    this.#heldText = heldText;
   }
 
   subscribe(listener: (event: ShellCommandEvent) => void): () => void {
@@ -213,7 +227,8 @@ class CommandRecord {
         this.#armQuietTimer(this.#quietMs - quietFor);
         return;
       }
-      if (this.awaitingInput !== undefined) return;
+      // A line end held back (it could start the marker) means the line is finished: not a prompt.
+      if (this.awaitingInput !== undefined || /^[\r\n]/.test(this.#heldText())) return;
       this.awaitingInput = this.#lastLine.trim();
       this.#notify({ type: 'awaiting-input', prompt: this.awaitingInput });
     }, ms);
@@ -235,6 +250,8 @@ interface Running {
   readonly record: CommandRecord;
   /** Until the shell prints this command's start line, what arrives is not its output. */
   started: boolean;
+  /** Called once the start line arrived (interrupt waits for it: a Ctrl+C earlier would discard the typed command). */
+  readonly onStarted: (() => void)[];
   readonly startedAt: number;
   readonly freshShell: boolean;
   pending: string;
@@ -288,6 +305,9 @@ export class ShellSession {
   #queue: Promise<unknown> = Promise.resolve();
   #nextId = 1;
   #screen: TerminalScreen | undefined;
+  #interrupting: Promise<InterruptOutcome> | undefined;
+  /** The shell's process id (`$$`), for {@link workingDirectory}. */
+  #pid: number | undefined;
 
   private constructor(connection: SshConnection, options: ShellSessionOptions, nonce: string) {
     this.#connection = connection;
@@ -335,6 +355,10 @@ export class ShellSession {
       this.#info.notice === undefined
         ? await this.#connection.shellChannel(pty)
         : await this.#connection.execChannel('bash -i || sh -i', { pty });
+    if (this.#closed) {
+      channel.destroy();
+      throw this.#closed;
+    }
     const shell: ShellProcess = { channel, decoder: new StringDecoder('utf8'), stderrDecoder: new StringDecoder('utf8') };
     this.#shell = shell;
     this.#buffer = '';
@@ -376,6 +400,8 @@ export class ShellSession {
 
   /** A shell to run the next command in: the current one, or a fresh one when it exited. */
   async #ensureShell(): Promise<void> {
+    // A replacement still starting up is not ready for a command yet.
+    if (this.#opening) await this.#opening;
     if (this.#shell) return;
     if (this.#closed) throw this.#closed;
     if (!this.#connection.isOpen || this.#connection.closedError) {
@@ -386,6 +412,22 @@ export class ShellSession {
       this.#opening = undefined;
     });
     await this.#opening;
+  }
+
+  /**
+   * The shell's current directory, read from `/proc/<pid>/cwd` over an exec channel — so it works
+   * while a command is running (Linux; undefined where that is not available).
+   */
+  async workingDirectory(): Promise<string | undefined> {
+    const pid = this.#pid;
+    if (pid === undefined || !this.#shell) return undefined;
+    try {
+      const result = await this.#connection.exec(`readlink /proc/${pid}/cwd`);
+      const path = result.stdout.replace(/\n$/, '');
+      return result.exitCode === 0 && path.startsWith('/') ? path : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The login shell, and a notice when another shell had to be started. */
@@ -405,7 +447,9 @@ export class ShellSession {
     if (/[\0-\x08\x0b-\x1f\x7f]/.test(command.replace(/\r\n?/g, '\n'))) {
       throw new TypeError('command must not contain control characters other than tab and newline (use write() for keys)');
     }
-    const record = new CommandRecord(this.#nextId++, command, this.#limits, this.#quietMs);
+    const record: CommandRecord = new CommandRecord(this.#nextId++, command, this.#limits, this.#quietMs, () =>
+      this.#running?.record === record ? this.#running.pending + this.#buffer : '',
+    );
     const done = new Promise<ShellResult>((resolve, reject) => {
       const fail = (error: unknown): void => {
         record.finish();
@@ -416,14 +460,16 @@ export class ShellSession {
           fail(record.cancelled ?? this.#closed);
           return;
         }
-        try {
-          await this.#ensureShell();
-        } catch (error) {
-          fail(error);
-          return;
+        if (!this.#shell || this.#opening) {
+          try {
+            await this.#ensureShell();
+          } catch (error) {
+            fail(error);
+            return;
+          }
         }
-        if (record.cancelled) {
-          fail(record.cancelled);
+        if (record.cancelled || this.#closed) {
+          fail(record.cancelled ?? this.#closed);
           return;
         }
         const shell = this.#shell;
@@ -435,6 +481,7 @@ export class ShellSession {
           this.#running = {
             record,
             started: false,
+            onStarted: [],
             startedAt: Date.now(),
             freshShell: this.#fresh,
             pending: '',
@@ -479,7 +526,16 @@ export class ShellSession {
         return record.fullScreen;
       },
       subscribe: (listener) => record.subscribe(listener),
+      interrupt: async (graceMs?: number): Promise<InterruptOutcome> => {
+        if (record.state === 'queued') {
+          record.cancelled = new SshSessionError('ABORTED', 'interrupted before it started: the command never ran');
+          return 'cancelled';
+        }
+        if (record.state === 'running' && this.#running?.record === record) return this.interrupt(graceMs);
+        return 'idle';
+      },
       snapshot: () => record.window.snapshot(),
+      output: record.window,
       write: (text: string): boolean => {
         if (record.state === 'finished') return false;
         if (record.state === 'queued') record.heldInput.push(text);
@@ -560,7 +616,7 @@ export class ShellSession {
           onAbort = () => {
             const error = new SshSessionError('ABORTED', 'command aborted', { cause: signal.reason });
             // Queued: it never starts. Running: interrupt it — and only it.
-            if (!running.cancel(error) && running.state === 'running') void this.interrupt();
+            if (!running.cancel(error)) void running.interrupt();
             reject(error);
           };
           if (signal.aborted) onAbort();
@@ -584,20 +640,43 @@ export class ShellSession {
    * session's directory, variables and functions are lost).
    */
   async interrupt(graceMs = 1_000): Promise<InterruptOutcome> {
+    // One escalation at a time: a second caller (an abort and an explicit interrupt) shares it.
+    this.#interrupting ??= this.#interrupt(graceMs).finally(() => {
+      this.#interrupting = undefined;
+    });
+    return this.#interrupting;
+  }
+
+  async #interrupt(graceMs: number): Promise<InterruptOutcome> {
     const running = this.#running;
     const shell = this.#shell;
     if (!running || !shell) return 'idle';
-    const back = new Promise<boolean>((resolve) => {
+    const back = new Promise<InterruptOutcome>((resolve) => {
       const original = { resolve: running.resolve, reject: running.reject };
       running.resolve = (result) => {
         original.resolve(result);
-        resolve(true);
+        resolve('interrupted');
       };
       running.reject = (error) => {
         original.reject(error);
-        resolve(true);
+        // The shell itself exited on Ctrl+C: the next command gets a fresh one.
+        resolve(this.#fresh ? 'restarted' : 'interrupted');
       };
     });
+    if (!running.started) {
+      // Ctrl+C before the shell read the command line would flush that line from the terminal's
+      // input: the command would never start and no marker would come. Wait for its start line.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        back,
+        new Promise<void>((resolve) => {
+          running.onStarted.push(resolve);
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (this.#running !== running) return back;
+    }
     for (let attempt = 0; attempt < 2; attempt++) {
       shell.channel.write('\x03');
       let timer: NodeJS.Timeout | undefined;
@@ -606,7 +685,7 @@ export class ShellSession {
       });
       const settled = await Promise.race([back, expired]);
       clearTimeout(timer);
-      if (settled) return 'interrupted';
+      if (settled) return settled;
     }
     this.#replaceShell(
       shell,
@@ -630,7 +709,8 @@ export class ShellSession {
    * @returns whether a command was running to receive them.
    */
   sendKeys(keys: string): boolean {
-    return this.write(keysToInput(keys));
+    // In keypad mode (smkx) full-screen programs expect the SS3 forms of arrows, Home and End.
+    return this.write(keysToInput(keys, { applicationCursor: this.#running?.screenModes.has('keypad') === true }));
   }
 
   /**
@@ -655,6 +735,7 @@ export class ShellSession {
   /** Closes the shell channel; the running and queued commands fail with `SHELL_EXITED`. */
   close(): void {
     this.#fail(new SshSessionError('SHELL_EXITED', 'the shell session was closed'));
+    this.#startup?.reject(this.#closed);
     const shell = this.#shell;
     this.#shell = undefined;
     shell?.channel.end('exit\n');
@@ -686,6 +767,8 @@ export class ShellSession {
     let match = this.#marker.exec(this.#buffer);
     if (this.#startup) {
       if (match) {
+        const pid = new RegExp(`__PID_${this.#nonce}_(\\d+)__`).exec(this.#buffer.slice(0, match.index));
+        this.#pid = pid ? Number(pid[1]) : undefined;
         this.#buffer = this.#buffer.slice(match.index + match[0].length);
         this.#startup.resolve();
       } else if (this.#buffer.length > 65_536) {
@@ -709,6 +792,7 @@ export class ShellSession {
         return;
       }
       this.#running.started = true;
+      for (const notify of this.#running.onStarted.splice(0)) notify();
       this.#buffer = this.#buffer.slice(lineEnd + 1);
       match = this.#marker.exec(this.#buffer);
     }
@@ -725,8 +809,9 @@ export class ShellSession {
     }
     // A full-screen program draws into the emulator, not into the command's output.
     if (running.record.fullScreen || this.#buffer.includes('\x1b[?')) {
-      match = this.#followScreen(running, match);
-      if (match === null) return;
+      const followed = this.#followScreen(running, match);
+      if (followed === 'consumed') return;
+      match = followed;
     }
     if (!match) {
       if (this.#sudoPrompt.test(this.#buffer)) {
@@ -767,10 +852,10 @@ export class ShellSession {
   /**
    * Splits the buffer at full-screen switches (alternate screen, keypad mode): what a program
    * draws goes to the emulator, the rest stays output. The marker ends screen mode too (a program
-   * that crashed without restoring the terminal). Returns the marker match left in the buffer,
-   * or null when everything was consumed in screen mode.
+   * that crashed without restoring the terminal). Returns the marker match left in the buffer
+   * (null: none yet), or `consumed` when the buffer went to the screen.
    */
-  #followScreen(running: Running, match: RegExpExecArray | null): RegExpExecArray | null {
+  #followScreen(running: Running, match: RegExpExecArray | null): RegExpExecArray | null | 'consumed' {
     const record = running.record;
     let from = 0;
     for (;;) {
@@ -784,6 +869,8 @@ export class ShellSession {
         }
         this.#emit(running, this.#buffer.slice(0, found.index), true);
         this.#buffer = this.#buffer.slice(found.index);
+        // A clean terminal for each program: nothing left over from the previous one.
+        this.#terminalScreen().write('\x1bc');
         record.screen(true);
         running.screenModes.clear();
         from = 0;
@@ -800,7 +887,7 @@ export class ShellSession {
         const hold = Math.min(this.#markerPrefixStart(this.#buffer), incompleteEscapeStart(this.#buffer));
         this.#terminalScreen().write(this.#buffer.slice(0, hold));
         this.#buffer = this.#buffer.slice(hold);
-        return null;
+        return 'consumed';
       }
       const end = found.index + found[0].length;
       this.#terminalScreen().write(this.#buffer.slice(0, end));
@@ -893,7 +980,8 @@ export class ShellSession {
         text = text.slice(0, -1);
       }
     }
-    if (text.length > 0) running.record.output(cleanTerminalOutput(text));
+    const cleaned = text.length > 0 ? cleanTerminalOutput(text) : '';
+    if (cleaned.length > 0) running.record.output(cleaned);
   }
 
   #fail(error: SshSessionError): void {
@@ -944,12 +1032,12 @@ export class ShellSession {
 
 /** Where a trailing escape sequence that is not complete yet starts (length if none). */
 function incompleteEscapeStart(text: string): number {
+  // Keypad mode is two sequences, `ESC[?1h ESC=`: keep its first half until the second arrives.
+  const keypad = /\x1b\[\?1[hl]\x1b?$/.exec(text.slice(-8));
+  if (keypad) return text.length - keypad[0].length;
   const esc = text.lastIndexOf('\x1b');
   if (esc < 0 || text.length - esc >= 256) return text.length;
-  const tail = text.slice(esc);
-  // `ESC[?1h` is complete, but keypad mode is `ESC[?1h ESC=`: wait for the second half.
-  if (COMPLETE_ESCAPE.test(tail) && tail !== '\x1b[?1h' && tail !== '\x1b[?1l') return text.length;
-  return esc;
+  return COMPLETE_ESCAPE.test(text.slice(esc)) ? text.length : esc;
 }
 
 /**
@@ -965,7 +1053,7 @@ function incompleteEscapeStart(text: string): number {
  */
 function setupScript(nonce: string): string {
   return (
-    `stty -echo 2>/dev/null; PS2=''; unset PROMPT_COMMAND HISTFILE 2>/dev/null; __mcp_id=0; ` +
+    `stty -echo 2>/dev/null; PS2=''; unset PROMPT_COMMAND HISTFILE 2>/dev/null; __mcp_id=0; printf '__PID_${nonce}_%s__\\n' "$$"; ` +
     `export PAGER=cat GIT_PAGER=cat SYSTEMD_PAGER=cat\n` +
     `sudo() { command sudo -p '__SUDO_${nonce}__: ' "$@"; }\n` +
     `if [ -n "$ZSH_VERSION" ]; then stty -echo; ttyctl -f; unsetopt zle prompt_sp prompt_cr bang_hist; ` +

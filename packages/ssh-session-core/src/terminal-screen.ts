@@ -97,17 +97,28 @@ const NAMED_KEYS: Readonly<Record<string, string>> = {
   f12: '\x1b[24~',
 };
 
+/** Arrows, Home and End in application cursor mode (`smkx`). */
+const APPLICATION_CURSOR_KEYS: Readonly<Record<string, string>> = {
+  up: '\x1bOA',
+  down: '\x1bOB',
+  right: '\x1bOC',
+  left: '\x1bOD',
+  home: '\x1bOH',
+  end: '\x1bOF',
+};
+
 /**
  * Turns a key description into the bytes a terminal sends: literal text, plus names in angle
  * brackets (case-insensitive) — `<enter>`, `<esc>`, `<tab>`, `<space>`, `<backspace>`, arrows
  * (`<up>`…), `<home>`, `<end>`, `<pgup>`, `<pgdn>`, `<delete>`, `<f1>`…`<f12>`, and `<ctrl-X>`
  * for any letter (also `<ctrl-[>`, `<ctrl-\>`). Anything else in brackets is sent as typed
- * (`<div>` stays `<div>`).
+ * (`<div>` stays `<div>`). With `applicationCursor` (a program switched the terminal to keypad
+ * mode) arrows, Home and End are sent in their SS3 form (`ESC O A`), as a terminal would.
  */
-export function keysToInput(keys: string): string {
+export function keysToInput(keys: string, options: { readonly applicationCursor?: boolean } = {}): string {
   return keys.replace(/<([^<>\s]{1,12})>/g, (whole, name: string) => {
     const lower = name.toLowerCase();
-    const named = NAMED_KEYS[lower];
+    const named = (options.applicationCursor ? APPLICATION_CURSOR_KEYS[lower] : undefined) ?? NAMED_KEYS[lower];
     if (named !== undefined) return named;
     const ctrl = /^(?:ctrl|c)-(.)$/.exec(lower);
     if (ctrl) {

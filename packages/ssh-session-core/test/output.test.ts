@@ -22,3 +22,40 @@ describe('OutputWindow', () => {
     expect(window.snapshot()).toEqual({ text: `abc${all.slice(-4)}`, totalChars: all.length, droppedChars: all.length - 7 });
   });
 });
+
+describe('OutputWindow.read', () => {
+  it('reads by offset across head and tail when nothing was dropped', () => {
+    const window = new OutputWindow({ headChars: 4, tailChars: 100 });
+    window.append('0123456789');
+    expect(window.read(0, 6)).toEqual({ text: '012345', offset: 0, nextOffset: 6, skippedChars: 0, totalChars: 10 });
+    expect(window.read(6, 100)).toEqual({ text: '6789', offset: 6, nextOffset: 10, skippedChars: 0, totalChars: 10 });
+    expect(window.read(10, 5)).toEqual({ text: '', offset: 10, nextOffset: 10, skippedChars: 0, totalChars: 10 });
+  });
+
+  it('stops at the dropped gap, then skips it and says how much', () => {
+    const window = new OutputWindow({ headChars: 3, tailChars: 4 });
+    window.append('abcdefghijklmnopqrstuvwxyz');
+    expect(window.read(1, 10)).toMatchObject({ text: 'bc', nextOffset: 3, skippedChars: 0 });
+    expect(window.read(3, 10)).toEqual({ text: 'wxyz', offset: 22, nextOffset: 26, skippedChars: 19, totalChars: 26 });
+  });
+
+  it('shrinks to a smaller window with the same offsets', () => {
+    const window = new OutputWindow({ headChars: 100, tailChars: 100 });
+    window.append('abcdefghijklmnopqrstuvwxyz');
+    const small = window.shrunk({ headChars: 2, tailChars: 3 });
+    expect(small.snapshot()).toEqual({ text: 'abxyz', totalChars: 26, droppedChars: 21 });
+    expect(small.read(0, 100)).toMatchObject({ text: 'ab', nextOffset: 2 });
+    expect(small.read(2, 100)).toMatchObject({ text: 'xyz', offset: 23, skippedChars: 21 });
+    expect(window.shrunk({ headChars: 20, tailChars: 20 }).snapshot()).toEqual({ text: 'abcdefghijklmnopqrstuvwxyz', totalChars: 26, droppedChars: 0 });
+  });
+});
+
+describe('OutputWindow.keptChars', () => {
+  it('counts head and kept tail', () => {
+    const window = new OutputWindow({ headChars: 3, tailChars: 4 });
+    window.append('ab');
+    expect(window.keptChars).toBe(2);
+    window.append('cdefghijkl');
+    expect(window.keptChars).toBe(7);
+  });
+});

@@ -46,6 +46,15 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     await expect(shell.run('true')).resolves.toMatchObject({ output: '', exitCode: 0 });
   });
 
+  it('knows the shell\'s working directory, even while a command runs', async () => {
+    await shell.run('cd /usr/share');
+    const running = shell.start('sleep 0.3');
+    await expect(shell.workingDirectory()).resolves.toBe('/usr/share');
+    await running.done;
+    await shell.run('cd');
+    await expect(shell.workingDirectory()).resolves.toBe(`/home/${f.user}`);
+  });
+
   it('reports real exit codes', async () => {
     await expect(shell.run('false')).resolves.toMatchObject({ exitCode: 1 });
     await expect(shell.run('(exit 7)')).resolves.toMatchObject({ exitCode: 7 });
@@ -166,6 +175,16 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     await expect(shell.run('echo ok')).resolves.toMatchObject({ output: 'ok\n' });
   });
 
+  it('interrupts a command right after starting it (Ctrl+C waits for the command line to be read)', async () => {
+    const command = shell.start('sleep 30');
+    expect(await shell.interrupt()).toBe('idle'); // not started yet: nothing runs
+    // Typed, but not yet read by the shell: Ctrl+C now would flush the line from the terminal.
+    while (command.state !== 'running') await Promise.resolve();
+    expect(await command.interrupt()).toBe('interrupted');
+    await expect(command.done).resolves.toMatchObject({ exitCode: 130, freshShell: false });
+    await expect(shell.run('echo ok')).resolves.toMatchObject({ output: 'ok\n' });
+  });
+
   it('reports a command waiting for input; input completes it and the marker is not eaten by the reader', async () => {
     const command = shell.start("read -p 'Enter value: ' v; echo \"got $v\"");
     await expect(nextEvent(command, 'awaiting-input')).resolves.toEqual({ type: 'awaiting-input', prompt: 'Enter value:' });
@@ -183,8 +202,10 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     await expect(shell.run('echo after')).resolves.toMatchObject({ output: 'after\n' });
   });
 
-  it('does not take password-looking output, JSON or URLs for a prompt', async () => {
-    const command = shell.start(`printf '%s' 'password=secret {"password": "x"} https://u:pw@host/'; sleep 0.8; echo`);
+  it('does not take finished lines ending like a prompt, password-looking output, JSON or URLs for a prompt', async () => {
+    const command = shell.start(
+      `printf 'password: hunter2\\nDownloading x.whl (62 kB)\\nStatus:\\n'; sleep 0.8; printf '%s' 'password=secret {"password": "x"} https://u:pw@host/'; sleep 0.8; echo`,
+    );
     const events: string[] = [];
     command.subscribe((event) => events.push(event.type));
     await expect(command.done).resolves.toMatchObject({ exitCode: 0 });

@@ -1,0 +1,546 @@
+import { randomUUID } from 'node:crypto';
+import {
+  isSshError,
+  Redactor,
+  type InterruptOutcome,
+  type OutputWindow,
+  type ShellCommand,
+  type ShellResult,
+  type ShellSession,
+} from 'ssh-session-core';
+import { SshJobError } from './errors';
+
+/** Where a job is. `awaiting_input`: it waits at a prompt or in a full-screen program. */
+export type JobState = 'running' | 'awaiting_input' | 'completed' | 'failed' | 'interrupted' | 'connection_lost';
+
+/** Where jobs run: a session's persistent shell, and optionally a way to open another shell. */
+export interface JobTarget {
+  /** The session key (`user@host:port`), shown in job listings. */
+  readonly key: string;
+  /** The persistent shell: `cd`, `export` and functions persist between its jobs. */
+  readonly shell: ShellSession;
+  /**
+   * Opens another shell on the same connection, for a job started while `shell` is busy: it
+   * starts in the busy shell's directory and is closed when the job ends. Without it, such a job
+   * is refused with `SESSION_BUSY`.
+   */
+  openShell?(): Promise<ShellSession>;
+}
+
+/** A job as reported: secrets redacted, times as ISO strings. */
+export interface JobInfo {
+  readonly id: string;
+  readonly command: string;
+  readonly sessionKey: string;
+  readonly state: JobState;
+  /** The shell's exit status; null while running or when the command did not finish normally. */
+  readonly exitCode: number | null;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly durationMs: number;
+  /** Output characters received so far, and how many of them are no longer kept (head + tail). */
+  readonly totalChars: number;
+  readonly droppedChars: number;
+  /** The prompt line when the job waits for input. */
+  readonly awaitingInput: string | null;
+  /** True while a full-screen program (vim, less, top) holds the terminal: read the screen, send keys. */
+  readonly fullScreen: boolean;
+  /** `primary`: the session's persistent shell; `extra`: a second shell because the first was busy. */
+  readonly shell: 'primary' | 'extra';
+  /** The directory an `extra` shell started in. */
+  readonly workingDirectory: string | null;
+  /** True when the command ran in a fresh shell (the previous one exited): earlier state is gone. */
+  readonly freshShell: boolean;
+  /** How an interrupt ended, when one was asked for. */
+  readonly interrupt: InterruptOutcome | null;
+  /** Why a `failed` / `connection_lost` job ended. */
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
+/** Output read from a job by offset, or its last lines. */
+export interface JobOutput {
+  readonly text: string;
+  /** Offset of `text` in the job's whole output. */
+  readonly offset: number;
+  /** Pass as `sinceOffset` to read on. */
+  readonly nextOffset: number;
+  /** Characters dropped (not kept) between the offset asked for and `offset`. */
+  readonly skippedChars: number;
+  readonly totalChars: number;
+  /** More output is available after `nextOffset` right now. */
+  readonly more: boolean;
+}
+
+export interface JobProgress {
+  readonly id: string;
+  readonly totalChars: number;
+  /** The last complete or partial line, trimmed to 200 characters. */
+  readonly lastLine: string;
+}
+
+export interface JobRunOptions {
+  /** Wait this long for the command to finish before returning it as a running job. Default 30000. */
+  readonly timeoutMs?: number;
+  /** Return at once with the running job. */
+  readonly detached?: boolean;
+  /** Aborting interrupts the job. */
+  readonly signal?: AbortSignal;
+  /** Called as output arrives, at most every `progressIntervalMs`. */
+  readonly onProgress?: (progress: JobProgress) => void;
+  /** Return early when the job waits for input or starts a full-screen program. Default true. */
+  readonly returnWhenInteractive?: boolean;
+}
+
+export interface JobRunResult {
+  readonly job: JobInfo;
+  /** False: still running (or waiting for input); follow it with `status`, `sendInput`, `interrupt`. */
+  readonly finished: boolean;
+  /** The output kept so far: the whole output, or head + tail when the job printed more than the window. */
+  readonly output: string;
+}
+
+export interface JobStatusOptions {
+  /** Read output from this offset (a previous `nextOffset`). Default 0. */
+  readonly sinceOffset?: number;
+  /** Instead of an offset: the last N lines. */
+  readonly tailLines?: number;
+  /** Cap of the text returned. Default 65536 characters. */
+  readonly maxChars?: number;
+}
+
+export interface JobStatus {
+  readonly job: JobInfo;
+  readonly output: JobOutput;
+}
+
+export interface SendInputOptions {
+  /** Never stored in the job's input log; also redacted from output. */
+  readonly secret?: boolean;
+  /** Wait up to this long for the job to react (finish, print, or prompt again). Default 1000. */
+  readonly waitMs?: number;
+}
+
+export interface JobManagerOptions {
+  /** Finished jobs kept, newest first. Default 100. */
+  readonly historyLimit?: number;
+  /**
+   * Output kept by all finished jobs together, in characters. Default 8 Mi. The newest keep their
+   * whole window (pageable by offset); when the total grows past this, older jobs are cut down to
+   * `historyOutput`.
+   */
+  readonly historyBudgetChars?: number;
+  /** What an older finished job keeps once the budget is exceeded: head and tail. Default 32 Ki each. */
+  readonly historyOutput?: { readonly headChars: number; readonly tailChars: number };
+  /** Jobs running at once, across sessions. Default 64. */
+  readonly maxRunning?: number;
+  /** Secrets to keep out of every command, output, error and input log reported. */
+  readonly redactor?: Redactor;
+  /** Minimum interval between progress calls. Default 250. */
+  readonly progressIntervalMs?: number;
+}
+
+const DEFAULTS = Object.freeze({
+  historyLimit: 100,
+  historyOutput: { headChars: 32_768, tailChars: 32_768 },
+  historyBudgetChars: 8_388_608,
+  maxRunning: 64,
+  progressIntervalMs: 250,
+  timeoutMs: 30_000,
+  maxChars: 65_536,
+  waitMs: 1_000,
+});
+
+interface Job {
+  readonly id: string;
+  readonly command: string;
+  readonly sessionKey: string;
+  readonly shell: ShellSession;
+  readonly kind: 'primary' | 'extra';
+  readonly workingDirectory: string | null;
+  readonly startedAt: number;
+  readonly handle: ShellCommand;
+  output: OutputWindow;
+  state: JobState;
+  exitCode: number | null;
+  endedAt: number | null;
+  freshShell: boolean;
+  interruptRequested: boolean;
+  interrupt: InterruptOutcome | null;
+  error: { code: string; message: string } | null;
+  /** Settles when the job has left the running states. */
+  readonly ended: Promise<void>;
+}
+
+/**
+ * Every command is a job: {@link run} waits for it up to a timeout, then hands back its id while
+ * it keeps running. Status reads output incrementally by offset; interrupt, input and a bounded
+ * history complete the cycle. One job at a time per shell: a job started while the session's
+ * shell is busy runs in a second shell on the same connection (started in the first one's
+ * directory), or is refused with `SESSION_BUSY` when the target cannot open one. Never a silent
+ * wait, never interleaved output.
+ */
+export class JobManager {
+  readonly #running = new Map<string, Job>();
+  readonly #history: Job[] = [];
+  /** Which job holds each primary shell. */
+  readonly #busy = new Map<ShellSession, Job>();
+  readonly #historyLimit: number;
+  readonly #historyOutput: { readonly headChars: number; readonly tailChars: number };
+  readonly #historyBudgetChars: number;
+  readonly #maxRunning: number;
+  readonly #redactor: Redactor;
+  readonly #progressIntervalMs: number;
+
+  constructor(options: JobManagerOptions = {}) {
+    this.#historyLimit = options.historyLimit ?? DEFAULTS.historyLimit;
+    this.#historyOutput = options.historyOutput ?? DEFAULTS.historyOutput;
+    this.#historyBudgetChars = options.historyBudgetChars ?? DEFAULTS.historyBudgetChars;
+    this.#maxRunning = options.maxRunning ?? DEFAULTS.maxRunning;
+    this.#redactor = options.redactor ?? new Redactor();
+    this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULTS.progressIntervalMs;
+    if (!(this.#historyLimit >= 0)) throw new RangeError('historyLimit must be ≥ 0');
+  }
+
+  /**
+   * Starts `command` as a job and waits up to `timeoutMs` for it: `finished: true` with its
+   * result, or `finished: false` with the running job (also returned early when the job waits for
+   * input or starts a full-screen program).
+   *
+   * @throws SshJobError `SESSION_BUSY` (the shell is busy and no second shell can be opened),
+   *   `JOB_LIMIT_REACHED`; SshSessionError when a second shell cannot be opened.
+   */
+  async run(target: JobTarget, command: string, options: JobRunOptions = {}): Promise<JobRunResult> {
+    const job = await this.#start(target, command);
+    const stopProgress = options.onProgress ? this.#followProgress(job, options.onProgress) : undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      if (options.signal) {
+        const signal = options.signal;
+        onAbort = () => void this.interrupt(job.id).catch(() => undefined);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (!options.detached) await this.#waitForJob(job, options.timeoutMs ?? DEFAULTS.timeoutMs, options.returnWhenInteractive ?? true);
+      return { job: this.#info(job), finished: !isActive(job.state), output: this.#redactor.redact(job.output.snapshot().text) };
+    } finally {
+      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+      // Progress only while the caller waits: it has its answer now.
+      stopProgress?.();
+    }
+  }
+
+  /** A job's state and output: from `sinceOffset` (default 0), or its last `tailLines` lines. */
+  status(id: string, options: JobStatusOptions = {}): JobStatus {
+    const job = this.#find(id);
+    return { job: this.#info(job), output: this.#read(job, options) };
+  }
+
+  /**
+   * Interrupts a running job (Ctrl+C, a second Ctrl+C, then a fresh shell) and resolves once its
+   * shell is back, with the outcome.
+   *
+   * @throws SshJobError `JOB_NOT_FOUND`, `JOB_NOT_RUNNING`.
+   */
+  async interrupt(id: string, graceMs?: number): Promise<JobInfo> {
+    const job = this.#find(id);
+    if (!isActive(job.state)) {
+      throw new SshJobError('JOB_NOT_RUNNING', `job ${id} is not running (it is ${job.state})`, { details: { id, state: job.state } });
+    }
+    job.interruptRequested = true;
+    job.interrupt = await job.handle.interrupt(graceMs);
+    await job.ended;
+    return this.#info(job);
+  }
+
+  /**
+   * Types `text` into a running job (escapes `\n`, `\r`, `\t`, `\\`, `\xHH` are turned into their
+   * characters), then waits up to `waitMs` for it to react: finish, print, or prompt again.
+   * Returns its state and the output produced since the input.
+   *
+   * @throws SshJobError `JOB_NOT_FOUND`, `JOB_NOT_RUNNING`.
+   */
+  async sendInput(id: string, text: string, options: SendInputOptions = {}): Promise<JobStatus> {
+    const job = this.#find(id);
+    if (!isActive(job.state)) {
+      throw new SshJobError('JOB_NOT_RUNNING', `job ${id} is not running (it is ${job.state}); input was not sent`, {
+        details: { id, state: job.state },
+      });
+    }
+    const input = unescapeInput(text);
+    if (options.secret) this.#redactor.add(input.replace(/[\r\n]+$/, ''));
+    const from = job.output.snapshot().totalChars;
+    const reacted = new Promise<void>((resolve) => {
+      const unsubscribe = job.handle.subscribe((event) => {
+        if ((event.type === 'awaiting-input' && event.prompt !== undefined) || (event.type === 'screen' && event.active)) {
+          unsubscribe();
+          resolve();
+        }
+      });
+      void job.ended.then(() => {
+        unsubscribe();
+        resolve();
+      });
+    });
+    job.handle.write(input);
+    if (job.state === 'awaiting_input') job.state = 'running';
+    await withTimeout(reacted, options.waitMs ?? DEFAULTS.waitMs);
+    return { job: this.#info(job), output: this.#read(job, { sinceOffset: from }) };
+  }
+
+  /**
+   * Waits until the job ends or `timeoutMs` passes (or, with `untilInteractive`, it waits for
+   * input), then returns its state.
+   *
+   * @throws SshJobError `JOB_NOT_FOUND`.
+   */
+  async wait(id: string, timeoutMs: number, untilInteractive = false): Promise<JobInfo> {
+    const job = this.#find(id);
+    await this.#waitForJob(job, timeoutMs, untilInteractive);
+    return this.#info(job);
+  }
+
+  /** Jobs running or awaiting input, oldest first. */
+  running(): JobInfo[] {
+    return [...this.#running.values()].map((job) => this.#info(job));
+  }
+
+  /** Finished jobs, newest first (at most `limit`, default 50). */
+  history(limit = 50): JobInfo[] {
+    return this.#history.slice(0, Math.max(0, limit)).map((job) => this.#info(job));
+  }
+
+  /** The running jobs of one session (its key). */
+  runningOn(sessionKey: string): JobInfo[] {
+    return this.running().filter((job) => job.sessionKey === sessionKey);
+  }
+
+  async #start(target: JobTarget, command: string): Promise<Job> {
+    if (this.#running.size >= this.#maxRunning) {
+      throw new SshJobError('JOB_LIMIT_REACHED', `${this.#running.size} jobs are running (limit ${this.#maxRunning}); wait for or interrupt one`);
+    }
+    let shell = target.shell;
+    let kind: 'primary' | 'extra' = 'primary';
+    let workingDirectory: string | null = null;
+    const holder = this.#busy.get(shell);
+    if (holder) {
+      if (!target.openShell) {
+        throw new SshJobError(
+          'SESSION_BUSY',
+          `job ${holder.id} (${JSON.stringify(this.#redactor.redact(holder.command).slice(0, 80))}) is still ${holder.state} on ${target.key}; ` +
+            'wait for it (status), answer it (send input) or interrupt it first',
+          { details: { runningJobId: holder.id } },
+        );
+      }
+      // The session is busy: a second shell on the same connection, in the same directory.
+      workingDirectory = (await target.shell.workingDirectory()) ?? null;
+      shell = await target.openShell();
+      kind = 'extra';
+      if (workingDirectory !== null) {
+        const cd = await shell.run(`cd -- ${shellQuote(workingDirectory)}`, { timeoutMs: 10_000 }).catch(() => undefined);
+        if (cd?.exitCode !== 0) workingDirectory = null;
+      }
+    }
+    const handle = shell.start(command);
+    let markEnded!: () => void;
+    const job: Job = {
+      id: randomUUID(),
+      command,
+      sessionKey: target.key,
+      shell,
+      kind,
+      workingDirectory,
+      startedAt: Date.now(),
+      handle,
+      output: handle.output,
+      state: 'running',
+      exitCode: null,
+      endedAt: null,
+      freshShell: false,
+      interruptRequested: false,
+      interrupt: null,
+      error: null,
+      ended: new Promise<void>((resolve) => {
+        markEnded = resolve;
+      }),
+    };
+    this.#running.set(job.id, job);
+    if (kind === 'primary') this.#busy.set(shell, job);
+    handle.subscribe((event) => {
+      if (!isActive(job.state)) return;
+      if (event.type === 'awaiting-input') job.state = event.prompt !== undefined || handle.fullScreen ? 'awaiting_input' : 'running';
+      else if (event.type === 'screen') job.state = event.active || handle.awaitingInput !== undefined ? 'awaiting_input' : 'running';
+    });
+    handle.done.then(
+      (result) => this.#finish(job, result, undefined),
+      (error: unknown) => this.#finish(job, undefined, error),
+    );
+    // Settle `ended` only after #finish ran (both hang off `done`, in this order).
+    handle.done.then(markEnded, markEnded);
+    return job;
+  }
+
+  #finish(job: Job, result: ShellResult | undefined, error: unknown): void {
+    job.endedAt = Date.now();
+    if (result) {
+      job.exitCode = result.exitCode;
+      job.freshShell = result.freshShell;
+      job.state = job.interruptRequested ? 'interrupted' : 'completed';
+    } else {
+      const code = isSshError(error) ? error.code : 'FAILED';
+      const message = error instanceof Error ? error.message : String(error);
+      job.error = { code, message };
+      job.state = job.interruptRequested ? 'interrupted' : code === 'CONNECTION_CLOSED' ? 'connection_lost' : 'failed';
+    }
+    this.#running.delete(job.id);
+    if (this.#busy.get(job.shell) === job) this.#busy.delete(job.shell);
+    if (job.kind === 'extra') job.shell.close();
+    this.#history.unshift(job);
+    if (this.#history.length > this.#historyLimit) this.#history.length = this.#historyLimit;
+    this.#trimHistory();
+  }
+
+  /** Cuts older finished jobs down to `historyOutput` while the history keeps more than its budget. */
+  #trimHistory(): void {
+    const kept = (entry: Job): number => entry.output.keptChars;
+    let total = this.#history.reduce((sum, entry) => sum + kept(entry), 0);
+    const floor = this.#historyOutput.headChars + this.#historyOutput.tailChars;
+    for (let i = this.#history.length - 1; i >= 0 && total > this.#historyBudgetChars; i--) {
+      const entry = this.#history[i] as Job;
+      const before = kept(entry);
+      if (before <= floor) continue;
+      entry.output = entry.output.shrunk(this.#historyOutput);
+      total -= before - kept(entry);
+    }
+  }
+
+  /** Resolves when the job ends, waits for input (when asked), or `timeoutMs` passes. */
+  async #waitForJob(job: Job, timeoutMs: number, returnWhenInteractive: boolean): Promise<void> {
+    const waits: Promise<void>[] = [job.ended];
+    let unsubscribe: (() => void) | undefined;
+    if (returnWhenInteractive) {
+      waits.push(
+        new Promise<void>((resolve) => {
+          if (job.state === 'awaiting_input') resolve();
+          unsubscribe = job.handle.subscribe(() => {
+            if (job.state === 'awaiting_input') resolve();
+          });
+        }),
+      );
+    }
+    try {
+      await withTimeout(Promise.race(waits), timeoutMs);
+    } finally {
+      unsubscribe?.();
+    }
+  }
+
+  #followProgress(job: Job, onProgress: (progress: JobProgress) => void): () => void {
+    let last = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let recent = '';
+    const report = (): void => {
+      timer = undefined;
+      last = Date.now();
+      const lastLine = recent.split('\n').filter((line) => line.trim() !== '').at(-1) ?? '';
+      try {
+        onProgress({ id: job.id, totalChars: job.output.snapshot().totalChars, lastLine: this.#redactor.redact(lastLine.slice(-200)) });
+      } catch {
+        // A progress consumer's failure must not break the job.
+      }
+    };
+    const unsubscribe = job.handle.subscribe((event) => {
+      if (event.type !== 'output') return;
+      recent = (recent + event.text).slice(-400);
+      if (timer) return;
+      const wait = last + this.#progressIntervalMs - Date.now();
+      if (wait <= 0) report();
+      else timer = setTimeout(report, wait);
+    });
+    return () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
+  }
+
+  #read(job: Job, options: JobStatusOptions): JobOutput {
+    const maxChars = Math.max(1, options.maxChars ?? DEFAULTS.maxChars);
+    const redact = (text: string): string => this.#redactor.redact(text);
+    if (options.tailLines !== undefined) {
+      const snapshot = job.output.snapshot();
+      const lines = snapshot.text.split('\n');
+      const trailing = lines.at(-1) === '' ? lines.pop() : undefined;
+      let text = lines.slice(-Math.max(0, options.tailLines)).join('\n') + (trailing !== undefined && lines.length > 0 ? '\n' : '');
+      if (options.tailLines <= 0) text = '';
+      if (text.length > maxChars) text = text.slice(-maxChars);
+      return { text: redact(text), offset: snapshot.totalChars - text.length, nextOffset: snapshot.totalChars, skippedChars: 0, totalChars: snapshot.totalChars, more: false };
+    }
+    const read = job.output.read(options.sinceOffset ?? 0, maxChars);
+    return { ...read, text: redact(read.text), more: read.nextOffset < read.totalChars };
+  }
+
+  #find(id: string): Job {
+    const job = this.#running.get(id) ?? this.#history.find((entry) => entry.id === id);
+    if (!job) {
+      throw new SshJobError('JOB_NOT_FOUND', `no job ${JSON.stringify(id)} (finished jobs are kept for the last ${this.#historyLimit})`, {
+        details: { id },
+      });
+    }
+    return job;
+  }
+
+  #info(job: Job): JobInfo {
+    const snapshot = job.output.snapshot();
+    const redact = (text: string): string => this.#redactor.redact(text);
+    return {
+      id: job.id,
+      command: redact(job.command),
+      sessionKey: job.sessionKey,
+      state: job.state,
+      exitCode: job.exitCode,
+      startedAt: new Date(job.startedAt).toISOString(),
+      endedAt: job.endedAt === null ? null : new Date(job.endedAt).toISOString(),
+      durationMs: (job.endedAt ?? Date.now()) - job.startedAt,
+      totalChars: snapshot.totalChars,
+      droppedChars: snapshot.droppedChars,
+      awaitingInput: isActive(job.state) && job.handle.awaitingInput !== undefined ? redact(job.handle.awaitingInput) : null,
+      fullScreen: isActive(job.state) && job.handle.fullScreen,
+      shell: job.kind,
+      workingDirectory: job.workingDirectory,
+      freshShell: job.freshShell,
+      interrupt: job.interrupt,
+      error: job.error ? { code: job.error.code, message: redact(job.error.message) } : null,
+    };
+  }
+}
+
+function isActive(state: JobState): boolean {
+  return state === 'running' || state === 'awaiting_input';
+}
+
+async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Input as a model writes it: `\n`, `\r`, `\t`, `\\` and `\xHH` become their characters (a real
+ * newline stays a newline).
+ */
+export function unescapeInput(text: string): string {
+  return text.replace(/\\(n|r|t|\\|x[0-9a-fA-F]{2})/g, (_whole, escape: string) => {
+    if (escape === 'n') return '\n';
+    if (escape === 'r') return '\r';
+    if (escape === 't') return '\t';
+    if (escape === '\\') return '\\';
+    return String.fromCharCode(Number.parseInt(escape.slice(1), 16));
+  });
+}
+
+/** `text` as one single-quoted shell word. */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,157 @@
+// The job manager over real shells on the real sshd.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { ShellSession, SshConnection } from 'ssh-session-core';
+import { JobManager, type JobProgress, type JobTarget } from '../src/index';
+
+const facts = sshdFacts();
+
+describe.skipIf(!facts)(`JobManager on the real sshd ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
+  const f = facts as SshdFacts;
+  let connection: SshConnection;
+  let target: JobTarget;
+  const jobs = new JobManager();
+
+  beforeAll(async () => {
+    connection = await SshConnection.connect(keyLogin(f));
+    const shell = await ShellSession.open(connection);
+    target = { key: connection.key, shell, openShell: () => ShellSession.open(connection) };
+  });
+  afterAll(() => {
+    target?.shell.close();
+    connection?.close();
+  });
+
+  it('returns a finished job with its result when the command ends within the timeout', async () => {
+    const result = await jobs.run(target, 'echo hello; (exit 3)', { timeoutMs: 5_000 });
+    expect(result).toMatchObject({ finished: true, output: 'hello\n', job: { state: 'completed', exitCode: 3, shell: 'primary' } });
+    expect(jobs.history(1)[0]?.id).toBe(result.job.id);
+  });
+
+  it('goes async at the timeout and keeps running: sleep 4; echo late', async () => {
+    const started = Date.now();
+    const result = await jobs.run(target, 'sleep 4; echo late', { timeoutMs: 1_000 });
+    const waited = Date.now() - started;
+    expect(result).toMatchObject({ finished: false, output: '', job: { state: 'running', exitCode: null, sessionKey: connection.key } });
+    expect(waited).toBeGreaterThanOrEqual(900);
+    expect(waited).toBeLessThan(2_500);
+    expect(jobs.running().map((job) => job.id)).toContain(result.job.id);
+    const done = await jobs.wait(result.job.id, 10_000);
+    expect(done).toMatchObject({ state: 'completed', exitCode: 0 });
+    expect(jobs.status(result.job.id).output).toMatchObject({ text: 'late\n', nextOffset: 5, more: false });
+  });
+
+  it('interrupts a running job; the shell is back and the next command runs at once', async () => {
+    const { job } = await jobs.run(target, 'sleep 30', { detached: true });
+    const interrupted = await jobs.interrupt(job.id);
+    expect(interrupted).toMatchObject({ state: 'interrupted', interrupt: 'interrupted', exitCode: 130 });
+    await expect(jobs.interrupt(job.id)).rejects.toMatchObject({ code: 'JOB_NOT_RUNNING' });
+    const next = await jobs.run(target, 'echo next', { timeoutMs: 2_000 });
+    expect(next).toMatchObject({ finished: true, output: 'next\n', job: { shell: 'primary' } });
+  });
+
+  it('reports a prompt as awaiting_input; input completes the job', async () => {
+    const started = await jobs.run(target, "read -p 'Enter value: ' v; echo \"got $v\"", { timeoutMs: 20_000 });
+    expect(started).toMatchObject({ finished: false, output: 'Enter value: ', job: { state: 'awaiting_input', awaitingInput: 'Enter value:' } });
+    expect(jobs.running().find((job) => job.id === started.job.id)?.state).toBe('awaiting_input');
+    const after = await jobs.sendInput(started.job.id, 'typed\\n');
+    expect(after.job).toMatchObject({ state: 'completed', exitCode: 0 });
+    expect(after.output.text).toBe('got typed\n');
+  });
+
+  it('keeps secret input out of everything it reports', async () => {
+    const secret = 'S3cret-input-value';
+    const started = await jobs.run(target, "read -s -p 'Password: ' pw; echo; echo \"you typed $pw\"", { timeoutMs: 20_000 });
+    expect(started.job.state).toBe('awaiting_input');
+    const after = await jobs.sendInput(started.job.id, `${secret}\n`, { secret: true });
+    expect(after.job.state).toBe('completed');
+    expect(after.output.text).toBe('\nyou typed ********\n');
+    expect(JSON.stringify([jobs.history(), jobs.status(started.job.id)])).not.toContain(secret);
+  });
+
+  it('reads a long output incrementally by offset, exactly', async () => {
+    const expected = Array.from({ length: 30_000 }, (_, i) => `${i + 1}\n`).join('');
+    const { job, finished } = await jobs.run(target, 'seq 1 30000', { timeoutMs: 10_000 });
+    expect(finished).toBe(true);
+    let offset = 0;
+    let text = '';
+    for (;;) {
+      const { output } = jobs.status(job.id, { sinceOffset: offset, maxChars: 10_000 });
+      expect(output.skippedChars).toBe(0);
+      text += output.text;
+      offset = output.nextOffset;
+      if (!output.more) break;
+    }
+    expect(text).toBe(expected);
+    expect(jobs.status(job.id, { tailLines: 2 }).output).toMatchObject({ text: '29999\n30000\n', nextOffset: expected.length });
+  });
+
+  it('keeps head and tail of a finished job and says what it skipped', async () => {
+    const small = new JobManager({ historyOutput: { headChars: 10, tailChars: 10 }, historyBudgetChars: 100 });
+    const { job } = await small.run(target, 'seq 1 1000', { timeoutMs: 10_000 });
+    expect(job).toMatchObject({ state: 'completed', totalChars: 3893 });
+    const status = small.status(job.id);
+    expect(status.job.droppedChars).toBe(3873);
+    expect(status.output).toMatchObject({ text: '1\n2\n3\n4\n5\n', nextOffset: 10, more: true });
+    expect(small.status(job.id, { sinceOffset: 10 }).output).toMatchObject({ text: '\n999\n1000\n', skippedChars: 3873, more: false });
+  });
+
+  it('keeps a bounded history, newest first', async () => {
+    const bounded = new JobManager({ historyLimit: 3 });
+    for (let i = 1; i <= 5; i++) await bounded.run(target, `echo ${i}`, { timeoutMs: 5_000 });
+    expect(bounded.history().map((job) => job.command)).toEqual(['echo 5', 'echo 4', 'echo 3']);
+    expect(bounded.history(1).map((job) => job.command)).toEqual(['echo 5']);
+    const oldest = jobs.history().at(-1);
+    expect(oldest).toBeDefined();
+  });
+
+  it('runs a second job on a busy session in a second shell, in the same directory', async () => {
+    await jobs.run(target, 'cd /usr/share', { timeoutMs: 5_000 });
+    const first = await jobs.run(target, 'sleep 1; echo first', { detached: true });
+    const second = await jobs.run(target, 'pwd; echo "$$"', { timeoutMs: 5_000 });
+    expect(second).toMatchObject({ finished: true, job: { shell: 'extra', workingDirectory: '/usr/share', state: 'completed' } });
+    expect(second.output.split('\n')[0]).toBe('/usr/share');
+    await expect(jobs.wait(first.job.id, 5_000)).resolves.toMatchObject({ state: 'completed', shell: 'primary' });
+    await jobs.run(target, 'cd', { timeoutMs: 5_000 });
+  });
+
+  it('refuses a job on a busy session that cannot open a second shell, naming the running job', async () => {
+    const strict: JobTarget = { key: target.key, shell: target.shell };
+    const first = await jobs.run(strict, 'sleep 0.5', { detached: true });
+    await expect(jobs.run(strict, 'echo x')).rejects.toMatchObject({
+      code: 'SESSION_BUSY',
+      message: expect.stringContaining(first.job.id) as unknown,
+    });
+    await jobs.wait(first.job.id, 5_000);
+  });
+
+  it('reports progress while the caller waits: characters so far and the last line', async () => {
+    const seen: JobProgress[] = [];
+    const fast = new JobManager({ progressIntervalMs: 50 });
+    await fast.run(target, 'for i in 1 2 3 4 5; do echo "line $i"; sleep 0.1; done', { timeoutMs: 5_000, onProgress: (p) => seen.push(p) });
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.at(-1)).toMatchObject({ lastLine: expect.stringMatching(/^line [45]$/) as unknown });
+    expect(seen.map((p) => p.totalChars)).toEqual([...seen.map((p) => p.totalChars)].sort((a, b) => a - b));
+  });
+
+  it('interrupts the job when the caller aborts', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const result = await jobs.run(target, 'sleep 30', { timeoutMs: 10_000, signal: controller.signal });
+    expect(result.job.state).toBe('interrupted');
+  });
+
+  it('ends a job whose connection dies as connection_lost', async () => {
+    const own = await SshConnection.connect(keyLogin(f));
+    const shell = await ShellSession.open(own);
+    const ownTarget: JobTarget = { key: own.key, shell };
+    const pid = Number((await shell.run('echo $$')).output.trim());
+    const { job } = await jobs.run(ownTarget, 'sleep 30', { detached: true });
+    // The shell's parent is the unprivileged sshd process of this connection (same machine).
+    const sshdChild = Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+    process.kill(sshdChild, 'SIGKILL');
+    await expect(jobs.wait(job.id, 10_000)).resolves.toMatchObject({ state: 'connection_lost', error: { code: 'CONNECTION_CLOSED' } });
+    own.close();
+  });
+});
