@@ -158,7 +158,8 @@ interface Job {
   readonly kind: 'primary' | 'extra';
   readonly workingDirectory: string | null;
   readonly startedAt: number;
-  readonly handle: ShellCommand;
+  /** Dropped when the job ends, so its full output window can be freed. */
+  handle: ShellCommand | undefined;
   output: OutputWindow;
   state: JobState;
   exitCode: number | null;
@@ -181,6 +182,8 @@ interface Job {
  */
 export class JobManager {
   readonly #running = new Map<string, Job>();
+  /** Jobs between the limit check and their registration (opening a second shell takes a while). */
+  #starting = 0;
   readonly #history: Job[] = [];
   /** Which job holds each primary shell. */
   readonly #busy = new Map<ShellSession, Job>();
@@ -247,7 +250,7 @@ export class JobManager {
       throw new SshJobError('JOB_NOT_RUNNING', `job ${id} is not running (it is ${job.state})`, { details: { id, state: job.state } });
     }
     job.interruptRequested = true;
-    job.interrupt = await job.handle.interrupt(graceMs);
+    job.interrupt = (await job.handle?.interrupt(graceMs)) ?? 'idle';
     await job.ended;
     return this.#info(job);
   }
@@ -267,23 +270,24 @@ export class JobManager {
       });
     }
     const input = unescapeInput(text);
+    const handle = job.handle;
     if (options.secret) this.#redactor.add(input.replace(/[\r\n]+$/, ''));
     const from = job.output.snapshot().totalChars;
+    let unsubscribe: (() => void) | undefined;
     const reacted = new Promise<void>((resolve) => {
-      const unsubscribe = job.handle.subscribe((event) => {
-        if ((event.type === 'awaiting-input' && event.prompt !== undefined) || (event.type === 'screen' && event.active)) {
-          unsubscribe();
-          resolve();
-        }
+      unsubscribe = handle?.subscribe((event) => {
+        if ((event.type === 'awaiting-input' && event.prompt !== undefined) || (event.type === 'screen' && event.active)) resolve();
       });
-      void job.ended.then(() => {
-        unsubscribe();
-        resolve();
-      });
+      void job.ended.then(resolve);
     });
-    job.handle.write(input);
-    if (job.state === 'awaiting_input') job.state = 'running';
-    await withTimeout(reacted, options.waitMs ?? DEFAULTS.waitMs);
+    try {
+      if (!handle?.write(input)) {
+        throw new SshJobError('JOB_NOT_RUNNING', `job ${id} ended before the input was sent; it was not sent`, { details: { id } });
+      }
+      await withTimeout(reacted, options.waitMs ?? DEFAULTS.waitMs);
+    } finally {
+      unsubscribe?.();
+    }
     return { job: this.#info(job), output: this.#read(job, { sinceOffset: from }) };
   }
 
@@ -315,9 +319,19 @@ export class JobManager {
   }
 
   async #start(target: JobTarget, command: string): Promise<Job> {
-    if (this.#running.size >= this.#maxRunning) {
+    if (typeof command !== 'string' || command.trim() === '') throw new TypeError('command must be a non-empty string');
+    if (this.#running.size + this.#starting >= this.#maxRunning) {
       throw new SshJobError('JOB_LIMIT_REACHED', `${this.#running.size} jobs are running (limit ${this.#maxRunning}); wait for or interrupt one`);
     }
+    this.#starting++;
+    try {
+      return await this.#startOn(target, command);
+    } finally {
+      this.#starting--;
+    }
+  }
+
+  async #startOn(target: JobTarget, command: string): Promise<Job> {
     let shell = target.shell;
     let kind: 'primary' | 'extra' = 'primary';
     let workingDirectory: string | null = null;
@@ -340,7 +354,13 @@ export class JobManager {
         if (cd?.exitCode !== 0) workingDirectory = null;
       }
     }
-    const handle = shell.start(command);
+    let handle: ShellCommand;
+    try {
+      handle = shell.start(command);
+    } catch (error) {
+      if (kind === 'extra') shell.close();
+      throw error;
+    }
     let markEnded!: () => void;
     const job: Job = {
       id: randomUUID(),
@@ -367,6 +387,7 @@ export class JobManager {
     if (kind === 'primary') this.#busy.set(shell, job);
     handle.subscribe((event) => {
       if (!isActive(job.state)) return;
+      // Input typed into a full-screen program does not end its `awaiting_input`.
       if (event.type === 'awaiting-input') job.state = event.prompt !== undefined || handle.fullScreen ? 'awaiting_input' : 'running';
       else if (event.type === 'screen') job.state = event.active || handle.awaitingInput !== undefined ? 'awaiting_input' : 'running';
     });
@@ -384,7 +405,8 @@ export class JobManager {
     if (result) {
       job.exitCode = result.exitCode;
       job.freshShell = result.freshShell;
-      job.state = job.interruptRequested ? 'interrupted' : 'completed';
+      // A program that handled Ctrl+C and exited 0 completed; otherwise the interrupt ended it.
+      job.state = job.interruptRequested && result.exitCode !== 0 ? 'interrupted' : 'completed';
     } else {
       const code = isSshError(error) ? error.code : 'FAILED';
       const message = error instanceof Error ? error.message : String(error);
@@ -394,6 +416,7 @@ export class JobManager {
     this.#running.delete(job.id);
     if (this.#busy.get(job.shell) === job) this.#busy.delete(job.shell);
     if (job.kind === 'extra') job.shell.close();
+    job.handle = undefined;
     this.#history.unshift(job);
     if (this.#history.length > this.#historyLimit) this.#history.length = this.#historyLimit;
     this.#trimHistory();
@@ -421,7 +444,7 @@ export class JobManager {
       waits.push(
         new Promise<void>((resolve) => {
           if (job.state === 'awaiting_input') resolve();
-          unsubscribe = job.handle.subscribe(() => {
+          unsubscribe = job.handle?.subscribe(() => {
             if (job.state === 'awaiting_input') resolve();
           });
         }),
@@ -441,14 +464,14 @@ export class JobManager {
     const report = (): void => {
       timer = undefined;
       last = Date.now();
-      const lastLine = recent.split('\n').filter((line) => line.trim() !== '').at(-1) ?? '';
+      const lastLine = this.#redactor.redact(recent).split('\n').filter((line) => line.trim() !== '').at(-1) ?? '';
       try {
-        onProgress({ id: job.id, totalChars: job.output.snapshot().totalChars, lastLine: this.#redactor.redact(lastLine.slice(-200)) });
+        onProgress({ id: job.id, totalChars: job.output.snapshot().totalChars, lastLine: lastLine.slice(-200) });
       } catch {
         // A progress consumer's failure must not break the job.
       }
     };
-    const unsubscribe = job.handle.subscribe((event) => {
+    const unsubscribe = job.handle?.subscribe((event) => {
       if (event.type !== 'output') return;
       recent = (recent + event.text).slice(-400);
       if (timer) return;
@@ -457,25 +480,60 @@ export class JobManager {
       else timer = setTimeout(report, wait);
     });
     return () => {
-      unsubscribe();
+      unsubscribe?.();
       clearTimeout(timer);
     };
   }
 
   #read(job: Job, options: JobStatusOptions): JobOutput {
     const maxChars = Math.max(1, options.maxChars ?? DEFAULTS.maxChars);
-    const redact = (text: string): string => this.#redactor.redact(text);
+    const window = job.output;
     if (options.tailLines !== undefined) {
-      const snapshot = job.output.snapshot();
-      const lines = snapshot.text.split('\n');
-      const trailing = lines.at(-1) === '' ? lines.pop() : undefined;
-      let text = lines.slice(-Math.max(0, options.tailLines)).join('\n') + (trailing !== undefined && lines.length > 0 ? '\n' : '');
-      if (options.tailLines <= 0) text = '';
-      if (text.length > maxChars) text = text.slice(-maxChars);
-      return { text: redact(text), offset: snapshot.totalChars - text.length, nextOffset: snapshot.totalChars, skippedChars: 0, totalChars: snapshot.totalChars, more: false };
+      const total = window.snapshot().totalChars;
+      // The last lines come from the kept tail only: never glued across the dropped part.
+      let piece = window.read(Math.max(0, total - maxChars), maxChars);
+      if (piece.nextOffset < total) piece = window.read(piece.nextOffset, maxChars);
+      const lines = piece.text.split('\n');
+      const endsWithNewline = lines.at(-1) === '';
+      if (endsWithNewline) lines.pop();
+      const kept = options.tailLines <= 0 ? [] : lines.slice(-options.tailLines);
+      const length = kept.join('\n').length + (endsWithNewline && kept.length > 0 ? 1 : 0);
+      return this.#redactedRange(window, total - length, total, 0);
     }
-    const read = job.output.read(options.sinceOffset ?? 0, maxChars);
-    return { ...read, text: redact(read.text), more: read.nextOffset < read.totalChars };
+    const from = options.sinceOffset ?? 0;
+    const piece = window.read(from, maxChars);
+    return this.#redactedRange(window, piece.offset, piece.nextOffset, piece.skippedChars);
+  }
+
+  /**
+   * The kept output between two raw offsets, redacted. A boundary inside a secret moves to the
+   * secret's end, so no page shows part of one; offsets count the raw output.
+   */
+  #redactedRange(window: OutputWindow, start: number, end: number, skippedChars: number): JobOutput {
+    const pad = this.#redactor.longest;
+    let from = start;
+    let to = end;
+    if (pad > 0) {
+      const around = window.read(Math.max(start - pad, 0), end - start + 2 * pad);
+      // A read never spans the dropped part: only adjust when the window is contiguous here.
+      if (around.offset <= start && around.nextOffset >= end) {
+        for (const [a, b] of this.#redactor.find(around.text)) {
+          const secretStart = around.offset + a;
+          const secretEnd = around.offset + b;
+          if (secretStart < from && from < secretEnd) from = secretEnd;
+          if (secretStart < to && to < secretEnd) to = secretEnd;
+        }
+      }
+    }
+    const piece = window.read(from, Math.max(0, to - from));
+    return {
+      text: this.#redactor.redact(piece.text),
+      offset: piece.offset,
+      nextOffset: piece.nextOffset,
+      skippedChars,
+      totalChars: piece.totalChars,
+      more: piece.nextOffset < piece.totalChars,
+    };
   }
 
   #find(id: string): Job {
@@ -502,8 +560,8 @@ export class JobManager {
       durationMs: (job.endedAt ?? Date.now()) - job.startedAt,
       totalChars: snapshot.totalChars,
       droppedChars: snapshot.droppedChars,
-      awaitingInput: isActive(job.state) && job.handle.awaitingInput !== undefined ? redact(job.handle.awaitingInput) : null,
-      fullScreen: isActive(job.state) && job.handle.fullScreen,
+      awaitingInput: job.handle?.awaitingInput !== undefined ? redact(job.handle.awaitingInput) : null,
+      fullScreen: job.handle?.fullScreen === true,
       shell: job.kind,
       workingDirectory: job.workingDirectory,
       freshShell: job.freshShell,
@@ -517,7 +575,14 @@ function isActive(state: JobState): boolean {
   return state === 'running' || state === 'awaiting_input';
 }
 
+/** Node timers overflow past 2^31 - 1 ms (and fire at once): longer waits, or Infinity, wait without a timer. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  if (!(ms < MAX_TIMER_MS)) {
+    await promise;
+    return;
+  }
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);

@@ -68,6 +68,26 @@ describe.skipIf(!facts)(`JobManager on the real sshd ${facts ? '' : `(SKIPPED: $
     expect(after.job.state).toBe('completed');
     expect(after.output.text).toBe('\nyou typed ********\n');
     expect(JSON.stringify([jobs.history(), jobs.status(started.job.id)])).not.toContain(secret);
+    // Paged in small pieces, no page shows part of the secret either.
+    const pages: string[] = [];
+    for (let offset = 0, more = true; more; ) {
+      const { output } = jobs.status(started.job.id, { sinceOffset: offset, maxChars: 7 });
+      pages.push(output.text);
+      offset = output.nextOffset;
+      more = output.more;
+    }
+    expect(pages.join('')).toBe('Password: \nyou typed ********\n');
+    expect(pages.join('|')).not.toMatch(/S3c|ret-|value/);
+    expect(jobs.status(started.job.id, { tailLines: 1 }).output.text).toBe('you typed ********\n');
+  });
+
+  it('keeps a full-screen job awaiting input while keys are typed into it; waits without a timer for Infinity', async () => {
+    const started = await jobs.run(target, 'less /etc/passwd', { timeoutMs: 20_000 });
+    expect(started.job).toMatchObject({ state: 'awaiting_input', fullScreen: true });
+    const after = await jobs.sendInput(started.job.id, ' ', { waitMs: 200 });
+    expect(after.job).toMatchObject({ state: 'awaiting_input', fullScreen: true });
+    target.shell.sendKeys('q');
+    await expect(jobs.wait(started.job.id, Infinity)).resolves.toMatchObject({ state: 'completed', exitCode: 0 });
   });
 
   it('reads a long output incrementally by offset, exactly', async () => {

@@ -10,6 +10,7 @@ import {
   utils,
   type ClientChannel,
   type ConnectConfig,
+  type SFTPWrapper,
 } from './internal/ssh2';
 import { fromSsh2Error } from './internal/ssh2-errors';
 import { fingerprintSha256 } from './keys';
@@ -79,6 +80,8 @@ export interface HostKeyInfo {
 /** Result of {@link SshConnection.exec}. */
 export interface ExecResult {
   readonly stdout: string;
+  /** stdout as received, for binary content. */
+  readonly stdoutBytes: Buffer;
   readonly stderr: string;
   /** Exit status, or null when the command was killed by a signal or the server sent none. */
   readonly exitCode: number | null;
@@ -153,6 +156,7 @@ export class SshConnection {
   readonly #hops: readonly Ssh2Client[];
   readonly #events = new EventEmitter();
   readonly #inFlight = new Set<(error: SshSessionError) => void>();
+  #sftp: Promise<SFTPWrapper> | undefined;
   #closedError: SshSessionError | undefined;
   #closed = false;
 
@@ -262,8 +266,10 @@ export class SshConnection {
           }
           done = true;
           cleanup();
+          const stdoutBytes = Buffer.concat(stdout);
           resolve({
-            stdout: Buffer.concat(stdout).toString('utf8'),
+            stdout: stdoutBytes.toString('utf8'),
+            stdoutBytes,
             stderr: Buffer.concat(stderr).toString('utf8'),
             exitCode: exit.code,
             ...(exit.signal === undefined ? {} : { exitSignal: exit.signal }),
@@ -273,6 +279,43 @@ export class SshConnection {
       // Always close stdin: a command that reads it (cat, read) must see EOF, not wait forever.
       channel.end(options.stdin);
     });
+  }
+
+  /**
+   * The SFTP session of this connection (the `sftp` subsystem on one channel), opened on first
+   * use and shared by later calls; reopened after it ends.
+   *
+   * @throws SshSessionError `CHANNEL_OPEN_FAILED` (no SFTP subsystem, MaxSessions),
+   *   `CONNECTION_CLOSED`.
+   */
+  sftp(): Promise<SFTPWrapper> {
+    if (this.#closed) return Promise.reject(this.#lostError());
+    this.#sftp ??= new Promise<SFTPWrapper>((resolve, reject) => {
+      const fail = (error: SshSessionError): void => reject(error);
+      this.#inFlight.add(fail);
+      this.#client.sftp((error, sftp) => {
+        this.#inFlight.delete(fail);
+        if (error) {
+          reject(
+            this.#closed
+              ? this.#lostError()
+              : new SshSessionError('CHANNEL_OPEN_FAILED', `${this.key} refused an SFTP session: ${error.message} (Subsystem sftp in sshd_config?)`, {
+                  cause: error,
+                }),
+          );
+          return;
+        }
+        sftp.on('error', () => undefined);
+        sftp.once('close', () => {
+          this.#sftp = undefined;
+        });
+        resolve(sftp);
+      });
+    }).catch((error: unknown) => {
+      this.#sftp = undefined;
+      throw error;
+    });
+    return this.#sftp;
   }
 
   /** Opens an exec channel (no PTY) for streaming use. */

@@ -21,6 +21,7 @@ export type {
   SshEndpoint,
 } from './connection';
 export { SshConnection, sessionKeyOf } from './connection';
+export type { SFTPWrapper } from './internal/ssh2';
 export type { ConnectionPoolOptions } from './pool';
 export { ConnectionPool } from './pool';
 export type {

@@ -26,17 +26,36 @@ export class Redactor {
     return this.#secrets.size;
   }
 
-  /** `text` with every registered secret replaced by {@link REDACTED}. */
-  redact(text: string): string {
-    if (this.#secrets.size === 0 || text.length === 0) return text;
-    this.#pattern ??= new RegExp(
+  /** Where registered secrets occur in `text`: `[start, end)` pairs, in order, not overlapping. */
+  find(text: string): [number, number][] {
+    if (this.#secrets.size === 0 || text.length === 0) return [];
+    const pattern = new RegExp(this.#source(), 'g');
+    const found: [number, number][] = [];
+    for (let match = pattern.exec(text); match; match = pattern.exec(text)) found.push([match.index, match.index + match[0].length]);
+    return found;
+  }
+
+  /** Length of the longest registered secret (0 when none). */
+  get longest(): number {
+    let longest = 0;
+    for (const secret of this.#secrets) longest = Math.max(longest, secret.length);
+    return longest;
+  }
+
+  #source(): string {
+    return (
       [...this.#secrets]
         // Longest first, so a secret that contains another is replaced whole.
         .sort((a, b) => b.length - a.length)
         .map(escapeRegExp)
-        .join('|'),
-      'g',
+        .join('|')
     );
+  }
+
+  /** `text` with every registered secret replaced by {@link REDACTED}. */
+  redact(text: string): string {
+    if (this.#secrets.size === 0 || text.length === 0) return text;
+    this.#pattern ??= new RegExp(this.#source(), 'g');
     return text.replace(this.#pattern, REDACTED);
   }
 

@@ -32,7 +32,7 @@ describe('SshConnection with keyboard-interactive', () => {
       hostKeys: { mode: 'insecureAcceptAnyHostKey' },
     });
     connections.push(connection);
-    await expect(connection.exec('show version')).resolves.toEqual({ stdout: 'ran show version\n', stderr: '', exitCode: 0 });
+    await expect(connection.exec('show version')).resolves.toMatchObject({ stdout: 'ran show version\n', stderr: '', exitCode: 0 });
   });
 
   it('fails with AUTH_FAILED listing keyboard-interactive when the password is wrong', async () => {

@@ -39,3 +39,14 @@ describe('Redactor', () => {
     expect(original.a).toBe('topsecret');
   });
 });
+
+describe('Redactor.find', () => {
+  it('finds where secrets occur, longest first', () => {
+    const redactor = new Redactor();
+    redactor.add('abc');
+    redactor.add('abcdef');
+    expect(redactor.find('xxabcdefyyabc')).toEqual([[2, 8], [10, 13]]);
+    expect(redactor.longest).toBe(6);
+    expect(new Redactor().find('abc')).toEqual([]);
+  });
+});

@@ -1,0 +1,629 @@
+import { randomBytes } from 'node:crypto';
+import { stat as localStat, chmod as localChmod } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isSshError, Redactor, SshSessionError, type SFTPWrapper, type SshConnection } from 'ssh-session-core';
+import { SftpFileError } from './errors';
+import { toSftpFileError } from './internal/sftp-status';
+
+/** How text content is encoded; `base64` for bytes. */
+export type ContentEncoding = 'utf-8' | 'utf8' | 'latin1' | 'ascii' | 'utf16le' | 'base64' | 'hex';
+
+export interface RemoteFilesOptions {
+  /** Default cap of `readFile`. 2 MiB. */
+  readonly maxReadBytes?: number;
+  /** Default cap of `writeFile`. 64 MiB. */
+  readonly maxWriteBytes?: number;
+  /** Password for the sudo fallback (sent on stdin, never in a command line). */
+  readonly sudoPassword?: string;
+  /** Secrets to keep out of error messages. */
+  readonly redactor?: Redactor;
+}
+
+export interface ReadFileOptions {
+  /** Default `utf-8`. Binary content asked for as text comes back as base64, and says so. */
+  readonly encoding?: ContentEncoding;
+  readonly maxBytes?: number;
+  /** On permission denied, read through `sudo` (over an exec channel without a PTY: byte-exact). */
+  readonly useSudo?: boolean;
+  readonly sudoPassword?: string;
+}
+
+export interface ReadFileResult {
+  /** The absolute path read (`~` expanded). */
+  readonly path: string;
+  readonly content: string;
+  /** The encoding of `content`: the one asked for, or `base64` for binary content. */
+  readonly encoding: ContentEncoding;
+  /** NUL bytes or invalid UTF-8 were found. */
+  readonly binary: boolean;
+  readonly bytesRead: number;
+  /** The file's size (bytes). */
+  readonly size: number;
+  /** Only the first `bytesRead` of `size` bytes were read (`maxBytes`). */
+  readonly truncated: boolean;
+  readonly viaSudo: boolean;
+}
+
+export interface WriteFileOptions {
+  /** How a string `content` is encoded. Default `utf-8`; `base64` for bytes. */
+  readonly encoding?: ContentEncoding;
+  /** Append instead of replacing (not atomic: appended in place). */
+  readonly append?: boolean;
+  /** Create missing parent directories. */
+  readonly makeDirs?: boolean;
+  /** Mode of the file: a number (0o600) or an octal string ('600', '0644'). Default: the existing file's mode, else 0644. */
+  readonly permissions?: number | string;
+  readonly maxBytes?: number;
+  /** On permission denied, write through `sudo`: staged in a private temp file, installed atomically. */
+  readonly useSudo?: boolean;
+  readonly sudoPassword?: string;
+  /** Called as bytes are written. */
+  readonly onProgress?: (progress: TransferProgress) => void;
+}
+
+export interface WriteFileResult {
+  readonly path: string;
+  readonly bytesWritten: number;
+  /** Replaced in one rename (`posix-rename@openssh.com` or `mv` under sudo): readers saw the old or the new file, never a half. */
+  readonly atomic: boolean;
+  /** Why not atomic, when it was not. */
+  readonly notice: string | undefined;
+  readonly viaSudo: boolean;
+  readonly created: boolean;
+  /** The file's permission bits after the write. */
+  readonly mode: number;
+}
+
+export type FileType = 'file' | 'directory' | 'symlink' | 'other';
+
+export interface FileInfo {
+  readonly name: string;
+  readonly path: string;
+  readonly type: FileType;
+  readonly size: number;
+  /** Permission bits (0o7777). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Modification time, ISO 8601. */
+  readonly modifiedAt: string;
+}
+
+export interface TransferProgress {
+  readonly bytes: number;
+  readonly totalBytes: number;
+}
+
+export interface TransferOptions {
+  /** Give the destination the source's permission bits. */
+  readonly preserveMode?: boolean;
+  /** Create missing parent directories (remote side, upload only). */
+  readonly makeDirs?: boolean;
+  readonly onProgress?: (progress: TransferProgress) => void;
+}
+
+export interface TransferResult {
+  readonly localPath: string;
+  readonly remotePath: string;
+  readonly bytes: number;
+  readonly durationMs: number;
+}
+
+const DEFAULTS = Object.freeze({ maxReadBytes: 2 * 1024 * 1024, maxWriteBytes: 64 * 1024 * 1024 });
+const CHUNK = 32 * 1024;
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+
+/**
+ * Files on a host over SFTP: byte-exact reads with a size cap, atomic writes that keep mode and
+ * owner, listing, and streamed transfers. When the user may not touch a file and sudo is allowed,
+ * reads and writes go through `sudo` on an exec channel without a PTY — password on stdin,
+ * content never in a command line.
+ */
+export class RemoteFiles {
+  readonly #connection: SshConnection;
+  readonly #maxReadBytes: number;
+  readonly #maxWriteBytes: number;
+  readonly #sudoPassword: string | undefined;
+  readonly #redactor: Redactor;
+  #home: Promise<string> | undefined;
+
+  constructor(connection: SshConnection, options: RemoteFilesOptions = {}) {
+    this.#connection = connection;
+    this.#maxReadBytes = options.maxReadBytes ?? DEFAULTS.maxReadBytes;
+    this.#maxWriteBytes = options.maxWriteBytes ?? DEFAULTS.maxWriteBytes;
+    this.#sudoPassword = options.sudoPassword;
+    this.#redactor = options.redactor ?? new Redactor();
+    this.#redactor.add(options.sudoPassword);
+  }
+
+  /**
+   * Reads a file: at most `maxBytes` (default 2 MiB), truncation reported.
+   *
+   * @throws SftpFileError `NOT_FOUND`, `NOT_A_FILE` (a directory…), `PERMISSION_DENIED` (without
+   *   `useSudo`), `SUDO_FALLBACK_FAILED`, `SFTP_FAILED`.
+   */
+  async readFile(remotePath: string, options: ReadFileOptions = {}): Promise<ReadFileResult> {
+    const path = await this.resolvePath(remotePath);
+    const maxBytes = checkSize(options.maxBytes ?? this.#maxReadBytes, 'maxBytes');
+    const encoding = options.encoding ?? 'utf-8';
+    try {
+      const sftp = await this.#session();
+      const stats = await call<SftpStats>(sftp, (cb) => sftp.stat(path, cb)).catch((error: unknown) => {
+        throw toSftpFileError(error, 'read', path);
+      });
+      if (!isRegularFile(stats.mode)) throw notAFile(path, stats.mode);
+      const bytes = await readBounded(sftp, path, maxBytes);
+      return decoded(path, bytes.subarray(0, maxBytes), encoding, Math.max(stats.size, bytes.length), bytes.length > maxBytes, false);
+    } catch (error) {
+      if (!(isCode(error, 'PERMISSION_DENIED') && options.useSudo)) throw error;
+      return this.#readWithSudo(path, maxBytes, encoding, options.sudoPassword);
+    }
+  }
+
+  /**
+   * Writes a file atomically: a temp file in the same directory, then one rename over the target
+   * (`posix-rename@openssh.com`). The existing file's mode and owner are kept unless
+   * `permissions` is given.
+   *
+   * @throws SftpFileError `FILE_TOO_LARGE`, `NOT_FOUND` (missing directory without `makeDirs`),
+   *   `NOT_A_FILE`, `PERMISSION_DENIED` (without `useSudo`), `SUDO_FALLBACK_FAILED`, `SFTP_FAILED`.
+   */
+  async writeFile(remotePath: string, content: string | Uint8Array, options: WriteFileOptions = {}): Promise<WriteFileResult> {
+    const path = await this.resolvePath(remotePath);
+    const bytes = typeof content === 'string' ? Buffer.from(content, toBufferEncoding(options.encoding ?? 'utf-8')) : Buffer.from(content);
+    const maxBytes = checkSize(options.maxBytes ?? this.#maxWriteBytes, 'maxBytes');
+    if (bytes.length > maxBytes) {
+      throw new SftpFileError('FILE_TOO_LARGE', `write ${path}: ${bytes.length} bytes is over the cap of ${maxBytes} (max_bytes)`, {
+        details: { path, bytes: bytes.length, maxBytes },
+      });
+    }
+    const mode = options.permissions === undefined ? undefined : parseMode(options.permissions);
+    try {
+      return await this.#writeWithSftp(path, bytes, options, mode);
+    } catch (error) {
+      if (!(isCode(error, 'PERMISSION_DENIED') && options.useSudo)) throw error;
+      return this.#writeWithSudo(path, bytes, options, mode);
+    }
+  }
+
+  /** The entries of a directory, sorted by name (without `.` and `..`). */
+  async list(remotePath: string): Promise<FileInfo[]> {
+    const path = await this.resolvePath(remotePath);
+    const sftp = await this.#session();
+    const entries = await call<{ filename: string; attrs: SftpStats }[]>(sftp, (cb) => sftp.readdir(path, cb)).catch((error: unknown) => {
+      throw toSftpFileError(error, 'list', path);
+    });
+    return entries
+      .filter((entry) => entry.filename !== '.' && entry.filename !== '..')
+      .map((entry) => fileInfo(entry.filename, posix.join(path, entry.filename), entry.attrs))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Facts about one path (a symlink itself, not its target). */
+  async stat(remotePath: string): Promise<FileInfo> {
+    const path = await this.resolvePath(remotePath);
+    const sftp = await this.#session();
+    const stats = await call<SftpStats>(sftp, (cb) => sftp.lstat(path, cb)).catch((error: unknown) => {
+      throw toSftpFileError(error, 'stat', path);
+    });
+    return fileInfo(posix.basename(path), path, stats);
+  }
+
+  /** Copies a local file to the host, streamed (parallel SFTP writes, bounded memory). */
+  async upload(localPath: string, remotePath: string, options: TransferOptions = {}): Promise<TransferResult> {
+    const path = await this.resolvePath(remotePath);
+    const started = Date.now();
+    const source = await localStat(localPath);
+    if (!source.isFile()) throw new SftpFileError('NOT_A_FILE', `upload ${localPath}: not a regular file`, { details: { localPath } });
+    const sftp = await this.#session();
+    if (options.makeDirs) await this.#makeDirs(sftp, posix.dirname(path));
+    await call<void>(sftp, (cb) =>
+      sftp.fastPut(
+        localPath,
+        path,
+        {
+          ...(options.preserveMode ? { mode: source.mode & 0o7777 } : {}),
+          step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }),
+        },
+        cb,
+      ),
+    ).catch((error: unknown) => {
+      throw toSftpFileError(error, 'upload to', path);
+    });
+    if (options.preserveMode) await call<void>(sftp, (cb) => sftp.chmod(path, source.mode & 0o7777, cb));
+    return { localPath, remotePath: path, bytes: source.size, durationMs: Date.now() - started };
+  }
+
+  /** Copies a file from the host to a local path, streamed (parallel SFTP reads, bounded memory). */
+  async download(remotePath: string, localPath: string, options: TransferOptions = {}): Promise<TransferResult> {
+    const path = await this.resolvePath(remotePath);
+    const started = Date.now();
+    const sftp = await this.#session();
+    const stats = await call<SftpStats>(sftp, (cb) => sftp.stat(path, cb)).catch((error: unknown) => {
+      throw toSftpFileError(error, 'download', path);
+    });
+    if (!isRegularFile(stats.mode)) throw notAFile(path, stats.mode);
+    await call<void>(sftp, (cb) =>
+      sftp.fastGet(
+        path,
+        localPath,
+        { step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) },
+        cb,
+      ),
+    ).catch((error: unknown) => {
+      throw toSftpFileError(error, 'download', path);
+    });
+    if (options.preserveMode) await localChmod(localPath, stats.mode & 0o7777);
+    return { localPath, remotePath: path, bytes: stats.size, durationMs: Date.now() - started };
+  }
+
+  /** `~` and `~/…` → the home directory; relative paths are relative to it too (as in SFTP). */
+  async resolvePath(remotePath: string): Promise<string> {
+    if (typeof remotePath !== 'string' || remotePath.length === 0) throw new TypeError('remote path must be a non-empty string');
+    if (remotePath.includes('\0')) throw new TypeError('remote path must not contain NUL');
+    if (remotePath.startsWith('/')) return posix.normalize(remotePath);
+    this.#home ??= this.#session()
+      .then((sftp) => call<string>(sftp, (cb) => sftp.realpath('.', cb)))
+      .catch((error: unknown) => {
+        this.#home = undefined;
+        throw error;
+      });
+    const home = await this.#home;
+    const relative = remotePath === '~' ? '' : remotePath.startsWith('~/') ? remotePath.slice(2) : remotePath;
+    return posix.normalize(posix.join(home, relative));
+  }
+
+  /** The connection's SFTP session, watched for its close. */
+  async #session(): Promise<SFTPWrapper> {
+    const sftp = await this.#connection.sftp();
+    isClosed(sftp);
+    return sftp;
+  }
+
+  async #writeWithSftp(path: string, bytes: Buffer, options: WriteFileOptions, mode: number | undefined): Promise<WriteFileResult> {
+    const sftp = await this.#session();
+    const directory = posix.dirname(path);
+    if (options.makeDirs) await this.#makeDirs(sftp, directory);
+    const existing = await call<SftpStats>(sftp, (cb) => sftp.stat(path, cb)).catch((error: unknown) => {
+      if (isSftpStatus(error, 2)) return undefined;
+      throw toSftpFileError(error, 'write', path);
+    });
+    if (existing && !isRegularFile(existing.mode)) throw notAFile(path, existing.mode);
+    const finalMode = mode ?? (existing ? existing.mode & 0o7777 : 0o644);
+    if (options.append) {
+      await writeStream(sftp, path, bytes, { flags: existing ? 'a' : 'w', mode: finalMode }, options.onProgress).catch((error: unknown) => {
+        throw toSftpFileError(error, 'append to', path);
+      });
+      if (mode !== undefined) await call<void>(sftp, (cb) => sftp.chmod(path, mode, cb));
+      return {
+        path,
+        bytesWritten: bytes.length,
+        atomic: false,
+        notice: 'appended in place (an append is not atomic)',
+        viaSudo: false,
+        created: !existing,
+        mode: finalMode,
+      };
+    }
+    const temp = posix.join(directory, `.${posix.basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    let renamed = false;
+    try {
+      // The temp file is private until it is complete and its mode is set.
+      await writeStream(sftp, temp, bytes, { flags: 'wx', mode: 0o600 }, options.onProgress);
+      await call<void>(sftp, (cb) => sftp.chmod(temp, finalMode, cb));
+      if (existing) {
+        // Keep the owner (works when we own it or are root; otherwise the file stays ours and the
+        // result says so through its unchanged uid — SFTP cannot give files away).
+        await call<void>(sftp, (cb) => sftp.chown(temp, existing.uid, existing.gid, cb)).catch(() => undefined);
+      }
+      let atomic = true;
+      let notice: string | undefined;
+      try {
+        await call<void>(sftp, (cb) => sftp.ext_openssh_rename(temp, path, cb));
+      } catch (error) {
+        if (isSftpStatus(error, 3)) throw error;
+        // No posix-rename extension: SFTP v3 rename does not replace, so remove then rename.
+        atomic = false;
+        notice = 'the server lacks posix-rename@openssh.com: the old file was removed, then the new one renamed into place';
+        if (existing) await call<void>(sftp, (cb) => sftp.unlink(path, cb));
+        await call<void>(sftp, (cb) => sftp.rename(temp, path, cb));
+      }
+      renamed = true;
+      return { path, bytesWritten: bytes.length, atomic, notice, viaSudo: false, created: !existing, mode: finalMode };
+    } catch (error) {
+      throw isSshError(error) ? error : toSftpFileError(error, 'write', path);
+    } finally {
+      if (!renamed) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
+    }
+  }
+
+  async #makeDirs(sftp: SFTPWrapper, directory: string): Promise<void> {
+    const missing: string[] = [];
+    for (let current = directory; current !== '/' && current !== '.'; current = posix.dirname(current)) {
+      const exists = await call<SftpStats>(sftp, (cb) => sftp.stat(current, cb)).then(
+        (stats) => {
+          if ((stats.mode & S_IFMT) !== S_IFDIR) throw notAFile(current, stats.mode);
+          return true;
+        },
+        (error: unknown) => {
+          if (isSftpStatus(error, 2)) return false;
+          throw toSftpFileError(error, 'create directory', current);
+        },
+      );
+      if (exists) break;
+      missing.unshift(current);
+    }
+    for (const dir of missing) {
+      await call<void>(sftp, (cb) => sftp.mkdir(dir, cb)).catch((error: unknown) => {
+        throw toSftpFileError(error, 'create directory', dir);
+      });
+    }
+  }
+
+  async #readWithSudo(path: string, maxBytes: number, encoding: ContentEncoding, password: string | undefined): Promise<ReadFileResult> {
+    // One exec, no PTY: the first line is "<size> <type>", then the bytes themselves.
+    const script = 'stat -L -c "%s %F" -- "$1" && head -c "$2" -- "$1"';
+    const result = await this.#sudo(`sh -c ${quote(script)} sh ${quote(path)} ${maxBytes + 1}`, password, path, 'read');
+    const newline = result.stdoutBytes.indexOf(0x0a);
+    const header = result.stdoutBytes.subarray(0, newline).toString('utf8');
+    const [sizeText, ...typeWords] = header.split(' ');
+    const type = typeWords.join(' ');
+    if (!/regular/.test(type)) {
+      throw new SftpFileError('NOT_A_FILE', `read ${path}: not a regular file (${type})`, { details: { path, type } });
+    }
+    const bytes = result.stdoutBytes.subarray(newline + 1);
+    return decoded(path, bytes.subarray(0, maxBytes), encoding, Number(sizeText), bytes.length > maxBytes, true);
+  }
+
+  async #writeWithSudo(path: string, bytes: Buffer, options: WriteFileOptions, mode: number | undefined): Promise<WriteFileResult> {
+    const sftp = await this.#session();
+    // Stage the content in a private file of ours (0600, through SFTP: never a giant shell line),
+    // then let root install it: a temp file next to the target, mode and owner copied from the
+    // existing file, one rename (`mv`) over it.
+    const staged = `/tmp/.ssh-sftp-files-${randomBytes(9).toString('hex')}`;
+    try {
+      await writeStream(sftp, staged, bytes, { flags: 'wx', mode: 0o600 }, options.onProgress);
+      const script = [
+        'set -e',
+        'src=$1; dst=$2; mode=$3; append=$4; mkdirs=$5',
+        'dir=$(dirname -- "$dst")',
+        'if [ "$mkdirs" = 1 ]; then mkdir -p -- "$dir"; fi',
+        'created=0; [ -e "$dst" ] || created=1',
+        'if [ -e "$dst" ] && [ ! -f "$dst" ]; then echo "not a regular file" >&2; exit 3; fi',
+        'if [ "$append" = 1 ]; then cat -- "$src" >> "$dst"; [ -z "$mode" ] || chmod "$mode" -- "$dst"; echo "$created $(stat -c %a -- "$dst")"; exit 0; fi',
+        'tmp=$(mktemp "$dir/.sftp-files.XXXXXX")',
+        'trap \'rm -f -- "$tmp"\' EXIT',
+        'cat -- "$src" > "$tmp"',
+        'if [ "$created" = 0 ]; then chmod "$(stat -c %a -- "$dst")" -- "$tmp"; chown "$(stat -c %u:%g -- "$dst")" -- "$tmp"; else chmod 644 -- "$tmp"; fi',
+        '[ -z "$mode" ] || chmod "$mode" -- "$tmp"',
+        'mv -f -- "$tmp" "$dst"',
+        'echo "$created $(stat -c %a -- "$dst")"',
+      ].join('\n');
+      const args = [staged, path, mode === undefined ? '' : mode.toString(8), options.append ? '1' : '0', options.makeDirs ? '1' : '0'];
+      const result = await this.#sudo(`sh -c ${quote(script)} sh ${args.map(quote).join(' ')}`, options.sudoPassword, path, 'write');
+      const [created, octal] = result.stdout.trim().split(' ');
+      return {
+        path,
+        bytesWritten: bytes.length,
+        atomic: !options.append,
+        notice: options.append ? 'appended in place (an append is not atomic)' : undefined,
+        viaSudo: true,
+        created: created === '1',
+        mode: Number.parseInt(octal ?? '0', 8),
+      };
+    } finally {
+      await call<void>(sftp, (cb) => sftp.unlink(staged, cb)).catch(() => undefined);
+    }
+  }
+
+  /** Runs `command` as root through sudo on an exec channel: password on stdin (`-S`), never in argv. */
+  async #sudo(command: string, password: string | undefined, path: string, operation: string) {
+    const secret = password ?? this.#sudoPassword;
+    this.#redactor.add(secret);
+    // Without a password: -n fails at once instead of waiting for one.
+    const prefix = secret === undefined ? 'sudo -n -- ' : "sudo -S -p '' -- ";
+    const result = await this.#connection.exec(prefix + command, secret === undefined ? {} : { stdin: `${secret}\n` });
+    if (result.exitCode !== 0) {
+      const reason = this.#redactor.redact(result.stderr.trim().split('\n').slice(-3).join(' ')) || `exit status ${result.exitCode}`;
+      const code = /not a regular file/.test(reason) ? 'NOT_A_FILE' : /No such file/.test(reason) ? 'NOT_FOUND' : 'SUDO_FALLBACK_FAILED';
+      const hint = /password is required|incorrect password|Sorry, try again/i.test(reason)
+        ? ' (sudo needs a password: pass sudo_password, or allow NOPASSWD)'
+        : '';
+      throw new SftpFileError(code, `${operation} ${path} through sudo failed: ${reason}${hint}`, { details: { path, exitCode: result.exitCode } });
+    }
+    return result;
+  }
+}
+
+interface SftpStats {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  readonly mtime: number;
+}
+
+/** Calls an ssh2 SFTP method as a promise that also rejects when the SFTP session closes (a lost connection). */
+function call<T>(sftp: SFTPWrapper, start: (callback: (error: Error | null | undefined, value: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    // A request on a closed session would never be answered.
+    if (isClosed(sftp)) {
+      reject(lostError());
+      return;
+    }
+    const onClose = (): void => reject(lostError());
+    sftp.once('close', onClose);
+    start((error, value) => {
+      sftp.removeListener('close', onClose);
+      if (error) reject(error);
+      else resolve(value);
+    });
+  });
+}
+
+const closedSessions = new WeakSet<SFTPWrapper>();
+const trackedSessions = new WeakSet<SFTPWrapper>();
+
+function isClosed(sftp: SFTPWrapper): boolean {
+  if (!trackedSessions.has(sftp)) {
+    trackedSessions.add(sftp);
+    sftp.once('close', () => closedSessions.add(sftp));
+  }
+  return closedSessions.has(sftp);
+}
+
+function lostError(): SshSessionError {
+  return new SshSessionError('CONNECTION_CLOSED', 'the SFTP session closed (connection lost) before the operation finished; it was not retried');
+}
+
+/** Reads up to `maxBytes + 1` bytes (one more tells that the file goes on). */
+async function readBounded(sftp: SFTPWrapper, path: string, maxBytes: number): Promise<Buffer> {
+  const handle = await call<Buffer>(sftp, (cb) => sftp.open(path, 'r', cb)).catch((error: unknown) => {
+    throw toSftpFileError(error, 'read', path);
+  });
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    while (total <= maxBytes) {
+      const want = Math.min(CHUNK, maxBytes + 1 - total);
+      const buffer = Buffer.alloc(want);
+      const read = await new Promise<number>((resolve, reject) => {
+        const onClose = (): void => reject(lostError());
+        sftp.once('close', onClose);
+        sftp.read(handle, buffer, 0, want, total, (error, bytesRead) => {
+          sftp.removeListener('close', onClose);
+          // End of file is reported as an error with SSH_FX_EOF (1).
+          if (error) return isSftpStatus(error, 1) ? resolve(0) : reject(toSftpFileError(error, 'read', path));
+          resolve(bytesRead);
+        });
+      });
+      if (read === 0) break;
+      chunks.push(buffer.subarray(0, read));
+      total += read;
+    }
+  } finally {
+    await call<void>(sftp, (cb) => sftp.close(handle, cb)).catch(() => undefined);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Streams `bytes` into a remote file with backpressure, reporting progress. */
+async function writeStream(
+  sftp: SFTPWrapper,
+  path: string,
+  bytes: Buffer,
+  options: { readonly flags: 'w' | 'wx' | 'a'; readonly mode: number },
+  onProgress: ((progress: TransferProgress) => void) | undefined,
+): Promise<void> {
+  let written = 0;
+  const source = Readable.from(
+    (function* chunks() {
+      for (let offset = 0; offset < bytes.length; offset += CHUNK) {
+        const chunk = bytes.subarray(offset, offset + CHUNK);
+        written += chunk.length;
+        onProgress?.({ bytes: written, totalBytes: bytes.length });
+        yield chunk;
+      }
+    })(),
+    { objectMode: false },
+  );
+  const target = sftp.createWriteStream(path, { flags: options.flags, mode: options.mode });
+  // ssh2's stream never settles when the session dies under it (its destroy waits for a close
+  // the dead session cannot answer): the session's close fails the write instead.
+  let onClose: (() => void) | undefined;
+  const lost = new Promise<never>((_resolve, reject) => {
+    onClose = () => reject(lostError());
+    if (isClosed(sftp)) onClose();
+    else sftp.once('close', onClose);
+  });
+  const piped = pipeline(source, target as unknown as Writable);
+  piped.catch(() => undefined);
+  try {
+    await Promise.race([piped, lost]);
+  } finally {
+    if (onClose) sftp.removeListener('close', onClose);
+  }
+}
+
+function decoded(path: string, bytes: Buffer, encoding: ContentEncoding, size: number, truncated: boolean, viaSudo: boolean): ReadFileResult {
+  const binary = isBinary(bytes, truncated);
+  const asText = encoding !== 'base64' && encoding !== 'hex' && !binary;
+  const used: ContentEncoding = asText || encoding === 'hex' ? encoding : 'base64';
+  return {
+    path,
+    content: bytes.toString(toBufferEncoding(used)),
+    encoding: used,
+    binary,
+    bytesRead: bytes.length,
+    size,
+    truncated,
+    viaSudo,
+  };
+}
+
+/** NUL bytes or invalid UTF-8 (a multi-byte character cut by truncation does not count). */
+function isBinary(bytes: Buffer, truncated: boolean): boolean {
+  if (bytes.includes(0)) return true;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: truncated });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function toBufferEncoding(encoding: ContentEncoding): BufferEncoding {
+  return encoding === 'utf-8' ? 'utf8' : encoding;
+}
+
+function fileInfo(name: string, path: string, stats: SftpStats): FileInfo {
+  const kind = stats.mode & S_IFMT;
+  return {
+    name,
+    path,
+    type: kind === S_IFREG ? 'file' : kind === S_IFDIR ? 'directory' : kind === S_IFLNK ? 'symlink' : 'other',
+    size: stats.size,
+    mode: stats.mode & 0o7777,
+    uid: stats.uid,
+    gid: stats.gid,
+    modifiedAt: new Date(stats.mtime * 1000).toISOString(),
+  };
+}
+
+function isRegularFile(mode: number): boolean {
+  return (mode & S_IFMT) === S_IFREG;
+}
+
+function notAFile(path: string, mode: number): SftpFileError {
+  const kind = (mode & S_IFMT) === S_IFDIR ? 'a directory' : 'not a regular file';
+  return new SftpFileError('NOT_A_FILE', `${path} is ${kind}`, { details: { path } });
+}
+
+function isSftpStatus(error: unknown, status: number): boolean {
+  return (error as { code?: unknown } | null)?.code === status;
+}
+
+function isCode(error: unknown, code: string): boolean {
+  return isSshError(error) && error.code === code;
+}
+
+function checkSize(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
+  return value;
+}
+
+/** `0o600`, `'600'`, `'0644'`, `'0o755'` → permission bits. */
+export function parseMode(permissions: number | string): number {
+  const mode = typeof permissions === 'number' ? permissions : /^(?:0o?)?[0-7]{1,4}$/.test(permissions) ? Number.parseInt(permissions.replace(/^0o/, ''), 8) : NaN;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new RangeError(`permissions must be octal mode bits such as 644 or 0o600, got ${String(permissions)}`);
+  return mode;
+}
+
+function quote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}

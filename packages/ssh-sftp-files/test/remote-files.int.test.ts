@@ -1,0 +1,186 @@
+// Remote files over real SFTP and real sudo on the loopback sshd (the test host is this machine,
+// so the tests check results on the local filesystem too).
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { SshConnection } from 'ssh-session-core';
+import { RemoteFiles } from '../src/index';
+
+const facts = sshdFacts();
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
+  const f = facts as SshdFacts;
+  let connection: SshConnection;
+  let files: RemoteFiles;
+  const run = `mcp-files-${randomBytes(4).toString('hex')}`;
+  const home = `/home/${f.user}`;
+  const rootFiles: string[] = [];
+  const local = mkdtempSync(join(tmpdir(), 'sftp-files-'));
+
+  beforeAll(async () => {
+    connection = await SshConnection.connect(keyLogin(f));
+    files = new RemoteFiles(connection);
+  });
+  afterAll(() => {
+    connection?.close();
+    rmSync(`${home}/${run}`, { recursive: true, force: true });
+    rmSync(`/tmp/${run}`, { recursive: true, force: true });
+    for (const path of rootFiles) rmSync(path, { force: true });
+    rmSync(local, { recursive: true, force: true });
+  });
+
+  it('writes with makeDirs and permissions 0600, then appends: exact content and mode 600', async () => {
+    const path = `~/${run}/a/b/notes.txt`;
+    const written = await files.writeFile(path, 'first line\n', { makeDirs: true, permissions: '0600' });
+    expect(written).toMatchObject({ path: `${home}/${run}/a/b/notes.txt`, bytesWritten: 11, atomic: true, created: true, viaSudo: false, mode: 0o600 });
+    const appended = await files.writeFile(path, 'second line', { append: true });
+    expect(appended).toMatchObject({ bytesWritten: 11, atomic: false, created: false, mode: 0o600 });
+    expect(readFileSync(`${home}/${run}/a/b/notes.txt`, 'utf8')).toBe('first line\nsecond line');
+    expect(statSync(`${home}/${run}/a/b/notes.txt`).mode & 0o777).toBe(0o600);
+    await expect(files.readFile(path)).resolves.toMatchObject({ content: 'first line\nsecond line', encoding: 'utf-8', binary: false, truncated: false, size: 22 });
+    await expect(files.stat(path)).resolves.toMatchObject({ type: 'file', size: 22, mode: 0o600, name: 'notes.txt' });
+    await expect(files.list(`~/${run}/a`)).resolves.toMatchObject([{ name: 'b', type: 'directory' }]);
+  });
+
+  it('replaces a file atomically, keeping its mode, and leaves no temp file behind', async () => {
+    const path = `${home}/${run}/script.sh`;
+    await files.writeFile(path, '#!/bin/sh\necho one\n', { permissions: 0o750 });
+    const result = await files.writeFile(path, '#!/bin/sh\necho two\n');
+    expect(result).toMatchObject({ atomic: true, created: false, mode: 0o750, notice: undefined });
+    expect(statSync(path).mode & 0o777).toBe(0o750);
+    expect(readdirSync(`${home}/${run}`).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('truncates a read at maxBytes and says how much of how much was read', async () => {
+    await files.writeFile(`~/${run}/hundred.txt`, 'x'.repeat(100));
+    await expect(files.readFile(`~/${run}/hundred.txt`, { maxBytes: 10 })).resolves.toMatchObject({
+      content: 'x'.repeat(10),
+      bytesRead: 10,
+      size: 100,
+      truncated: true,
+    });
+  });
+
+  it('returns binary content as base64, byte-exact, and text without a trailing newline as is', async () => {
+    const bytes = Buffer.from([0, 1, 2, 255, 254, 10, 13, 0x80]);
+    await files.writeFile(`~/${run}/blob.bin`, bytes);
+    await expect(files.readFile(`~/${run}/blob.bin`)).resolves.toMatchObject({ binary: true, encoding: 'base64', content: bytes.toString('base64') });
+    await files.writeFile(`~/${run}/b64.bin`, bytes.toString('base64'), { encoding: 'base64' });
+    expect(readFileSync(`${home}/${run}/b64.bin`)).toEqual(bytes);
+    await files.writeFile(`~/${run}/plain.txt`, 'no newline — ünïcödé');
+    await expect(files.readFile(`~/${run}/plain.txt`)).resolves.toMatchObject({ content: 'no newline — ünïcödé', binary: false });
+  });
+
+  it('gives typed errors: missing file, a directory, permission denied, too large', async () => {
+    await expect(files.readFile(`~/${run}/missing.txt`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(files.readFile(`~/${run}`)).rejects.toMatchObject({ code: 'NOT_A_FILE', message: expect.stringContaining('directory') as unknown });
+    await expect(files.readFile('/etc/shadow')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    await expect(files.writeFile('/etc/mcp-should-not-exist', 'x')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    await expect(files.writeFile(`~/${run}/no/such/dir/file`, 'x')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(files.writeFile(`~/${run}/big`, 'x'.repeat(11), { maxBytes: 10 })).rejects.toMatchObject({ code: 'FILE_TOO_LARGE' });
+    expect(existsSync('/etc/mcp-should-not-exist')).toBe(false);
+  });
+
+  it('reads and writes a root-only file through sudo with a password, byte-exact, keeping mode and owner', async () => {
+    const path = `/etc/${run}.conf`;
+    rootFiles.push(path);
+    writeFileSync(path, 'old\n');
+    chmodSync(path, 0o640);
+    const bytes = Buffer.concat([Buffer.from('binary\0bytes\r\n'), randomBytes(64), Buffer.from('no trailing newline')]);
+    await expect(files.writeFile(path, bytes)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    const written = await files.writeFile(path, bytes, { useSudo: true, sudoPassword: f.password });
+    expect(written).toMatchObject({ viaSudo: true, atomic: true, created: false, mode: 0o640, bytesWritten: bytes.length });
+    expect(readFileSync(path)).toEqual(bytes);
+    expect(statSync(path)).toMatchObject({ uid: 0, gid: 0 });
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+    const read = await files.readFile(path, { useSudo: true, sudoPassword: f.password });
+    expect(read).toMatchObject({ viaSudo: true, binary: true, encoding: 'base64', size: bytes.length, truncated: false });
+    expect(Buffer.from(read.content, 'base64')).toEqual(bytes);
+    const shadow = await files.readFile('/etc/shadow', { useSudo: true, sudoPassword: f.password, maxBytes: 5 });
+    expect(shadow).toMatchObject({ viaSudo: true, truncated: true, bytesRead: 5, content: 'root:' });
+    // No staged copy is left in /tmp.
+    expect(readdirSync('/tmp').filter((name) => name.startsWith('.ssh-sftp-files-'))).toEqual([]);
+  });
+
+  it('fails the sudo fallback clearly with a wrong password or none, without leaking the password', async () => {
+    const error = await files.readFile('/etc/shadow', { useSudo: true, sudoPassword: 'wrong-password-123' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SUDO_FALLBACK_FAILED' });
+    expect(String((error as Error).message)).not.toContain('wrong-password-123');
+    await expect(files.readFile('/etc/shadow', { useSudo: true })).rejects.toMatchObject({
+      code: 'SUDO_FALLBACK_FAILED',
+      message: expect.stringContaining('sudo_password') as unknown,
+    });
+  });
+
+  it('uses sudo without a password where sudo needs none (NOPASSWD)', async () => {
+    const rule = `/etc/sudoers.d/91-${run}`;
+    writeFileSync(rule, `${f.user} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+    try {
+      const path = `/etc/${run}-nopasswd.txt`;
+      rootFiles.push(path);
+      await expect(files.writeFile(path, 'made by root\n', { useSudo: true })).resolves.toMatchObject({ viaSudo: true, created: true, mode: 0o644 });
+      expect(statSync(path).uid).toBe(0);
+      await expect(files.readFile('/etc/shadow', { useSudo: true, maxBytes: 5 })).resolves.toMatchObject({ content: 'root:', viaSudo: true });
+    } finally {
+      rmSync(rule, { force: true });
+    }
+  });
+
+  it('leaves the original file intact when the connection dies in the middle of a write', async () => {
+    const path = `${home}/${run}/precious.txt`;
+    writeFileSync(path, 'original content\n');
+    const own = await SshConnection.connect(keyLogin(f));
+    const sshdProcess = Number((await own.exec('echo $PPID')).stdout.trim());
+    const ownFiles = new RemoteFiles(own);
+    const big = Buffer.alloc(40 * 1024 * 1024, 'y');
+    let killed = false;
+    const outcome = await ownFiles
+      .writeFile(path, big, {
+        maxBytes: big.length,
+        onProgress: ({ bytes }) => {
+          if (!killed && bytes >= 4 * 1024 * 1024) {
+            killed = true;
+            process.kill(sshdProcess, 'SIGKILL');
+          }
+        },
+      })
+      .catch((error: unknown) => error);
+    expect(killed).toBe(true);
+    expect(outcome).toMatchObject({ code: expect.stringMatching(/CONNECTION_CLOSED|SFTP_FAILED/) as unknown });
+    expect(readFileSync(path, 'utf8')).toBe('original content\n');
+    own.close();
+  });
+
+  it('uploads and downloads 100 MB streamed: checksums match, memory stays bounded', async () => {
+    const source = join(local, 'source.bin');
+    const chunk = randomBytes(1024 * 1024);
+    writeFileSync(source, Buffer.concat(Array.from({ length: 100 }, (_, i) => Buffer.concat([chunk.subarray(i), chunk.subarray(0, i)]))));
+    chmodSync(source, 0o640);
+    const expected = await sha256(source);
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    const progress: number[] = [];
+    const track = ({ bytes }: { bytes: number }): void => {
+      progress.push(bytes);
+      peak = Math.max(peak, process.memoryUsage().rss);
+    };
+    const up = await files.upload(source, `/tmp/${run}/up/big.bin`, { makeDirs: true, preserveMode: true, onProgress: track });
+    expect(up).toMatchObject({ bytes: 100 * 1024 * 1024, remotePath: `/tmp/${run}/up/big.bin` });
+    expect(await sha256(`/tmp/${run}/up/big.bin`)).toBe(expected);
+    expect(statSync(`/tmp/${run}/up/big.bin`).mode & 0o777).toBe(0o640);
+    const target = join(local, 'back.bin');
+    await files.download(`/tmp/${run}/up/big.bin`, target, { onProgress: track });
+    expect(await sha256(target)).toBe(expected);
+    expect(progress.at(-1)).toBe(100 * 1024 * 1024);
+    expect(peak - rssBefore).toBeLessThan(100 * 1024 * 1024);
+  });
+});
