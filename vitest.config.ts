@@ -22,7 +22,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.int.test.ts', 'tooling/*/test/**/*.int.test.ts'],
+          include: ['packages/*/test/**/*.int.test.ts', 'tooling/*/test/**/*.int.test.ts', 'test/examples/**/*.int.test.ts'],
           globalSetup: ['tooling/test-utils/src/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 30_000,
