@@ -117,8 +117,8 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
   });
 
   it('waits for slow output instead of guessing from idle time', async () => {
-    const result = await shell.run('for i in $(seq 1 10); do echo "tick $i"; sleep 0.1; done');
-    expect(result.output).toBe(Array.from({ length: 10 }, (_, i) => `tick ${i + 1}\n`).join(''));
+    const result = await shell.run('for i in $(seq 1 30); do echo "tick $i"; sleep 0.1; done');
+    expect(result.output).toBe(Array.from({ length: 30 }, (_, i) => `tick ${i + 1}\n`).join(''));
   });
 
   it('times out with READ_TIMEOUT while the command keeps running, then interrupts it and runs the next at once', async () => {
