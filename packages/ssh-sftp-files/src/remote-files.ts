@@ -175,6 +175,9 @@ export class RemoteFiles {
    */
   async writeFile(remotePath: string, content: string | Uint8Array, options: WriteFileOptions = {}): Promise<WriteFileResult> {
     const path = await this.resolvePath(remotePath);
+    if (typeof content === 'string' && options.encoding === 'base64' && !isBase64(content)) {
+      throw new TypeError('content is not valid base64 (encoding: base64)');
+    }
     const bytes = typeof content === 'string' ? Buffer.from(content, toBufferEncoding(options.encoding ?? 'utf-8')) : Buffer.from(content);
     const maxBytes = checkSize(options.maxBytes ?? this.#maxWriteBytes, 'maxBytes');
     if (bytes.length > maxBytes) {
@@ -222,20 +225,35 @@ export class RemoteFiles {
     if (!source.isFile()) throw new SftpFileError('NOT_A_FILE', `upload ${localPath}: not a regular file`, { details: { localPath } });
     const sftp = await this.#session();
     if (options.makeDirs) await this.#makeDirs(sftp, posix.dirname(path));
-    await call<void>(sftp, (cb) =>
-      sftp.fastPut(
-        localPath,
-        path,
-        {
-          ...(options.preserveMode ? { mode: source.mode & 0o7777 } : {}),
-          step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }),
-        },
-        cb,
-      ),
-    ).catch((error: unknown) => {
-      throw toSftpFileError(error, 'upload to', path);
-    });
-    if (options.preserveMode) await call<void>(sftp, (cb) => sftp.chmod(path, source.mode & 0o7777, cb));
+    const existing = await call<SftpStats>(sftp, (cb) => sftp.stat(path, cb)).catch(() => undefined);
+    const finalMode = options.preserveMode ? source.mode & 0o7777 : existing ? existing.mode & 0o7777 : 0o644;
+    // Into a temp file next to the target, then one rename: a dropped connection never leaves a
+    // truncated file behind.
+    const temp = posix.join(posix.dirname(path), `.${posix.basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    let renamed = false;
+    try {
+      await call<void>(sftp, (cb) =>
+        sftp.fastPut(
+          localPath,
+          temp,
+          { mode: 0o600, step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) },
+          cb,
+        ),
+      );
+      await call<void>(sftp, (cb) => sftp.chmod(temp, finalMode, cb));
+      if (hasPosixRename(sftp)) {
+        await call<void>(sftp, (cb) => sftp.ext_openssh_rename(temp, path, cb));
+      } else {
+        if (existing) await call<void>(sftp, (cb) => sftp.unlink(path, cb));
+        renamed = true;
+        await call<void>(sftp, (cb) => sftp.rename(temp, path, cb));
+      }
+      renamed = true;
+    } catch (error) {
+      throw isSshError(error) ? error : toSftpFileError(error, 'upload to', path);
+    } finally {
+      if (!renamed) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
+    }
     return { localPath, remotePath: path, bytes: source.size, durationMs: Date.now() - started };
   }
 
@@ -282,6 +300,8 @@ export class RemoteFiles {
   async #session(): Promise<SFTPWrapper> {
     const sftp = await this.#connection.sftp();
     isClosed(sftp);
+    // Each pending request watches the session's close: many at once are expected.
+    if (sftp.getMaxListeners() < 256) sftp.setMaxListeners(256);
     return sftp;
   }
 
@@ -289,6 +309,14 @@ export class RemoteFiles {
     const sftp = await this.#session();
     const directory = posix.dirname(path);
     if (options.makeDirs) await this.#makeDirs(sftp, directory);
+    // A symlink is written through to its target (as an editor would), not replaced.
+    const linked = await call<SftpStats>(sftp, (cb) => sftp.lstat(path, cb)).catch(() => undefined);
+    if (linked && (linked.mode & S_IFMT) === S_IFLNK) {
+      const target = await call<string>(sftp, (cb) => sftp.realpath(path, cb)).catch((error: unknown) => {
+        throw toSftpFileError(error, 'write', path);
+      });
+      if (target !== path) return this.#writeWithSftp(target, bytes, options, mode);
+    }
     const existing = await call<SftpStats>(sftp, (cb) => sftp.stat(path, cb)).catch((error: unknown) => {
       if (isSftpStatus(error, 2)) return undefined;
       throw toSftpFileError(error, 'write', path);
@@ -315,26 +343,42 @@ export class RemoteFiles {
     try {
       // The temp file is private until it is complete and its mode is set.
       await writeStream(sftp, temp, bytes, { flags: 'wx', mode: 0o600 }, options.onProgress);
-      await call<void>(sftp, (cb) => sftp.chmod(temp, finalMode, cb));
+      const notices: string[] = [];
       if (existing) {
-        // Keep the owner (works when we own it or are root; otherwise the file stays ours and the
-        // result says so through its unchanged uid — SFTP cannot give files away).
-        await call<void>(sftp, (cb) => sftp.chown(temp, existing.uid, existing.gid, cb)).catch(() => undefined);
+        // Keep the owner — first, since chown clears setuid bits. SFTP cannot give a file away
+        // unless we are root: then the file becomes ours, and the result says so.
+        await call<void>(sftp, (cb) => sftp.chown(temp, existing.uid, existing.gid, cb)).catch(() => {
+          notices.push(`the owner changed from uid ${existing.uid} to the SSH user (SFTP cannot give files away; useSudo keeps it)`);
+        });
       }
+      await call<void>(sftp, (cb) => sftp.chmod(temp, finalMode, cb));
       let atomic = true;
-      let notice: string | undefined;
-      try {
+      if (hasPosixRename(sftp)) {
         await call<void>(sftp, (cb) => sftp.ext_openssh_rename(temp, path, cb));
-      } catch (error) {
-        if (isSftpStatus(error, 3)) throw error;
-        // No posix-rename extension: SFTP v3 rename does not replace, so remove then rename.
+      } else {
+        // SFTP v3 rename does not replace: remove the old file, then rename. Once the old file is
+        // gone the temp file is the only copy: it is kept if the rename fails.
         atomic = false;
-        notice = 'the server lacks posix-rename@openssh.com: the old file was removed, then the new one renamed into place';
-        if (existing) await call<void>(sftp, (cb) => sftp.unlink(path, cb));
-        await call<void>(sftp, (cb) => sftp.rename(temp, path, cb));
+        notices.push('the server lacks posix-rename@openssh.com: the old file was removed, then the new one renamed into place');
+        if (existing) {
+          await call<void>(sftp, (cb) => sftp.unlink(path, cb));
+          renamed = true;
+        }
+        await call<void>(sftp, (cb) => sftp.rename(temp, path, cb)).catch((error: unknown) => {
+          throw toSftpFileError(error, `write (the new content is kept in ${temp}) to`, path);
+        });
       }
       renamed = true;
-      return { path, bytesWritten: bytes.length, atomic, notice, viaSudo: false, created: !existing, mode: finalMode };
+      const after = await call<SftpStats>(sftp, (cb) => sftp.stat(path, cb)).catch(() => undefined);
+      return {
+        path,
+        bytesWritten: bytes.length,
+        atomic,
+        notice: notices.length > 0 ? notices.join('; ') : undefined,
+        viaSudo: false,
+        created: !existing,
+        mode: after ? after.mode & 0o7777 : finalMode,
+      };
     } catch (error) {
       throw isSshError(error) ? error : toSftpFileError(error, 'write', path);
     } finally {
@@ -367,7 +411,7 @@ export class RemoteFiles {
 
   async #readWithSudo(path: string, maxBytes: number, encoding: ContentEncoding, password: string | undefined): Promise<ReadFileResult> {
     // One exec, no PTY: the first line is "<size> <type>", then the bytes themselves.
-    const script = 'stat -L -c "%s %F" -- "$1" && head -c "$2" -- "$1"';
+    const script = 'export LC_ALL=C; if [ ! -f "$1" ]; then [ -e "$1" ] && echo "not a regular file" >&2 || echo "No such file" >&2; exit 3; fi; stat -L -c "%s regular" -- "$1" && head -c "$2" -- "$1"';
     const result = await this.#sudo(`sh -c ${quote(script)} sh ${quote(path)} ${maxBytes + 1}`, password, path, 'read');
     const newline = result.stdoutBytes.indexOf(0x0a);
     const header = result.stdoutBytes.subarray(0, newline).toString('utf8');
@@ -390,16 +434,26 @@ export class RemoteFiles {
       await writeStream(sftp, staged, bytes, { flags: 'wx', mode: 0o600 }, options.onProgress);
       const script = [
         'set -e',
+        'export LC_ALL=C',
         'src=$1; dst=$2; mode=$3; append=$4; mkdirs=$5',
+        // Only our own staged file: a regular file (not a link) owned by the user who ran sudo.
+        'if [ ! -f "$src" ] || [ -L "$src" ] || [ "$(stat -c %u -- "$src")" != "${SUDO_UID:-x}" ]; then echo "staged file is not ours" >&2; exit 4; fi',
+        // Write through a symlink to its target, as an editor would, instead of replacing the link.
+        'if [ -L "$dst" ]; then dst=$(readlink -f -- "$dst"); fi',
         'dir=$(dirname -- "$dst")',
         'if [ "$mkdirs" = 1 ]; then mkdir -p -- "$dir"; fi',
+        // Like sudoedit: root does not write into a directory another user can change under it
+        // (a planted symlink would redirect root's writes); sticky directories such as /tmp are safe.
+        'dmode=$(stat -L -c %a -- "$dir"); downer=$(stat -L -c %u -- "$dir")',
+        'if [ "$downer" != 0 ] || { [ $(( 0$dmode & 022 )) -ne 0 ] && [ $(( 0$dmode & 01000 )) -eq 0 ]; }; then echo "unsafe: $dir is writable by a user other than root; not writing there as root" >&2; exit 5; fi',
         'created=0; [ -e "$dst" ] || created=1',
         'if [ -e "$dst" ] && [ ! -f "$dst" ]; then echo "not a regular file" >&2; exit 3; fi',
         'if [ "$append" = 1 ]; then cat -- "$src" >> "$dst"; [ -z "$mode" ] || chmod "$mode" -- "$dst"; echo "$created $(stat -c %a -- "$dst")"; exit 0; fi',
         'tmp=$(mktemp "$dir/.sftp-files.XXXXXX")',
         'trap \'rm -f -- "$tmp"\' EXIT',
         'cat -- "$src" > "$tmp"',
-        'if [ "$created" = 0 ]; then chmod "$(stat -c %a -- "$dst")" -- "$tmp"; chown "$(stat -c %u:%g -- "$dst")" -- "$tmp"; else chmod 644 -- "$tmp"; fi',
+        // Owner first: chown clears setuid/setgid bits that a chmod before it would have set.
+        'if [ "$created" = 0 ]; then chown "$(stat -c %u:%g -- "$dst")" -- "$tmp"; chmod "$(stat -c %a -- "$dst")" -- "$tmp"; else chmod 644 -- "$tmp"; fi',
         '[ -z "$mode" ] || chmod "$mode" -- "$tmp"',
         'mv -f -- "$tmp" "$dst"',
         'echo "$created $(stat -c %a -- "$dst")"',
@@ -458,11 +512,17 @@ function call<T>(sftp: SFTPWrapper, start: (callback: (error: Error | null | und
     }
     const onClose = (): void => reject(lostError());
     sftp.once('close', onClose);
-    start((error, value) => {
+    try {
+      start((error, value) => {
+        sftp.removeListener('close', onClose);
+        if (error) reject(error);
+        else resolve(value);
+      });
+    } catch (error) {
+      // ssh2 throws synchronously for an extension the server lacks.
       sftp.removeListener('close', onClose);
-      if (error) reject(error);
-      else resolve(value);
-    });
+      reject(error);
+    }
   });
 }
 
@@ -475,6 +535,12 @@ function isClosed(sftp: SFTPWrapper): boolean {
     sftp.once('close', () => closedSessions.add(sftp));
   }
   return closedSessions.has(sftp);
+}
+
+/** Whether the server announced `posix-rename@openssh.com` (ssh2 keeps the announced extensions). */
+function hasPosixRename(sftp: SFTPWrapper): boolean {
+  const extensions = (sftp as unknown as { _extensions?: Record<string, unknown> })._extensions;
+  return extensions?.['posix-rename@openssh.com'] !== undefined;
 }
 
 function lostError(): SshSessionError {
@@ -551,7 +617,8 @@ async function writeStream(
 }
 
 function decoded(path: string, bytes: Buffer, encoding: ContentEncoding, size: number, truncated: boolean, viaSudo: boolean): ReadFileResult {
-  const binary = isBinary(bytes, truncated);
+  // UTF-8 text has no NUL and decodes; other text encodings accept any byte but NUL.
+  const binary = encoding === 'utf-8' || encoding === 'utf8' ? isBinary(bytes, truncated) : encoding !== 'utf16le' && bytes.includes(0);
   const asText = encoding !== 'base64' && encoding !== 'hex' && !binary;
   const used: ContentEncoding = asText || encoding === 'hex' ? encoding : 'base64';
   return {
@@ -575,6 +642,11 @@ function isBinary(bytes: Buffer, truncated: boolean): boolean {
   } catch {
     return true;
   }
+}
+
+function isBase64(text: string): boolean {
+  const compact = text.replace(/\s+/g, '');
+  return compact.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(compact);
 }
 
 function toBufferEncoding(encoding: ContentEncoding): BufferEncoding {

@@ -1,7 +1,8 @@
 // Remote files over real SFTP and real sudo on the loopback sshd (the test host is this machine,
 // so the tests check results on the local filesystem too).
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +110,48 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     expect(shadow).toMatchObject({ viaSudo: true, truncated: true, bytesRead: 5, content: 'root:' });
     // No staged copy is left in /tmp.
     expect(readdirSync('/tmp').filter((name) => name.startsWith('.ssh-sftp-files-'))).toEqual([]);
+  });
+
+  it('writes through a symlink to its target instead of replacing the link (SFTP and sudo)', async () => {
+    const target = `${home}/${run}/real.conf`;
+    writeFileSync(target, 'old\n');
+    chmodSync(target, 0o640);
+    symlinkSync(target, `${home}/${run}/link.conf`);
+    await expect(files.writeFile(`~/${run}/link.conf`, 'new\n')).resolves.toMatchObject({ path: target, mode: 0o640 });
+    expect(lstatSync(`${home}/${run}/link.conf`).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe('new\n');
+
+    const rootTarget = `/etc/${run}-target.conf`;
+    const rootLink = `/etc/${run}-link.conf`;
+    rootFiles.push(rootTarget, rootLink);
+    writeFileSync(rootTarget, 'root old\n');
+    chmodSync(rootTarget, 0o600);
+    symlinkSync(rootTarget, rootLink);
+    await expect(files.writeFile(rootLink, 'root new\n', { useSudo: true, sudoPassword: f.password })).resolves.toMatchObject({ viaSudo: true, mode: 0o600 });
+    expect(lstatSync(rootLink).isSymbolicLink()).toBe(true);
+    expect(readFileSync(rootTarget, 'utf8')).toBe('root new\n');
+    expect(statSync(rootTarget).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses to write as root into a directory another user controls (like sudoedit)', async () => {
+    const dir = `/srv/${run}`;
+    mkdirSync(dir, { recursive: true });
+    rootFiles.push(`${dir}/app.env`);
+    writeFileSync(`${dir}/app.env`, 'KEY=1\n');
+    execFileSync('chown', ['nobody', dir]);
+    try {
+      await expect(files.writeFile(`${dir}/app.env`, 'KEY=2\n', { useSudo: true, sudoPassword: f.password })).rejects.toMatchObject({
+        code: 'SUDO_FALLBACK_FAILED',
+        message: expect.stringContaining('writable by a user other than root') as unknown,
+      });
+      expect(readFileSync(`${dir}/app.env`, 'utf8')).toBe('KEY=1\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses invalid base64 content instead of writing garbage', async () => {
+    await expect(files.writeFile(`~/${run}/bad.bin`, 'not base64!', { encoding: 'base64' })).rejects.toThrow(TypeError);
   });
 
   it('fails the sudo fallback clearly with a wrong password or none, without leaking the password', async () => {
