@@ -25,9 +25,10 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createStderrLogger(command.config.logLevel);
-  const server = createSshMcpServer({ logger });
+  const server = createSshMcpServer({ logger, config: command.config });
   const transport = new StdioServerTransport();
   const shutdown = async (): Promise<void> => {
+    server.parts.sessions.closeAll();
     await server.close().catch(() => undefined);
   };
   process.stdin.once('end', () => void shutdown());

@@ -285,7 +285,7 @@ export class ShellSession {
   readonly #marker: RegExp;
   readonly #nonce: string;
   readonly #sudoPrompt: RegExp;
-  readonly #sudoPassword: string | undefined;
+  #sudoPassword: string | undefined;
   readonly #limits: { readonly headChars: number; readonly tailChars: number };
   readonly #startupTimeoutMs: number;
   readonly #pty: { readonly term: string; readonly cols: number; readonly rows: number };
@@ -428,6 +428,14 @@ export class ShellSession {
     } catch {
       return undefined;
     }
+  }
+
+  /** Sets (or clears) the password that answers sudo prompts, for the commands started from now on. */
+  setSudoPassword(password: string | undefined): void {
+    if (password !== undefined && /[\0-\x1f\x7f]/.test(password)) {
+      throw new TypeError('sudoPassword must not contain control characters (a newline would be run as a command)');
+    }
+    this.#sudoPassword = password;
   }
 
   /** The login shell, and a notice when another shell had to be started. */

@@ -1,0 +1,366 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { JobManager, type JobInfo, type JobOutput } from 'ssh-async-jobs';
+import { isSshError, type Logger, type Redactor } from 'ssh-session-core';
+import { z } from 'zod';
+import type { SessionManager } from './sessions';
+
+/** Output text sent to the model per call: head + tail within this many characters. */
+const OUTPUT_CAP_CHARS = 20_000;
+
+const connection = {
+  host: z.string().min(1).describe('Host name, IP address, or an alias from ~/.ssh/config'),
+  username: z.string().min(1).optional().describe('SSH user (default: from ssh_config, else the local user)'),
+  password: z.string().optional().describe('SSH password (prefer keys, the agent, or OVRD_<alias>_PASS in the server environment)'),
+  key_filename: z.string().min(1).optional().describe('Private key file on the machine running the server'),
+  port: z.number().int().min(1).max(65535).optional().describe('SSH port (default: from ssh_config, else 22)'),
+};
+
+const jobShape = {
+  command_id: z.string(),
+  command: z.string(),
+  session: z.string(),
+  status: z.enum(['running', 'awaiting_input', 'completed', 'failed', 'interrupted', 'connection_lost']),
+  exit_code: z.number().int().nullable(),
+  started_at: z.string(),
+  ended_at: z.string().nullable(),
+  duration_ms: z.number(),
+  total_chars: z.number().int(),
+  dropped_chars: z.number().int(),
+  awaiting_input: z.string().nullable(),
+  full_screen: z.boolean(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+};
+
+const outputShape = {
+  output: z.string().describe('Output text (head + tail when capped)'),
+  output_offset: z.number().int().describe('Offset of the output in the whole output'),
+  next_offset: z.number().int().describe('Pass as since_offset to get_command_status to read on'),
+  omitted_chars: z.number().int().describe('Characters left out of this result (capped or no longer kept)'),
+};
+
+const commandResultSchema = z.object({ ...jobShape, ...outputShape, notice: z.string().nullable() });
+const jobListSchema = z.object({ commands: z.array(z.object(jobShape)) });
+const sessionListSchema = z.object({
+  sessions: z.array(
+    z.object({
+      session: z.string(),
+      alias: z.string(),
+      connected: z.boolean(),
+      login_shell: z.string(),
+      created_at: z.string(),
+      last_used_at: z.string(),
+    }),
+  ),
+});
+const closedSchema = z.object({ closed: z.array(z.string()) });
+
+export interface ToolContext {
+  readonly sessions: SessionManager;
+  readonly jobs: JobManager;
+  readonly redactor: Redactor;
+  readonly logger: Logger;
+}
+
+/** Registers the command and session tools (the reference's names and parameters). */
+export function registerCommandTools(server: McpServer, context: ToolContext): void {
+  const { sessions, jobs, redactor } = context;
+
+  server.registerTool(
+    'execute_command',
+    {
+      title: 'Run a command on a host',
+      description:
+        'Runs a shell command in the persistent session of a host (one shell per host: cd, export, ' +
+        'activated virtualenvs persist between calls) and returns its exact output and real exit code. ' +
+        'If it is still running after `timeout` seconds, or waits for input, it keeps running and you get ' +
+        'a command_id: follow it with get_command_status, answer it with send_input, stop it with ' +
+        'interrupt_command_by_id. A second command while one runs goes to a second shell in the same directory.',
+      inputSchema: {
+        ...connection,
+        command: z.string().min(1).describe('Shell command (multi-line and heredocs work)'),
+        sudo_password: z.string().optional().describe('Answers sudo prompts (or set OVRD_<alias>_SUDO_PASS)'),
+        enable_password: z.string().optional().describe('Network devices: enable secret'),
+        enable_command: z.string().default('enable').describe('Network devices: command that enters privileged mode'),
+        timeout: z.number().positive().max(86_400).default(30).describe('Seconds to wait before returning a command_id'),
+      },
+      outputSchema: commandResultSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args, extra) =>
+      guard(redactor, async () => {
+        const session = await sessions.session(args);
+        const progressToken = extra._meta?.progressToken;
+        const result = await jobs.run(session.target, args.command, {
+          timeoutMs: args.timeout * 1000,
+          signal: extra.signal,
+          ...(progressToken === undefined
+            ? {}
+            : {
+                onProgress: (progress) =>
+                  void extra
+                    .sendNotification({
+                      method: 'notifications/progress',
+                      params: { progressToken, progress: progress.totalChars, message: progress.lastLine },
+                    })
+                    .catch(() => undefined),
+              }),
+        });
+        const output = jobs.status(result.job.id, { sinceOffset: 0, maxChars: Number.MAX_SAFE_INTEGER });
+        return commandResult(result.job, output.output, result.finished ? null : stillRunningNotice(result.job, args.timeout));
+      }),
+  );
+
+  server.registerTool(
+    'execute_command_async',
+    {
+      title: 'Start a command in the background',
+      description:
+        'Starts a command in the persistent session of a host and returns its command_id at once. ' +
+        'Use it for long jobs (builds, backups, tail -f); follow with get_command_status.',
+      inputSchema: {
+        ...connection,
+        command: z.string().min(1),
+        sudo_password: z.string().optional(),
+        enable_password: z.string().optional(),
+        timeout: z.number().positive().default(300).describe('Accepted for compatibility; the job runs until it ends or is interrupted'),
+      },
+      outputSchema: commandResultSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args) =>
+      guard(redactor, async () => {
+        const session = await sessions.session(args);
+        const result = await jobs.run(session.target, args.command, { detached: true });
+        return commandResult(result.job, emptyOutput(), `Started. Follow it with get_command_status command_id=${result.job.id}.`);
+      }),
+  );
+
+  server.registerTool(
+    'get_command_status',
+    {
+      title: 'Status and output of a command',
+      description:
+        'State, exit code and output of a command started by execute_command(_async). Pass since_offset ' +
+        '(the next_offset of the previous call) to get only new output, or tail_lines for the last lines.',
+      inputSchema: {
+        command_id: z.string().min(1),
+        since_offset: z.number().int().min(0).optional(),
+        tail_lines: z.number().int().min(1).max(10_000).optional(),
+      },
+      outputSchema: commandResultSchema.shape,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async (args) =>
+      guard(redactor, () => {
+        const status = jobs.status(args.command_id, {
+          ...(args.tail_lines === undefined ? { sinceOffset: args.since_offset ?? 0 } : { tailLines: args.tail_lines }),
+          maxChars: Number.MAX_SAFE_INTEGER,
+        });
+        return Promise.resolve(commandResult(status.job, status.output, null));
+      }),
+  );
+
+  server.registerTool(
+    'interrupt_command_by_id',
+    {
+      title: 'Interrupt a running command',
+      description:
+        'Sends Ctrl+C to a running command and returns once the shell is back (a command that ignores it ' +
+        'gets a second Ctrl+C, then its shell is replaced: cd and variables are lost, and the result says so).',
+      inputSchema: { command_id: z.string().min(1) },
+      outputSchema: commandResultSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    async (args) =>
+      guard(redactor, async () => {
+        const job = await jobs.interrupt(args.command_id);
+        const status = jobs.status(job.id, { tailLines: 20 });
+        const notice =
+          job.interrupt === 'restarted'
+            ? 'The command ignored Ctrl+C: its shell was replaced by a fresh one (directory and variables are lost).'
+            : 'Interrupted; the shell is ready for the next command.';
+        return commandResult(status.job, status.output, notice);
+      }),
+  );
+
+  server.registerTool(
+    'send_input',
+    {
+      title: 'Type input into a running command',
+      description:
+        'Types text into a command that waits for input (a prompt, a REPL, a pager). Escapes \\n, \\r and \\t ' +
+        'are honoured: end a line with \\n. Returns the output produced after the input.',
+      inputSchema: {
+        command_id: z.string().min(1),
+        input_text: z.string().describe('Text to type, e.g. "yes\\n"'),
+        secret: z.boolean().default(false).describe('A password: never shown in results or history'),
+      },
+      outputSchema: commandResultSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args) =>
+      guard(redactor, async () => {
+        const status = await jobs.sendInput(args.command_id, args.input_text, { secret: args.secret });
+        return commandResult(status.job, status.output, null);
+      }),
+  );
+
+  server.registerTool(
+    'list_running_commands',
+    {
+      title: 'Commands still running',
+      description: 'Commands running or waiting for input, on every host, oldest first.',
+      inputSchema: {},
+      outputSchema: jobListSchema.shape,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    () => guard(redactor, () => Promise.resolve(jobList(jobs.running(), 'No command is running.'))),
+  );
+
+  server.registerTool(
+    'list_command_history',
+    {
+      title: 'Finished commands',
+      description: 'Finished commands, newest first (the last 100 are kept).',
+      inputSchema: { limit: z.number().int().min(1).max(1000).default(50) },
+      outputSchema: jobListSchema.shape,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    (args) => guard(redactor, () => Promise.resolve(jobList(jobs.history(args.limit), 'No command has finished yet.'))),
+  );
+
+  server.registerTool(
+    'list_sessions',
+    {
+      title: 'Open sessions',
+      description: 'Open SSH sessions (user@host:port), with their login shell.',
+      inputSchema: {},
+      outputSchema: sessionListSchema.shape,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    () =>
+      guard(redactor, () => {
+        const list = sessions.list();
+        const text = list.length === 0 ? 'No open sessions.' : list.map((s) => `${s.session} (${s.alias}) ${s.connected ? 'connected' : 'disconnected'}`).join('\n');
+        return Promise.resolve({ content: [{ type: 'text', text }], structuredContent: { sessions: list } });
+      }),
+  );
+
+  server.registerTool(
+    'close_session',
+    {
+      title: 'Close a session',
+      description: 'Closes the session(s) of a host; running commands there end. The next call reconnects.',
+      inputSchema: { host: z.string().min(1), username: z.string().optional(), port: z.number().int().min(1).max(65535).optional() },
+      outputSchema: closedSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    (args) =>
+      guard(redactor, () => {
+        const closed = sessions.close(args.host, args.username, args.port);
+        const text = closed.length === 0 ? `No open session matches ${args.host}.` : `Closed: ${closed.join(', ')}`;
+        return Promise.resolve({ content: [{ type: 'text', text }], structuredContent: { closed } });
+      }),
+  );
+
+  server.registerTool(
+    'close_all_sessions',
+    {
+      title: 'Close every session',
+      description: 'Closes every SSH session; running commands end.',
+      inputSchema: {},
+      outputSchema: closedSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    () =>
+      guard(redactor, () => {
+        const closed = sessions.closeAll();
+        return Promise.resolve({ content: [{ type: 'text', text: closed.length === 0 ? 'No open sessions.' : `Closed: ${closed.join(', ')}` }], structuredContent: { closed } });
+      }),
+  );
+}
+
+function stillRunningNotice(job: JobInfo, timeoutSeconds: number): string {
+  if (job.state === 'awaiting_input') {
+    return job.fullScreen
+      ? `A full-screen program is running. Read it with read_screen, drive it with send_keys, or interrupt_command_by_id command_id=${job.id}.`
+      : `The command waits for input (${JSON.stringify(job.awaitingInput)}). Answer with send_input command_id=${job.id}, or interrupt it.`;
+  }
+  return `Still running after ${timeoutSeconds} s; it keeps running in the background. Follow it with get_command_status command_id=${job.id}.`;
+}
+
+function emptyOutput(): JobOutput {
+  return { text: '', offset: 0, nextOffset: 0, skippedChars: 0, totalChars: 0, more: false };
+}
+
+/** Caps `output.text` to head + tail for the model, and says how to page what was left out. */
+function capped(output: JobOutput): { text: string; omitted: number } {
+  if (output.text.length <= OUTPUT_CAP_CHARS) return { text: output.text, omitted: output.skippedChars };
+  const half = OUTPUT_CAP_CHARS / 2;
+  const omitted = output.text.length - OUTPUT_CAP_CHARS;
+  const text =
+    `${output.text.slice(0, half)}\n[… ${omitted} characters omitted: page them with get_command_status since_offset=${output.offset + half} …]\n` +
+    output.text.slice(-half);
+  return { text, omitted: omitted + output.skippedChars };
+}
+
+function commandResult(job: JobInfo, output: JobOutput, notice: string | null): CallToolResult {
+  const { text, omitted } = capped(output);
+  const lines: string[] = [];
+  if (job.state === 'completed') lines.push(`Exit Status: ${job.exitCode}`);
+  else lines.push(`Status: ${job.state}${job.exitCode === null ? '' : ` (exit status ${job.exitCode})`}`, `Command ID: ${job.id}`);
+  if (job.error) lines.push(`Error: ${job.error.code}: ${job.error.message}`);
+  if (output.skippedChars > 0) lines.push(`[${output.skippedChars} characters before this output are no longer kept]`);
+  lines.push('', 'STDOUT:', text);
+  if (notice) lines.push('', notice);
+  return {
+    content: [{ type: 'text', text: lines.join('\n') }],
+    structuredContent: {
+      ...jobFields(job),
+      output: text,
+      output_offset: output.offset,
+      next_offset: output.nextOffset,
+      omitted_chars: omitted,
+      notice,
+    },
+  };
+}
+
+function jobFields(job: JobInfo) {
+  return {
+    command_id: job.id,
+    command: job.command,
+    session: job.sessionKey,
+    status: job.state,
+    exit_code: job.exitCode,
+    started_at: job.startedAt,
+    ended_at: job.endedAt,
+    duration_ms: job.durationMs,
+    total_chars: job.totalChars,
+    dropped_chars: job.droppedChars,
+    awaiting_input: job.awaitingInput,
+    full_screen: job.fullScreen,
+    error: job.error,
+  };
+}
+
+function jobList(list: JobInfo[], empty: string): CallToolResult {
+  const text =
+    list.length === 0
+      ? empty
+      : list.map((job) => `${job.id}  ${job.state}${job.exitCode === null ? '' : ` (exit ${job.exitCode})`}  ${job.sessionKey}  ${job.command}`).join('\n');
+  return { content: [{ type: 'text', text }], structuredContent: { commands: list.map(jobFields) } };
+}
+
+/** Runs a tool body; any error becomes an `isError` result with a stable code, secrets redacted. */
+export async function guard(redactor: Redactor, body: () => Promise<CallToolResult>): Promise<CallToolResult> {
+  try {
+    const result = await body();
+    return redactor.redactValue(result);
+  } catch (error) {
+    const code = isSshError(error) ? error.code : error instanceof TypeError || error instanceof RangeError ? 'INVALID_ARGUMENT' : 'INTERNAL_ERROR';
+    const message = redactor.redact(error instanceof Error ? error.message : String(error));
+    return { isError: true, content: [{ type: 'text', text: `Error ${code}: ${message}` }] };
+  }
+}

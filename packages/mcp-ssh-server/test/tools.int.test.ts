@@ -1,0 +1,160 @@
+// End to end: the real SDK client spawns the built bin over stdio and drives every command tool
+// against the loopback sshd. The server gets its own HOME (ssh_config alias, known_hosts).
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const facts = sshdFacts();
+
+interface ToolResult {
+  isError?: boolean;
+  content: { type: string; text: string }[];
+  structuredContent?: Record<string, unknown>;
+}
+
+describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
+  const f = facts as SshdFacts;
+  const home = mkdtempSync(join(tmpdir(), 'mcp-home-'));
+  const results: string[] = [];
+  const stderr: string[] = [];
+  let client: Client;
+
+  async function call(name: string, args: Record<string, unknown> = {}): Promise<ToolResult> {
+    const result = (await client.callTool({ name, arguments: args })) as ToolResult;
+    results.push(JSON.stringify(result));
+    return result;
+  }
+  const text = (result: ToolResult): string => result.content.map((part) => part.text).join('\n');
+
+  beforeAll(async () => {
+    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+    writeFileSync(
+      join(home, '.ssh', 'config'),
+      `Host testhost\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n\nHost *\n  StrictHostKeyChecking yes\n`,
+    );
+    writeFileSync(join(home, '.ssh', 'known_hosts'), `${f.knownHostsLine}\n`);
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, OVRD_testhost_SUDO_PASS: f.password };
+    const transport = new StdioClientTransport({ command: process.execPath, args: [cli, '--log-level', 'debug'], env, stderr: 'pipe' });
+    transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+    client = new Client({ name: 'e2e', version: '0.0.0' });
+    await client.connect(transport);
+  });
+  afterAll(async () => {
+    await client?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('lists the command and session tools with output schemas and annotations', async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((tool) => tool.name);
+    for (const name of [
+      'execute_command',
+      'execute_command_async',
+      'get_command_status',
+      'interrupt_command_by_id',
+      'send_input',
+      'list_running_commands',
+      'list_command_history',
+      'list_sessions',
+      'close_session',
+      'close_all_sessions',
+    ]) {
+      expect(names).toContain(name);
+    }
+    const execute = tools.find((tool) => tool.name === 'execute_command');
+    expect(execute?.outputSchema).toBeDefined();
+    expect(execute?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+    expect(Object.keys(execute?.inputSchema.properties ?? {})).toEqual(
+      expect.arrayContaining(['host', 'command', 'username', 'password', 'key_filename', 'port', 'enable_password', 'enable_command', 'sudo_password', 'timeout']),
+    );
+  });
+
+  it('runs a command on an ssh_config alias: reference layout, structured result, state that persists', async () => {
+    const first = await call('execute_command', { host: 'testhost', command: 'echo hello; cd /tmp' });
+    expect(text(first)).toBe('Exit Status: 0\n\nSTDOUT:\nhello\n');
+    expect(first.structuredContent).toMatchObject({ status: 'completed', exit_code: 0, output: 'hello\n', session: `${f.user}@${f.host}:${f.port}` });
+    const second = await call('execute_command', { host: 'testhost', command: 'pwd; (exit 3)' });
+    expect(second.structuredContent).toMatchObject({ exit_code: 3, output: '/tmp\n' });
+  });
+
+  it('connects with explicit parameters too (same user@host:port: same session)', async () => {
+    const result = await call('execute_command', { host: f.host, port: f.port, username: f.user, key_filename: f.keyPath, command: 'whoami; pwd' });
+    expect(result.structuredContent).toMatchObject({ exit_code: 0, output: `${f.user}\n/tmp\n` });
+  });
+
+  it('returns a command_id at the timeout; the command completes in the background', async () => {
+    const started = await call('execute_command', { host: 'testhost', command: 'sleep 1.5; echo late', timeout: 0.3 });
+    expect(started.structuredContent).toMatchObject({ status: 'running', exit_code: null });
+    const id = started.structuredContent?.command_id as string;
+    expect(text(started)).toContain(`Command ID: ${id}`);
+    const running = await call('list_running_commands');
+    expect((running.structuredContent?.commands as { command_id: string }[]).map((c) => c.command_id)).toContain(id);
+    let status: ToolResult | undefined;
+    for (let i = 0; i < 50; i++) {
+      status = await call('get_command_status', { command_id: id });
+      if (status.structuredContent?.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status?.structuredContent).toMatchObject({ status: 'completed', exit_code: 0, output: 'late\n', next_offset: 5 });
+    const tail = await call('get_command_status', { command_id: id, since_offset: 5 });
+    expect(tail.structuredContent).toMatchObject({ output: '', next_offset: 5 });
+  });
+
+  it('interrupts a command, then the next command runs at once', async () => {
+    const started = await call('execute_command_async', { host: 'testhost', command: 'sleep 30' });
+    const id = started.structuredContent?.command_id as string;
+    const interrupted = await call('interrupt_command_by_id', { command_id: id });
+    expect(interrupted.structuredContent).toMatchObject({ status: 'interrupted', exit_code: 130 });
+    const next = await call('execute_command', { host: 'testhost', command: 'echo next', timeout: 5 });
+    expect(next.structuredContent).toMatchObject({ status: 'completed', output: 'next\n' });
+  });
+
+  it('answers a prompt with send_input', async () => {
+    const started = await call('execute_command', { host: 'testhost', command: "read -p 'Name: ' n; echo \"hi $n\"", timeout: 10 });
+    expect(started.structuredContent).toMatchObject({ status: 'awaiting_input', awaiting_input: 'Name:' });
+    expect(text(started)).toContain('send_input');
+    const answered = await call('send_input', { command_id: started.structuredContent?.command_id, input_text: 'bob\\n' });
+    expect(answered.structuredContent).toMatchObject({ status: 'completed', output: 'hi bob\n' });
+  });
+
+  it('runs sudo with sudo_password, and with OVRD_<alias>_SUDO_PASS; the password appears in no result', async () => {
+    const explicit = await call('execute_command', { host: f.host, port: f.port, username: f.user, key_filename: f.keyPath, command: 'sudo -k; sudo whoami', sudo_password: f.password });
+    expect(explicit.structuredContent).toMatchObject({ exit_code: 0, output: 'root\n' });
+    await call('close_session', { host: 'testhost' });
+    const viaEnv = await call('execute_command', { host: 'testhost', command: 'sudo -k; sudo whoami' });
+    expect(viaEnv.structuredContent).toMatchObject({ exit_code: 0, output: 'root\n' });
+    const echoed = await call('execute_command', { host: 'testhost', command: `echo ${f.password}` });
+    expect(echoed.structuredContent).toMatchObject({ output: '********\n' });
+  });
+
+  it('lists history and sessions, closes sessions', async () => {
+    const history = await call('list_command_history', { limit: 3 });
+    expect((history.structuredContent?.commands as unknown[]).length).toBe(3);
+    const sessions = await call('list_sessions');
+    expect(sessions.structuredContent).toMatchObject({ sessions: [{ session: `${f.user}@${f.host}:${f.port}`, connected: true }] });
+    await expect(call('close_session', { host: 'nope' })).resolves.toMatchObject({ structuredContent: { closed: [] } });
+    const closed = await call('close_all_sessions');
+    expect(closed.structuredContent).toMatchObject({ closed: [`${f.user}@${f.host}:${f.port}`] });
+    expect((await call('list_sessions')).structuredContent).toEqual({ sessions: [] });
+  });
+
+  it('reports errors as tool results with a code: unknown host key, unknown job', async () => {
+    const unknown = await call('execute_command', { host: 'localhost', port: f.port, username: f.user, key_filename: f.keyPath, command: 'true' });
+    expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toMatch(/^Error HOST_KEY_UNKNOWN: /);
+    const job = await call('get_command_status', { command_id: 'nope' });
+    expect(job.isError).toBe(true);
+    expect(text(job)).toMatch(/^Error JOB_NOT_FOUND: /);
+  });
+
+  it('never shows the password anywhere: results, stderr log', () => {
+    expect(results.join('\n')).not.toContain(f.password);
+    expect(stderr.join('')).not.toContain(f.password);
+  });
+});
