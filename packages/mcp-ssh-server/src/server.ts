@@ -5,6 +5,7 @@ import { JobManager } from 'ssh-async-jobs';
 import { noopLogger, Redactor, type Logger } from 'ssh-session-core';
 import type { ServerConfig } from './config';
 import { SessionManager, type HostOverride } from './sessions';
+import { registerFileAndScreenTools } from './file-tools';
 import { registerCommandTools } from './tools';
 import { VERSION } from './version';
 
@@ -60,6 +61,7 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
     },
   );
   registerCommandTools(server, { sessions, jobs, redactor, logger });
+  registerFileAndScreenTools(server, { sessions, jobs, redactor });
   logger.log('debug', 'mcp server created', { version: VERSION });
   return Object.assign(server, { parts: { sessions, jobs, redactor } });
 }

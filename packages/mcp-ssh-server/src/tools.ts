@@ -8,7 +8,7 @@ import type { SessionManager } from './sessions';
 /** Output text sent to the model per call: head + tail within this many characters. */
 const OUTPUT_CAP_CHARS = 20_000;
 
-const connection = {
+export const connectionShape = {
   host: z.string().min(1).describe('Host name, IP address, or an alias from ~/.ssh/config'),
   username: z.string().min(1).optional().describe('SSH user (default: from ssh_config, else the local user)'),
   password: z.string().optional().describe('SSH password (prefer keys, the agent, or OVRD_<alias>_PASS in the server environment)'),
@@ -77,7 +77,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         'a command_id: follow it with get_command_status, answer it with send_input, stop it with ' +
         'interrupt_command_by_id. A second command while one runs goes to a second shell in the same directory.',
       inputSchema: {
-        ...connection,
+        ...connectionShape,
         command: z.string().min(1).describe('Shell command (multi-line and heredocs work)'),
         sudo_password: z.string().optional().describe('Answers sudo prompts (or set OVRD_<alias>_SUDO_PASS)'),
         enable_password: z.string().optional().describe('Network devices: enable secret'),
@@ -119,7 +119,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         'Starts a command in the persistent session of a host and returns its command_id at once. ' +
         'Use it for long jobs (builds, backups, tail -f); follow with get_command_status.',
       inputSchema: {
-        ...connection,
+        ...connectionShape,
         command: z.string().min(1),
         sudo_password: z.string().optional(),
         enable_password: z.string().optional(),

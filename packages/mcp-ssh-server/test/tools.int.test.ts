@@ -64,6 +64,10 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
       'list_sessions',
       'close_session',
       'close_all_sessions',
+      'read_file',
+      'write_file',
+      'send_keys',
+      'read_screen',
     ]) {
       expect(names).toContain(name);
     }
@@ -121,6 +125,46 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
     expect(text(started)).toContain('send_input');
     const answered = await call('send_input', { command_id: started.structuredContent?.command_id, input_text: 'bob\\n' });
     expect(answered.structuredContent).toMatchObject({ status: 'completed', output: 'hi bob\n' });
+  });
+
+  it('writes files atomically with make_dirs and permissions, appends, and reads them back', async () => {
+    const path = `~/mcp-tools-${process.pid}/conf/app.conf`;
+    const written = await call('write_file', { host: 'testhost', remote_path: path, content: 'a=1\n', make_dirs: true, permissions: '600' });
+    expect(written.structuredContent).toMatchObject({ bytes_written: 4, atomic: true, created: true, mode: '0600' });
+    expect(text(written)).toMatch(/^Wrote 4 bytes to \/home\/\S+\/app.conf atomically, mode 0600\.$/);
+    await call('write_file', { host: 'testhost', remote_path: path, content: 'b=2\n', append: true });
+    const read = await call('read_file', { host: 'testhost', remote_path: path });
+    expect(read.structuredContent).toMatchObject({ content: 'a=1\nb=2\n', truncated: false, binary: false });
+    expect(text(read)).toBe('a=1\nb=2\n');
+    const numeric = await call('write_file', { host: 'testhost', remote_path: path, content: 'c=3\n', permissions: 644 });
+    expect(numeric.structuredContent).toMatchObject({ mode: '0644' });
+    const truncated = await call('read_file', { host: 'testhost', remote_path: path, max_bytes: 2 });
+    expect(text(truncated)).toBe('c=\n[truncated: read 2 of 4 bytes; max_bytes is at most 2097152]');
+    await call('execute_command', { host: 'testhost', command: `rm -r ~/mcp-tools-${process.pid}` });
+  });
+
+  it('reads a root-only file only with use_sudo; a missing file is a coded error', async () => {
+    const denied = await call('read_file', { host: 'testhost', remote_path: '/etc/shadow' });
+    expect(text(denied)).toMatch(/^Error PERMISSION_DENIED: /);
+    const viaSudo = await call('read_file', { host: 'testhost', remote_path: '/etc/shadow', use_sudo: true, sudo_password: f.password, max_bytes: 5 });
+    expect(viaSudo.structuredContent).toMatchObject({ content: 'root:', via_sudo: true, truncated: true });
+    const missing = await call('read_file', { host: 'testhost', remote_path: '/no/such/file' });
+    expect(text(missing)).toMatch(/^Error NOT_FOUND: /);
+  });
+
+  it('drives a full-screen program: read_screen shows it, send_keys quits it', async () => {
+    const started = await call('execute_command', { host: 'testhost', command: 'less /etc/passwd', timeout: 10 });
+    expect(started.structuredContent).toMatchObject({ status: 'awaiting_input', full_screen: true });
+    expect(text(started)).toContain('read_screen');
+    const screen = await call('read_screen', { host: 'testhost', max_lines: 50 });
+    expect(screen.structuredContent).toMatchObject({ full_screen: true, width: 200 });
+    expect((screen.structuredContent?.lines as string[]).some((line) => line.startsWith('root:x:0:0'))).toBe(true);
+    const after = await call('send_keys', { host: 'testhost', keys: 'q' });
+    expect(after.structuredContent).toMatchObject({ full_screen: false });
+    const status = await call('get_command_status', { command_id: started.structuredContent?.command_id });
+    expect(status.structuredContent).toMatchObject({ status: 'completed', exit_code: 0 });
+    const nothing = await call('send_keys', { host: 'testhost', keys: 'q' });
+    expect(text(nothing)).toMatch(/^Error INVALID_ARGUMENT: nothing is running/);
   });
 
   it('runs sudo with sudo_password, and with OVRD_<alias>_SUDO_PASS; the password appears in no result', async () => {
