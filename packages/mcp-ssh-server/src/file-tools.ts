@@ -4,7 +4,7 @@ import type { Redactor } from 'ssh-session-core';
 import { parseMode } from 'ssh-sftp-files';
 import { z } from 'zod';
 import type { SessionManager } from './sessions';
-import { connectionShape, guard } from './tools';
+import { connectionShape, guard, markRedacted } from './tools';
 
 const MAX_READ_BYTES = 2 * 1024 * 1024;
 
@@ -72,16 +72,20 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
           encoding: args.encoding,
           maxBytes: args.max_bytes ?? MAX_READ_BYTES,
           useSudo: args.use_sudo,
-          ...(args.sudo_password === undefined ? {} : { sudoPassword: args.sudo_password }),
+          ...(args.sudo_password ?? session.sudoPassword ? { sudoPassword: args.sudo_password ?? session.sudoPassword } : {}),
         });
         const notes: string[] = [];
+        // Text is redacted like any output; encoded bytes are left exact (a secret's characters
+        // occurring by chance in base64 must not corrupt them).
+        const encoded = read.encoding === 'base64' || read.encoding === 'hex';
+        const content = encoded ? read.content : redactor.redact(read.content);
         if (read.truncated) notes.push(`[truncated: read ${read.bytesRead} of ${read.size} bytes; max_bytes is at most ${MAX_READ_BYTES}]`);
         if (read.binary) notes.push(`[binary content, shown as ${read.encoding}]`);
-        return {
-          content: [{ type: 'text', text: [read.content, ...notes].join('\n') }],
+        return markRedacted({
+          content: [{ type: 'text', text: [content, ...notes].join('\n') }],
           structuredContent: {
-            path: read.path,
-            content: read.content,
+            path: redactor.redact(read.path),
+            content,
             encoding: read.encoding,
             binary: read.binary,
             bytes_read: read.bytesRead,
@@ -89,7 +93,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
             truncated: read.truncated,
             via_sudo: read.viaSudo,
           },
-        };
+        });
       }),
   );
 
@@ -128,7 +132,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
           ...(permissions === undefined ? {} : { permissions }),
           ...(args.max_bytes === undefined ? {} : { maxBytes: args.max_bytes }),
           useSudo: args.use_sudo,
-          ...(args.sudo_password === undefined ? {} : { sudoPassword: args.sudo_password }),
+          ...(args.sudo_password ?? session.sudoPassword ? { sudoPassword: args.sudo_password ?? session.sudoPassword } : {}),
         });
         const mode = written.mode.toString(8).padStart(4, '0');
         const how = written.atomic ? 'atomically' : 'in place (not atomic)';

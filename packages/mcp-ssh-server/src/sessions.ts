@@ -4,6 +4,7 @@ import {
   resolveTarget,
   sessionKeyOf,
   ShellSession,
+  SshSessionError,
   type Logger,
   type Redactor,
   type SshConnection,
@@ -44,6 +45,8 @@ export interface SessionManagerOptions {
   readonly redactor: Redactor;
   readonly logger: Logger;
   readonly connectTimeoutMs?: number;
+  /** Whole session open (connect, auth, shell ready). Default 45000. */
+  readonly openTimeoutMs?: number;
 }
 
 /** One host's persistent session: its connection, its shell, its files. */
@@ -57,6 +60,8 @@ export interface Session {
   readonly files: RemoteFiles;
   readonly createdAt: number;
   lastUsedAt: number;
+  /** The latest sudo password given for this host (a call's `sudo_password`, or `OVRD_<alias>_SUDO_PASS`). */
+  sudoPassword: string | undefined;
 }
 
 export interface SessionInfo {
@@ -74,6 +79,8 @@ export class SessionManager {
   readonly #pool = new ConnectionPool();
   readonly #sessions = new Map<string, Session>();
   readonly #opening = new Map<string, Promise<Session>>();
+  /** Keys closed while their open was under way: the open ends closed. */
+  readonly #closedWhileOpening = new Set<string>();
 
   constructor(options: SessionManagerOptions) {
     this.#options = options;
@@ -106,7 +113,7 @@ export class SessionManager {
     const key = sessionKeyOf(connectOptions);
     const existing = this.#sessions.get(key);
     if (existing && existing.connection.isOpen && existing.shell.isOpen) {
-      if (sudoPassword !== undefined) existing.shell.setSudoPassword(sudoPassword);
+      if (sudoPassword !== undefined) this.#setSudoPassword(existing, sudoPassword);
       existing.lastUsedAt = Date.now();
       return existing;
     }
@@ -114,17 +121,29 @@ export class SessionManager {
     if (!opening) {
       opening = (async () => {
         existing?.shell.close();
+        this.#closedWhileOpening.delete(key);
         const connection = await this.#pool.acquire(connectOptions);
         const shell = await ShellSession.open(connection, { sudoPassword });
+        if (this.#closedWhileOpening.delete(key)) {
+          shell.close();
+          void this.#pool.close(key);
+          throw new SshSessionError('CONNECTION_CLOSED', `the session to ${key} was closed while it was opening`);
+        }
         const session: Session = {
           key,
           alias: params.host,
           connection,
           shell,
-          target: { key, shell, openShell: () => ShellSession.open(connection, { sudoPassword }) },
-          files: new RemoteFiles(connection, { sudoPassword, redactor: this.#options.redactor }),
+          target: {
+            key,
+            shell,
+            // Read at use: a sudo password given later reaches extra shells too.
+            openShell: () => ShellSession.open(connection, { sudoPassword: session.sudoPassword }),
+          },
+          files: new RemoteFiles(connection, { redactor: this.#options.redactor }),
           createdAt: Date.now(),
           lastUsedAt: Date.now(),
+          sudoPassword,
         };
         this.#sessions.set(key, session);
         this.#options.logger.log('info', 'session opened', { session: key });
@@ -132,9 +151,14 @@ export class SessionManager {
       })().finally(() => this.#opening.delete(key));
       this.#opening.set(key, opening);
     }
-    const session = await opening;
-    if (sudoPassword !== undefined) session.shell.setSudoPassword(sudoPassword);
+    const session = await withDeadline(opening, this.#options.openTimeoutMs ?? 45_000, key);
+    if (sudoPassword !== undefined) this.#setSudoPassword(session, sudoPassword);
     return session;
+  }
+
+  #setSudoPassword(session: Session, password: string): void {
+    session.sudoPassword = password;
+    session.shell.setSudoPassword(password);
   }
 
   /** The environment override for an alias, if any. */
@@ -168,11 +192,19 @@ export class SessionManager {
       this.#closeSession(session);
       closed.push(session.key);
     }
+    for (const key of this.#opening.keys()) {
+      const [user, rest] = splitKey(key);
+      if ((key === host || rest.host === host) && (username === undefined || user === username) && (port === undefined || rest.port === port)) {
+        this.#closedWhileOpening.add(key);
+        closed.push(`${key} (while opening)`);
+      }
+    }
     return closed;
   }
 
   closeAll(): string[] {
     const keys = [...this.#sessions.keys()];
+    for (const key of this.#opening.keys()) this.#closedWhileOpening.add(key);
     for (const session of [...this.#sessions.values()]) this.#closeSession(session);
     void this.#pool.closeAll();
     return keys;
@@ -186,6 +218,18 @@ export class SessionManager {
     this.#sessions.delete(session.key);
     this.#options.logger.log('info', 'session closed', { session: session.key });
   }
+}
+
+/** Rejects with `CONNECT_TIMEOUT` when `promise` takes longer than `ms` (it may still settle later). */
+function withDeadline<T>(promise: Promise<T>, ms: number, key: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new SshSessionError('CONNECT_TIMEOUT', `opening the session to ${key} took more than ${Math.round(ms / 1000)} s (connect, login and shell start); is the host reachable and its shell POSIX?`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** `web-1.example` → `WEB_1_EXAMPLE`, the form environment variable names can carry. */

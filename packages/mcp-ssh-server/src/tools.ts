@@ -75,7 +75,9 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         'activated virtualenvs persist between calls) and returns its exact output and real exit code. ' +
         'If it is still running after `timeout` seconds, or waits for input, it keeps running and you get ' +
         'a command_id: follow it with get_command_status, answer it with send_input, stop it with ' +
-        'interrupt_command_by_id. A second command while one runs goes to a second shell in the same directory.',
+        'interrupt_command_by_id. A second command while one runs goes to a second shell in the same directory. ' +
+        'Cancelling the call interrupts the command; many clients cancel requests after about 60 s, so for ' +
+        'longer work prefer a timeout under a minute (or execute_command_async) and follow the command_id.',
       inputSchema: {
         ...connectionShape,
         command: z.string().min(1).describe('Shell command (multi-line and heredocs work)'),
@@ -106,8 +108,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
                     .catch(() => undefined),
               }),
         });
-        const output = jobs.status(result.job.id, { sinceOffset: 0, maxChars: Number.MAX_SAFE_INTEGER });
-        return commandResult(result.job, output.output, result.finished ? null : stillRunningNotice(result.job, args.timeout));
+        return commandResult(result.job, headAndTail(jobs, result.job.id), result.finished ? null : stillRunningNotice(result.job, args.timeout));
       }),
   );
 
@@ -153,10 +154,16 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     },
     async (args) =>
       guard(redactor, () => {
-        const status = jobs.status(args.command_id, {
-          ...(args.tail_lines === undefined ? { sinceOffset: args.since_offset ?? 0 } : { tailLines: args.tail_lines }),
-          maxChars: Number.MAX_SAFE_INTEGER,
-        });
+        if (args.tail_lines !== undefined) {
+          const status = jobs.status(args.command_id, { tailLines: args.tail_lines, maxChars: OUTPUT_CAP_CHARS });
+          return Promise.resolve(commandResult(status.job, status.output, null));
+        }
+        if (args.since_offset === undefined) {
+          const job = jobs.status(args.command_id, { maxChars: 1 }).job;
+          return Promise.resolve(commandResult(job, headAndTail(jobs, job.id), null));
+        }
+        // Paging: one page from the offset, never the same tail again.
+        const status = jobs.status(args.command_id, { sinceOffset: args.since_offset, maxChars: OUTPUT_CAP_CHARS });
         return Promise.resolve(commandResult(status.job, status.output, null));
       }),
   );
@@ -294,33 +301,60 @@ function emptyOutput(): JobOutput {
   return { text: '', offset: 0, nextOffset: 0, skippedChars: 0, totalChars: 0, more: false };
 }
 
-/** Caps `output.text` to head + tail for the model, and says how to page what was left out. */
-function capped(output: JobOutput): { text: string; omitted: number } {
-  if (output.text.length <= OUTPUT_CAP_CHARS) return { text: output.text, omitted: output.skippedChars };
-  const half = OUTPUT_CAP_CHARS / 2;
-  const omitted = output.text.length - OUTPUT_CAP_CHARS;
-  const text =
-    `${output.text.slice(0, half)}\n[… ${omitted} characters omitted: page them with get_command_status since_offset=${output.offset + half} …]\n` +
-    output.text.slice(-half);
-  return { text, omitted: omitted + output.skippedChars };
+/** A job's output as shown to the model: text plus where it starts, where reading continues, and what was left out. */
+interface Page {
+  readonly text: string;
+  readonly offset: number;
+  readonly nextOffset: number;
+  readonly omitted: number;
+  readonly skippedChars: number;
+  readonly more: boolean;
 }
 
-function commandResult(job: JobInfo, output: JobOutput, notice: string | null): CallToolResult {
-  const { text, omitted } = capped(output);
+function pageOf(output: JobOutput): Page {
+  return { text: output.text, offset: output.offset, nextOffset: output.nextOffset, omitted: output.skippedChars, skippedChars: output.skippedChars, more: output.more };
+}
+
+/**
+ * The whole output when it fits the cap, else its head and its tail (the end of a failed build is
+ * where the error is) with a line saying what was left out and the offset that pages it.
+ */
+function headAndTail(jobs: JobManager, id: string): Page {
+  const half = OUTPUT_CAP_CHARS / 2;
+  const head = jobs.status(id, { sinceOffset: 0, maxChars: OUTPUT_CAP_CHARS });
+  if (!head.output.more) return pageOf(head.output);
+  const first = jobs.status(id, { sinceOffset: 0, maxChars: half }).output;
+  const total = head.output.totalChars;
+  const last = jobs.status(id, { sinceOffset: Math.max(first.nextOffset, total - half), maxChars: half }).output;
+  const omitted = last.offset - first.nextOffset;
+  return {
+    text: `${first.text}\n[… ${omitted} characters omitted: page them with get_command_status since_offset=${first.nextOffset} …]\n${last.text}`,
+    offset: 0,
+    nextOffset: last.nextOffset,
+    omitted,
+    skippedChars: 0,
+    more: last.more,
+  };
+}
+
+function commandResult(job: JobInfo, output: JobOutput | Page, notice: string | null): CallToolResult {
+  const page = 'omitted' in output ? output : pageOf(output);
+  const { text, omitted } = page;
   const lines: string[] = [];
   if (job.state === 'completed') lines.push(`Exit Status: ${job.exitCode}`);
   else lines.push(`Status: ${job.state}${job.exitCode === null ? '' : ` (exit status ${job.exitCode})`}`, `Command ID: ${job.id}`);
   if (job.error) lines.push(`Error: ${job.error.code}: ${job.error.message}`);
   if (output.skippedChars > 0) lines.push(`[${output.skippedChars} characters before this output are no longer kept]`);
   lines.push('', 'STDOUT:', text);
+  if (page.more) lines.push('', `[more output: get_command_status since_offset=${page.nextOffset}]`);
   if (notice) lines.push('', notice);
   return {
     content: [{ type: 'text', text: lines.join('\n') }],
     structuredContent: {
       ...jobFields(job),
       output: text,
-      output_offset: output.offset,
-      next_offset: output.nextOffset,
+      output_offset: page.offset,
+      next_offset: page.nextOffset,
       omitted_chars: omitted,
       notice,
     },
@@ -354,10 +388,18 @@ function jobList(list: JobInfo[], empty: string): CallToolResult {
 }
 
 /** Runs a tool body; any error becomes an `isError` result with a stable code, secrets redacted. */
+/** Results whose handler redacted what needed it (encoded file content must not be altered). */
+const alreadyRedacted = new WeakSet<CallToolResult>();
+
+export function markRedacted(result: CallToolResult): CallToolResult {
+  alreadyRedacted.add(result);
+  return result;
+}
+
 export async function guard(redactor: Redactor, body: () => Promise<CallToolResult>): Promise<CallToolResult> {
   try {
     const result = await body();
-    return redactor.redactValue(result);
+    return alreadyRedacted.has(result) ? result : redactor.redactValue(result);
   } catch (error) {
     const code = isSshError(error) ? error.code : error instanceof TypeError || error instanceof RangeError ? 'INVALID_ARGUMENT' : 'INTERNAL_ERROR';
     const message = redactor.redact(error instanceof Error ? error.message : String(error));

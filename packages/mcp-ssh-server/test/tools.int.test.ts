@@ -110,6 +110,19 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
     expect(tail.structuredContent).toMatchObject({ output: '', next_offset: 5 });
   });
 
+  it('caps a big output to head + tail for the model, and pages the middle by offset', async () => {
+    const expected = Array.from({ length: 200_000 }, (_, i) => `${i + 1}\n`).join('');
+    const result = await call('execute_command', { host: 'testhost', command: 'seq 1 200000' });
+    const output = result.structuredContent?.output as string;
+    expect(output.startsWith(expected.slice(0, 10_000))).toBe(true);
+    expect(output.endsWith(expected.slice(-10_000))).toBe(true);
+    expect(output).toContain(`characters omitted: page them with get_command_status since_offset=10000`);
+    expect(result.structuredContent).toMatchObject({ exit_code: 0, next_offset: expected.length, omitted_chars: expected.length - 20_000 });
+    const page = await call('get_command_status', { command_id: result.structuredContent?.command_id, since_offset: 10_000 });
+    expect(page.structuredContent).toMatchObject({ output: expected.slice(10_000, 30_000), output_offset: 10_000, next_offset: 30_000 });
+    expect(text(page)).toContain('[more output: get_command_status since_offset=30000]');
+  });
+
   it('interrupts a command, then the next command runs at once', async () => {
     const started = await call('execute_command_async', { host: 'testhost', command: 'sleep 30' });
     const id = started.structuredContent?.command_id as string;

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { SshSessionError } from './errors';
 import {
@@ -645,6 +646,19 @@ interface LoadedKey {
   readonly label: string;
 }
 
+/** A key file is a small regular file: a FIFO or a device (`/dev/stdin`) would block the read forever. */
+async function readKeyFile(path: string): Promise<Buffer> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
+    if (stats.size > 1_048_576) throw Object.assign(new Error('too large for a key'), { code: 'ETOOBIG' });
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
 async function loadKeys(auth: AuthOptions): Promise<{ usable: LoadedKey[]; skipped: string[] }> {
   const usable: LoadedKey[] = [];
   const skipped: string[] = [];
@@ -652,7 +666,7 @@ async function loadKeys(auth: AuthOptions): Promise<{ usable: LoadedKey[]; skipp
     const label = 'path' in source ? source.path : (source.label ?? 'inline key');
     let key: Buffer | string;
     try {
-      key = 'path' in source ? await readFile(source.path) : source.key;
+      key = 'path' in source ? await readKeyFile(source.path) : source.key;
     } catch (error) {
       skipped.push(`${label} (unreadable: ${(error as NodeJS.ErrnoException).code ?? 'error'})`);
       continue;

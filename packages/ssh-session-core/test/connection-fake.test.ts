@@ -49,3 +49,28 @@ describe('SshConnection with keyboard-interactive', () => {
     await expect(attempt).rejects.not.toThrow(/wrong-secret/);
   });
 });
+
+describe('SshConnection key files', () => {
+  it('skips a key path that is a FIFO or a directory instead of blocking on it', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'key-fifo-'));
+    try {
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      const { address } = await kbdHost();
+      const connection = await SshConnection.connect({
+        host: address.host,
+        port: address.port,
+        username: address.username,
+        auth: { privateKeys: [{ path: join(dir, 'fifo') }, { path: dir }], password: address.password },
+        hostKeys: { mode: 'insecureAcceptAnyHostKey' },
+      });
+      connections.push(connection);
+      await expect(connection.exec('x')).resolves.toMatchObject({ exitCode: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
