@@ -57,6 +57,14 @@ async function started(command: ShellCommand): Promise<void> {
   while (command.state === 'queued') await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Runs `exit`: the shell's channel closes under the command, which fails with SHELL_EXITED. */
+async function exitShell(shell: ShellSession, channel: ScriptedChannel): Promise<void> {
+  const exiting = shell.start('exit');
+  await started(exiting);
+  channel.destroy();
+  await expect(exiting.done).rejects.toMatchObject({ code: 'SHELL_EXITED' });
+}
+
 async function open(options: Parameters<typeof ShellSession.open>[1] = {}) {
   const { connection, channels } = scriptedConnection();
   const shell = await ShellSession.open(connection, options);
@@ -151,11 +159,7 @@ describe('ShellSession reader, packet by packet', () => {
   it('replaces a shell that exited; close() during the replacement fails the command at once and leaves no channel open', async () => {
     const { connection, channels } = scriptedConnection({ openDelayMs: 50 });
     const shell = await ShellSession.open(connection);
-    const first = channels[0] as ScriptedChannel;
-    const exiting = shell.start('exit');
-    await started(exiting);
-    first.destroy();
-    await expect(exiting.done).rejects.toMatchObject({ code: 'SHELL_EXITED' });
+    await exitShell(shell, channels[0] as ScriptedChannel);
     const next = shell.start('echo hi');
     await new Promise((resolve) => setTimeout(resolve, 10)); // the replacement channel is opening
     shell.close();
@@ -166,11 +170,7 @@ describe('ShellSession reader, packet by packet', () => {
 
   it('marks the first command in a replacement shell as freshShell', async () => {
     const { shell, channels } = await open();
-    const first = channels[0] as ScriptedChannel;
-    const exiting = shell.start('exit');
-    await started(exiting);
-    first.destroy();
-    await expect(exiting.done).rejects.toMatchObject({ code: 'SHELL_EXITED' });
+    await exitShell(shell, channels[0] as ScriptedChannel);
     const next = shell.start('echo hi');
     await started(next);
     const second = channels[1] as ScriptedChannel;

@@ -229,8 +229,8 @@ export class RemoteFiles {
     const finalMode = options.preserveMode ? source.mode & 0o7777 : existing ? existing.mode & 0o7777 : 0o644;
     // Into a temp file next to the target, then one rename: a dropped connection never leaves a
     // truncated file behind.
-    const temp = posix.join(posix.dirname(path), `.${posix.basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-    let renamed = false;
+    const temp = tempPathFor(path);
+    let handedOver = false;
     try {
       await call<void>(sftp, (cb) =>
         sftp.fastPut(
@@ -241,18 +241,12 @@ export class RemoteFiles {
         ),
       );
       await call<void>(sftp, (cb) => sftp.chmod(temp, finalMode, cb));
-      if (hasPosixRename(sftp)) {
-        await call<void>(sftp, (cb) => sftp.ext_openssh_rename(temp, path, cb));
-      } else {
-        if (existing) await call<void>(sftp, (cb) => sftp.unlink(path, cb));
-        renamed = true;
-        await call<void>(sftp, (cb) => sftp.rename(temp, path, cb));
-      }
-      renamed = true;
+      handedOver = true;
+      await moveIntoPlace(sftp, temp, path, existing !== undefined, 'upload');
     } catch (error) {
       throw isSshError(error) ? error : toSftpFileError(error, 'upload to', path);
     } finally {
-      if (!renamed) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
+      if (!handedOver) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
     }
     return { localPath, remotePath: path, bytes: source.size, durationMs: Date.now() - started };
   }
@@ -338,8 +332,8 @@ export class RemoteFiles {
         mode: finalMode,
       };
     }
-    const temp = posix.join(directory, `.${posix.basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-    let renamed = false;
+    const temp = tempPathFor(path);
+    let handedOver = false;
     try {
       // The temp file is private until it is complete and its mode is set.
       await writeStream(sftp, temp, bytes, { flags: 'wx', mode: 0o600 }, options.onProgress);
@@ -352,23 +346,9 @@ export class RemoteFiles {
         });
       }
       await call<void>(sftp, (cb) => sftp.chmod(temp, finalMode, cb));
-      let atomic = true;
-      if (hasPosixRename(sftp)) {
-        await call<void>(sftp, (cb) => sftp.ext_openssh_rename(temp, path, cb));
-      } else {
-        // SFTP v3 rename does not replace: remove the old file, then rename. Once the old file is
-        // gone the temp file is the only copy: it is kept if the rename fails.
-        atomic = false;
-        notices.push('the server lacks posix-rename@openssh.com: the old file was removed, then the new one renamed into place');
-        if (existing) {
-          await call<void>(sftp, (cb) => sftp.unlink(path, cb));
-          renamed = true;
-        }
-        await call<void>(sftp, (cb) => sftp.rename(temp, path, cb)).catch((error: unknown) => {
-          throw toSftpFileError(error, `write (the new content is kept in ${temp}) to`, path);
-        });
-      }
-      renamed = true;
+      handedOver = true;
+      const atomic = await moveIntoPlace(sftp, temp, path, existing !== undefined, 'write');
+      if (!atomic) notices.push('the server lacks posix-rename@openssh.com: the old file was removed, then the new one renamed into place');
       const after = await call<SftpStats>(sftp, (cb) => sftp.stat(path, cb)).catch(() => undefined);
       return {
         path,
@@ -382,7 +362,7 @@ export class RemoteFiles {
     } catch (error) {
       throw isSshError(error) ? error : toSftpFileError(error, 'write', path);
     } finally {
-      if (!renamed) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
+      if (!handedOver) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
     }
   }
 
@@ -535,6 +515,35 @@ function isClosed(sftp: SFTPWrapper): boolean {
     sftp.once('close', () => closedSessions.add(sftp));
   }
   return closedSessions.has(sftp);
+}
+
+/** A private name next to `path` (same directory, so a rename over `path` stays on one filesystem). */
+function tempPathFor(path: string): string {
+  return posix.join(posix.dirname(path), `.${posix.basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Moves a complete temp file over `path`: one `posix-rename@openssh.com` where the server has it
+ * (atomic: returns true), else remove the old file and rename (SFTP v3 rename does not replace).
+ * The temp file is removed if the move fails — except once the old file is gone, when it is the
+ * only copy and is kept (the error names it).
+ */
+async function moveIntoPlace(sftp: SFTPWrapper, temp: string, path: string, existed: boolean, operation: string): Promise<boolean> {
+  try {
+    if (hasPosixRename(sftp)) {
+      await call<void>(sftp, (cb) => sftp.ext_openssh_rename(temp, path, cb));
+      return true;
+    }
+    if (existed) await call<void>(sftp, (cb) => sftp.unlink(path, cb));
+  } catch (error) {
+    await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
+    throw error;
+  }
+  await call<void>(sftp, (cb) => sftp.rename(temp, path, cb)).catch(async (error: unknown) => {
+    if (!existed) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
+    throw toSftpFileError(error, existed ? `${operation} (the new content is kept in ${temp}) to` : operation, path);
+  });
+  return false;
 }
 
 /** Whether the server announced `posix-rename@openssh.com` (ssh2 keeps the announced extensions). */
