@@ -272,7 +272,7 @@ export class JobManager {
     const input = unescapeInput(text);
     const handle = job.handle;
     if (options.secret) this.#redactor.add(input.replace(/[\r\n]+$/, ''));
-    const from = job.output.snapshot().totalChars;
+    const from = job.output.totalChars;
     let unsubscribe: (() => void) | undefined;
     const reacted = new Promise<void>((resolve) => {
       unsubscribe = handle?.subscribe((event) => {
@@ -466,7 +466,7 @@ export class JobManager {
       last = Date.now();
       const lastLine = this.#redactor.redact(recent).split('\n').filter((line) => line.trim() !== '').at(-1) ?? '';
       try {
-        onProgress({ id: job.id, totalChars: job.output.snapshot().totalChars, lastLine: lastLine.slice(-200) });
+        onProgress({ id: job.id, totalChars: job.output.totalChars, lastLine: lastLine.slice(-200) });
       } catch {
         // A progress consumer's failure must not break the job.
       }
@@ -489,7 +489,7 @@ export class JobManager {
     const maxChars = Math.max(1, options.maxChars ?? DEFAULTS.maxChars);
     const window = job.output;
     if (options.tailLines !== undefined) {
-      const total = window.snapshot().totalChars;
+      const total = window.totalChars;
       // The last lines come from the kept tail only: never glued across the dropped part.
       let piece = window.read(Math.max(0, total - maxChars), maxChars);
       if (piece.nextOffset < total) piece = window.read(piece.nextOffset, maxChars);
@@ -547,7 +547,8 @@ export class JobManager {
   }
 
   #info(job: Job): JobInfo {
-    const snapshot = job.output.snapshot();
+    // Counts only: a snapshot would copy the whole kept output on every status and listing.
+    const { totalChars, keptChars } = job.output;
     const redact = (text: string): string => this.#redactor.redact(text);
     return {
       id: job.id,
@@ -558,8 +559,8 @@ export class JobManager {
       startedAt: new Date(job.startedAt).toISOString(),
       endedAt: job.endedAt === null ? null : new Date(job.endedAt).toISOString(),
       durationMs: (job.endedAt ?? Date.now()) - job.startedAt,
-      totalChars: snapshot.totalChars,
-      droppedChars: snapshot.droppedChars,
+      totalChars,
+      droppedChars: totalChars - keptChars,
       awaitingInput: job.handle?.awaitingInput !== undefined ? redact(job.handle.awaitingInput) : null,
       fullScreen: job.handle?.fullScreen === true,
       shell: job.kind,

@@ -89,6 +89,11 @@ export class OutputWindow {
     return { text, offset: from, nextOffset: from + text.length, skippedChars: skipped, totalChars: this.#total };
   }
 
+  /** Characters received in all, without copying anything. */
+  get totalChars(): number {
+    return this.#total;
+  }
+
   /** Characters kept (head + tail), without copying them. */
   get keptChars(): number {
     return this.#head.length + Math.min(this.#tail.length, this.#tailChars);

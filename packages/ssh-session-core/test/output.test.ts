@@ -59,3 +59,13 @@ describe('OutputWindow.keptChars', () => {
     expect(window.keptChars).toBe(7);
   });
 });
+
+describe('OutputWindow.totalChars', () => {
+  it('counts everything received, and matches the snapshot without copying', () => {
+    const window = new OutputWindow({ headChars: 3, tailChars: 4 });
+    window.append('abcdefghijkl');
+    const snapshot = window.snapshot();
+    expect(window.totalChars).toBe(snapshot.totalChars);
+    expect(window.totalChars - window.keptChars).toBe(snapshot.droppedChars);
+  });
+});
