@@ -147,7 +147,7 @@ export class FakeHost {
     const password = options.password ?? 'fake-host-pass';
     const methods = options.authMethods ?? ['password', 'keyboard-interactive'];
     const split = options.split ?? DEFAULT_SPLIT;
-    const keys = utils.generateKeyPairSync('ed25519');
+    const keys = hostKeyPair();
     let host: FakeHost | undefined;
 
     const server = new Server({ hostKeys: [keys.private] }, (client: Connection) => {
@@ -270,4 +270,15 @@ export function scriptedCli(cli: ScriptedCli): (shell: FakeChannel) => void {
       }
     })();
   };
+}
+
+/**
+ * An ed25519 host key pair ssh2 can read back. ssh2 1.17's generateKeyPairSync strips leading zero
+ * bytes from the public key, so about 1 key in 256 is malformed (mscdex/ssh2#1513): draw again.
+ */
+function hostKeyPair(): { private: string; public: string } {
+  for (;;) {
+    const keys = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(keys.private) instanceof Error) && !(utils.parseKey(keys.public) instanceof Error)) return keys;
+  }
 }
