@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { HELP_TEXT, parseCli, type CliCommand } from './config';
-import { createStderrLogger } from './logger';
-import { createSshMcpServer } from './server';
+import { serveHttp } from './http';
+import { createServerLogger } from './logger';
+import { createServerParts, createSshMcpServer } from './server';
 import { VERSION } from './version';
 
 async function main(): Promise<void> {
@@ -24,13 +25,31 @@ async function main(): Promise<void> {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
-  const logger = createStderrLogger(command.config.logLevel);
-  const server = createSshMcpServer({ logger, config: command.config });
-  const transport = new StdioServerTransport();
-  const shutdown = async (): Promise<void> => {
-    server.parts.sessions.closeAll();
-    await server.close().catch(() => undefined);
+  const { config } = command;
+  const logger = createServerLogger(config.logLevel, config.logFile);
+  const parts = createServerParts({ logger, config });
+  if (!parts.policy.isOpen) logger.log('info', `policy: ${parts.policy.describe()}`);
+  let stopping = false;
+  const stopWith = (stop: () => Promise<void>) => async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await stop().catch(() => undefined);
+    await parts.close().catch(() => undefined);
+    logger.close();
   };
+
+  if (config.http) {
+    const http = await serveHttp({ ...config.http, parts });
+    const shutdown = stopWith(() => http.close());
+    process.once('SIGINT', () => void shutdown());
+    process.once('SIGTERM', () => void shutdown());
+    // The token is never logged; the URL is.
+    logger.log('info', `mcp-ssh-server ${VERSION} serving Streamable HTTP at ${http.url} (bearer token required)`);
+    return;
+  }
+  const server = createSshMcpServer({ parts });
+  const transport = new StdioServerTransport();
+  const shutdown = stopWith(() => server.close());
   process.stdin.once('end', () => void shutdown());
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
@@ -39,6 +58,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`mcp-ssh-server: fatal: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(`mcp-ssh-server: fatal: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 });

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { Policy } from './policy';
 
 const logLevelSchema = z.enum(['debug', 'info', 'warn', 'error', 'silent']);
 
@@ -14,14 +16,37 @@ const overrideSchema = z.object({
   enablePassword: z.string().optional(),
 });
 
+const policySchema = z
+  .object({
+    allowedHosts: z.array(z.string().min(1)).optional(),
+    deniedCommands: z.array(z.string().min(1)).optional(),
+    allowedCommands: z.array(z.string().min(1)).optional(),
+    readOnly: z.boolean().optional(),
+  })
+  .strict();
+
+const httpSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8765),
+  /** Bearer token every request must carry. */
+  token: z.string().min(16, 'the HTTP token must be at least 16 characters'),
+  /** Origins allowed besides the server's own (browsers send Origin; other clients do not). */
+  allowedOrigins: z.array(z.string().min(1)).default([]),
+});
+
 export const serverConfigSchema = z.object({
   logLevel: logLevelSchema.default('info'),
+  /** Also append logs to this file (created 0600). */
+  logFile: z.string().min(1).optional(),
   /** ssh_config to read; default ~/.ssh/config. */
   sshConfigPath: z.string().min(1).optional(),
   /** ssh-agent socket (SSH_AUTH_SOCK). */
   agent: z.string().min(1).optional(),
   /** OVRD_<alias>_HOST/_PORT/_USER/_PASS/_KEY/_SUDO_PASS/_ENABLE_PASS, by alias as written in the variable. */
   overrides: z.record(z.string(), overrideSchema).default({}),
+  policy: policySchema.default({}),
+  /** Serve Streamable HTTP instead of stdio. */
+  http: httpSchema.optional(),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
@@ -31,22 +56,42 @@ export type CliCommand =
   | { readonly kind: 'version' }
   | { readonly kind: 'serve'; readonly config: ServerConfig };
 
-export const HELP_TEXT = `mcp-ssh-server: an MCP server (stdio) giving AI agents persistent SSH sessions.
+export const HELP_TEXT = `mcp-ssh-server: an MCP server giving AI agents persistent SSH sessions.
 
 Usage:
   mcp-ssh-server [options]
 
 Options:
-  --log-level <level>  debug | info | warn | error | silent (env MCP_SSH_LOG_LEVEL; default info)
-  --ssh-config <path>  ssh_config to read (env MCP_SSH_CONFIG; default ~/.ssh/config)
-  -h, --help           show this help and exit
-  -v, --version        print the version and exit
+  --log-level <level>      debug | info | warn | error | silent (env MCP_SSH_LOG_LEVEL; default info)
+  --log-file <path>        also append logs to this file, created 0600 (env MCP_SSH_LOG_FILE)
+  --ssh-config <path>      ssh_config to read (env MCP_SSH_CONFIG; default ~/.ssh/config)
+
+Policy (a guard rail, not a sandbox; env values are comma-separated, patterns newline-separated):
+  --allow-hosts <globs>    only these hosts, e.g. "web-*,10.0.0.*" (env MCP_SSH_ALLOWED_HOSTS)
+  --deny-command <regex>   refuse matching commands; repeatable (env MCP_SSH_DENY_COMMANDS)
+  --read-only              no commands, file writes, uploads or typed input (env MCP_SSH_READ_ONLY=1)
+  --allow-command <regex>  in read-only mode, commands that may run; repeatable (env MCP_SSH_ALLOW_COMMANDS)
+  --policy <file.json>     the same as JSON: {"allowedHosts":[…],"deniedCommands":[…],
+                           "allowedCommands":[…],"readOnly":true} (env MCP_SSH_POLICY)
+
+Streamable HTTP (instead of stdio):
+  --http                   serve MCP at http://<host>:<port>/mcp (env MCP_SSH_HTTP=1)
+  --http-host <addr>       address to bind (env MCP_SSH_HTTP_HOST; default 127.0.0.1)
+  --http-port <port>       port (env MCP_SSH_HTTP_PORT; default 8765; 0 picks a free one)
+  --http-token-file <path> file holding the bearer token (env MCP_SSH_HTTP_TOKEN_FILE),
+                           or the token itself in env MCP_SSH_HTTP_TOKEN (never as a flag:
+                           process arguments are visible to every local user)
+  --allowed-origin <url>   a browser Origin allowed besides the server's own; repeatable
+                           (env MCP_SSH_ALLOWED_ORIGINS)
+
+  -h, --help               show this help and exit
+  -v, --version            print the version and exit
 
 Environment: SSH_AUTH_SOCK (ssh-agent); per host alias, so secrets need not pass through the
 model: OVRD_<alias>_HOST, _PORT, _USER, _PASS, _KEY, _SUDO_PASS, _ENABLE_PASS (<alias> as in
 ssh_config, or upper-cased with other characters as _: web-1 → OVRD_WEB_1_PASS).
 
-The server speaks MCP over stdin/stdout; logs go to stderr only.
+Over stdio the server speaks MCP on stdin/stdout; logs go to stderr only.
 Client setup (Claude Code):  claude mcp add ssh -- npx -y mcp-ssh-server
 `;
 
@@ -64,22 +109,101 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
       'log-level': { type: 'string' },
+      'log-file': { type: 'string' },
       'ssh-config': { type: 'string' },
+      'allow-hosts': { type: 'string' },
+      'deny-command': { type: 'string', multiple: true },
+      'allow-command': { type: 'string', multiple: true },
+      'read-only': { type: 'boolean' },
+      policy: { type: 'string' },
+      http: { type: 'boolean' },
+      'http-host': { type: 'string' },
+      'http-port': { type: 'string' },
+      'http-token-file': { type: 'string' },
+      'allowed-origin': { type: 'string', multiple: true },
     },
   });
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
+  const policyFile = values.policy ?? env.MCP_SSH_POLICY;
+  const fromFile = policyFile ? readPolicyFile(policyFile) : {};
+  const policy = {
+    ...fromFile,
+    ...listOf(values['allow-hosts'] ?? env.MCP_SSH_ALLOWED_HOSTS, ',', 'allowedHosts', fromFile.allowedHosts),
+    ...listOf(values['deny-command'] ?? env.MCP_SSH_DENY_COMMANDS, '\n', 'deniedCommands', fromFile.deniedCommands),
+    ...listOf(values['allow-command'] ?? env.MCP_SSH_ALLOW_COMMANDS, '\n', 'allowedCommands', fromFile.allowedCommands),
+    ...(values['read-only'] || isTrue(env.MCP_SSH_READ_ONLY) ? { readOnly: true } : {}),
+  };
+  const http = values.http || isTrue(env.MCP_SSH_HTTP);
+  const tokenFile = values['http-token-file'] ?? env.MCP_SSH_HTTP_TOKEN_FILE;
   const parsed = serverConfigSchema.safeParse({
     logLevel: values['log-level'] ?? env.MCP_SSH_LOG_LEVEL,
+    logFile: values['log-file'] ?? (env.MCP_SSH_LOG_FILE || undefined),
     sshConfigPath: values['ssh-config'] ?? env.MCP_SSH_CONFIG,
     agent: env.SSH_AUTH_SOCK || undefined,
     overrides: overridesFromEnv(env),
+    policy,
+    ...(http
+      ? {
+          http: {
+            host: values['http-host'] ?? env.MCP_SSH_HTTP_HOST,
+            port: values['http-port'] ?? env.MCP_SSH_HTTP_PORT,
+            token: tokenFile ? readSecretFile(tokenFile) : env.MCP_SSH_HTTP_TOKEN,
+            allowedOrigins: values['allowed-origin'] ?? splitList(env.MCP_SSH_ALLOWED_ORIGINS, ','),
+          },
+        }
+      : {}),
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`invalid ${issue?.path.join('.') ?? 'option'}: ${issue?.message ?? 'invalid value'}`);
+    const path = issue?.path.join('.') ?? 'option';
+    if (path === 'http.token' && issue?.code === 'invalid_type') {
+      throw new Error('--http needs a bearer token: set MCP_SSH_HTTP_TOKEN, or --http-token-file <file> (at least 16 characters; e.g. openssl rand -hex 32)');
+    }
+    throw new Error(`invalid ${path}: ${issue?.message ?? 'invalid value'}`);
   }
+  // Compile the patterns now: a bad one stops the start, not a later call.
+  new Policy(parsed.data.policy);
   return { kind: 'serve', config: parsed.data };
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value);
+}
+
+function splitList(value: string | readonly string[] | undefined, separator: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = typeof value === 'string' ? value.split(separator) : value;
+  return items.map((item) => item.trim()).filter((item) => item !== '');
+}
+
+/** Flag or env values, added to what the policy file gave for the same field. */
+function listOf(value: string | readonly string[] | undefined, separator: string, field: string, base: readonly string[] | undefined): Record<string, string[]> {
+  const items = splitList(value, separator);
+  return items === undefined ? {} : { [field]: [...(base ?? []), ...items] };
+}
+
+function readPolicyFile(path: string): z.infer<typeof policySchema> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read the policy file ${path}: ${(error as Error).message}`);
+  }
+  const result = policySchema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(`invalid policy file ${path}: ${issue?.path.join('.') || 'policy'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}
+
+function readSecretFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new Error(`cannot read the HTTP token file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 const OVERRIDE_FIELDS: Readonly<Record<string, keyof z.infer<typeof overrideSchema>>> = {

@@ -3,7 +3,9 @@ import type { JobManager } from 'ssh-async-jobs';
 import type { Redactor } from 'ssh-session-core';
 import { parseMode } from 'ssh-sftp-files';
 import { z } from 'zod';
+import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
+import { ServerError } from './errors';
 import { connectionShape, guard, markRedacted } from './tools';
 
 const MAX_READ_BYTES = 2 * 1024 * 1024;
@@ -40,11 +42,12 @@ export interface FileToolContext {
   readonly sessions: SessionManager;
   readonly jobs: JobManager;
   readonly redactor: Redactor;
+  readonly policy: Policy;
 }
 
 /** read_file, write_file, send_keys, read_screen (the reference's names and parameters). */
 export function registerFileAndScreenTools(server: McpServer, context: FileToolContext): void {
-  const { sessions, jobs, redactor } = context;
+  const { sessions, jobs, redactor, policy } = context;
 
   server.registerTool(
     'read_file',
@@ -122,6 +125,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     },
     (args) =>
       guard(redactor, async () => {
+        policy.checkWrite('write_file');
         const session = await sessions.session(args);
         // JSON has no octal: 644 from a model means 0o644.
         const permissions = args.permissions === undefined ? undefined : parseMode(String(args.permissions));
@@ -166,10 +170,11 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     },
     (args) =>
       guard(redactor, async () => {
-        const session = await sessions.session(args);
+        policy.checkWrite('send_keys');
+        const session = await sessions.existing(args);
         const running = jobs.runningOn(session.key).find((job) => job.shell === 'primary');
         if (!running || !session.shell.sendKeys(args.keys)) {
-          throw new TypeError(`nothing is running in the session of ${args.host}: start the program with execute_command first`);
+          throw new ServerError('NO_SESSION', `nothing is running in the session of ${args.host}: start the program with execute_command first`);
         }
         // Give the program a moment to react; a program that exits ends the wait at once.
         await jobs.wait(running.id, 400);
@@ -190,7 +195,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     },
     (args) =>
       guard(redactor, async () => {
-        const session = await sessions.session(args);
+        const session = await sessions.existing(args);
         return screenResult(await session.shell.readScreen(args.max_lines));
       }),
   );

@@ -1,3 +1,11 @@
-export type { SshMcpServerOptions } from './server';
-export { createSshMcpServer } from './server';
+export type { ServerConfig } from './config';
+export { parseCli } from './config';
+export type { ServerErrorCode } from './errors';
+export { ServerError } from './errors';
+export type { HttpServeOptions, HttpServer } from './http';
+export { serveHttp } from './http';
+export type { PolicyOptions } from './policy';
+export { Policy } from './policy';
+export type { SshMcpServerOptions, SshMcpServerParts } from './server';
+export { createServerParts, createSshMcpServer } from './server';
 export { VERSION } from './version';

@@ -1,18 +1,48 @@
+import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
 import type { LogLevel, Logger } from 'ssh-session-core';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+export interface ServerLogger extends Logger {
+  /** Closes the log file, if any. */
+  close(): void;
+}
+
 /**
- * A logger that writes one line per entry to stderr: stdout carries the MCP protocol and
- * nothing else.
+ * A logger that writes one line per entry to stderr (stdout carries the MCP protocol and nothing
+ * else) and, when `file` is given, appends the same lines to it. The file is created 0600, and an
+ * existing one is narrowed to 0600: logs name hosts and users.
+ *
+ * @throws Error when the log file cannot be opened.
  */
-export function createStderrLogger(minLevel: LogLevel | 'silent'): Logger {
+export function createServerLogger(minLevel: LogLevel | 'silent', file?: string): ServerLogger {
   const threshold = minLevel === 'silent' ? Number.POSITIVE_INFINITY : ORDER[minLevel];
+  let fd: number | undefined;
+  if (file !== undefined) {
+    try {
+      fd = openSync(file, 'a', 0o600);
+      fchmodSync(fd, 0o600);
+    } catch (error) {
+      throw new Error(`cannot open the log file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
   return {
     log(level, message, fields) {
       if (ORDER[level] < threshold) return;
       const suffix = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
-      process.stderr.write(`${new Date().toISOString()} ${level} ${message}${suffix}\n`);
+      const line = `${new Date().toISOString()} ${level} ${message}${suffix}\n`;
+      process.stderr.write(line);
+      if (fd !== undefined) {
+        try {
+          writeSync(fd, line);
+        } catch {
+          // A full disk must not take the server down; stderr still has the line.
+        }
+      }
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
 }

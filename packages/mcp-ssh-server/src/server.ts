@@ -4,23 +4,73 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { JobManager } from 'ssh-async-jobs';
 import { noopLogger, Redactor, type Logger } from 'ssh-session-core';
 import type { ServerConfig } from './config';
-import { SessionManager, type HostOverride } from './sessions';
 import { registerFileAndScreenTools } from './file-tools';
+import { registerHostTools } from './host-tools';
+import { Policy } from './policy';
+import { SessionManager, type HostOverride } from './sessions';
 import { registerCommandTools } from './tools';
 import { VERSION } from './version';
 
 export interface SshMcpServerOptions {
-  /** Where diagnostics go. Default: dropped. */
+  /** Where diagnostics go (secrets are redacted before they get there). Default: dropped. */
   readonly logger?: Logger;
-  /** Parsed configuration (see `parseCli`); default: no ssh_config overrides, ~/.ssh/config. */
+  /** Parsed configuration (see `parseCli`); default: no overrides, no policy, ~/.ssh/config. */
   readonly config?: Partial<ServerConfig>;
+  /**
+   * Sessions, jobs and secrets to serve, shared by several MCP servers (one per HTTP client).
+   * Default: new ones from `config`.
+   */
+  readonly parts?: SshMcpServerParts;
 }
 
-/** The server and what it owns, for embedding and for shutdown. */
+/** What the server owns: shared across MCP connections, closed once at shutdown. */
 export interface SshMcpServerParts {
   readonly sessions: SessionManager;
   readonly jobs: JobManager;
   readonly redactor: Redactor;
+  readonly policy: Policy;
+  readonly logger: Logger;
+  readonly sshConfigPath: string;
+  /** Ends every job and closes every session. */
+  close(): Promise<void>;
+}
+
+/** Builds the sessions, jobs and policy that one or more MCP servers serve. */
+export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = {}): SshMcpServerParts {
+  const config = options.config ?? {};
+  const redactor = new Redactor();
+  const logger = redactingLogger(options.logger ?? noopLogger, redactor);
+  const overrides = new Map<string, HostOverride>();
+  for (const [alias, override] of Object.entries(config.overrides ?? {})) {
+    overrides.set(alias, override);
+    for (const secret of [override.password, override.sudoPassword, override.enablePassword]) redactor.add(secret);
+  }
+  const policy = new Policy(config.policy ?? {});
+  const home = homedir();
+  const sshConfigPath = config.sshConfigPath ?? join(home, '.ssh', 'config');
+  const sessions = new SessionManager({
+    homeDir: home,
+    localUser: userInfo().username,
+    sshConfigPath,
+    agent: config.agent,
+    overrides,
+    redactor,
+    logger,
+    policy,
+  });
+  const jobs = new JobManager({ redactor });
+  return {
+    sessions,
+    jobs,
+    redactor,
+    policy,
+    logger,
+    sshConfigPath,
+    async close() {
+      await jobs.dispose('the server is shutting down');
+      sessions.closeAll();
+    },
+  };
 }
 
 /**
@@ -28,25 +78,9 @@ export interface SshMcpServerParts {
  * (`server.connect(new StdioServerTransport())`) to serve.
  */
 export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer & { readonly parts: SshMcpServerParts } {
-  const logger = options.logger ?? noopLogger;
-  const config = options.config ?? {};
-  const redactor = new Redactor();
-  const overrides = new Map<string, HostOverride>();
-  for (const [alias, override] of Object.entries(config.overrides ?? {})) {
-    overrides.set(alias, override);
-    for (const secret of [override.password, override.sudoPassword, override.enablePassword]) redactor.add(secret);
-  }
-  const home = homedir();
-  const sessions = new SessionManager({
-    homeDir: home,
-    localUser: userInfo().username,
-    sshConfigPath: config.sshConfigPath ?? join(home, '.ssh', 'config'),
-    agent: config.agent,
-    overrides,
-    redactor,
-    logger,
-  });
-  const jobs = new JobManager({ redactor });
+  const parts = options.parts ?? createServerParts(options);
+  const { sessions, jobs, redactor, policy, logger } = parts;
+  const restrictions = policy.isOpen ? '' : ` The operator set a policy (${policy.describe()}): refused calls say POLICY_DENIED.`;
   const server = new McpServer(
     { name: 'mcp-ssh-server', version: VERSION },
     {
@@ -56,12 +90,32 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
         'variables and virtualenvs persist between execute_command calls. Commands return exact output ' +
         'and real exit codes; a command still running at its timeout (or waiting for input) returns a ' +
         'command_id to follow with get_command_status, answer with send_input, or stop with ' +
-        'interrupt_command_by_id. Hosts are names, IPs or ~/.ssh/config aliases; credentials come from ' +
-        'ssh_config, the agent, or OVRD_<alias>_* variables of the server, so you rarely pass passwords.',
+        'interrupt_command_by_id. Hosts are names, IPs or ~/.ssh/config aliases (list_hosts shows them); ' +
+        'credentials come from ssh_config, the agent, or OVRD_<alias>_* variables of the server, so you ' +
+        'rarely pass passwords.' +
+        restrictions,
     },
   );
-  registerCommandTools(server, { sessions, jobs, redactor, logger });
-  registerFileAndScreenTools(server, { sessions, jobs, redactor });
+  registerCommandTools(server, { sessions, jobs, redactor, logger, policy });
+  registerFileAndScreenTools(server, { sessions, jobs, redactor, policy });
+  registerHostTools(server, {
+    sessions,
+    jobs,
+    redactor,
+    policy,
+    sshConfigPath: parts.sshConfigPath,
+    homeDir: homedir(),
+    localUser: userInfo().username,
+  });
   logger.log('debug', 'mcp server created', { version: VERSION });
-  return Object.assign(server, { parts: { sessions, jobs, redactor } });
+  return Object.assign(server, { parts });
+}
+
+/** Every message and field goes through the redactor first: a secret never reaches a log. */
+function redactingLogger(logger: Logger, redactor: Redactor): Logger {
+  return {
+    log(level, message, fields) {
+      logger.log(level, redactor.redact(message), fields === undefined ? undefined : redactor.redactValue(fields));
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   ConnectionPool,
   connectOptionsFor,
@@ -6,11 +7,14 @@ import {
   ShellSession,
   SshSessionError,
   type Logger,
+  type ConnectOptions,
   type Redactor,
   type SshConnection,
 } from 'ssh-session-core';
 import type { JobTarget } from 'ssh-async-jobs';
 import { RemoteFiles } from 'ssh-sftp-files';
+import { ServerError } from './errors';
+import { Policy } from './policy';
 
 /** How a tool call names its host (the reference's parameters). */
 export interface ConnectionParams {
@@ -44,6 +48,8 @@ export interface SessionManagerOptions {
   readonly overrides?: ReadonlyMap<string, HostOverride>;
   readonly redactor: Redactor;
   readonly logger: Logger;
+  /** Host allow-list (checked before connecting). */
+  readonly policy?: Policy;
   readonly connectTimeoutMs?: number;
   /** Whole session open (connect, auth, shell ready). Default 45000. */
   readonly openTimeoutMs?: number;
@@ -51,7 +57,12 @@ export interface SessionManagerOptions {
 
 /** One host's persistent session: its connection, its shell, its files. */
 export interface Session {
+  /** `user@host:port` (`#2`… appended for a further session with other credentials). */
   readonly key: string;
+  /** `user@host:port`. */
+  readonly endpoint: string;
+  /** Digest of the credentials that opened it. */
+  readonly credential: string;
   /** The name the caller used (alias or host). */
   readonly alias: string;
   readonly connection: SshConnection;
@@ -73,21 +84,73 @@ export interface SessionInfo {
   readonly last_used_at: string;
 }
 
-/** Sessions by `user@host:port`: one connection and one persistent shell per host. */
+/** What a call's parameters resolve to, before anything connects. */
+interface Resolved {
+  /** `user@host:port`. */
+  readonly endpoint: string;
+  readonly connectOptions: ConnectOptions;
+  /** The call named its own password or key: only a session opened with the same one is reused. */
+  readonly explicit: boolean;
+  /** A digest of the credentials that open the session (never shown). */
+  readonly credential: string;
+  readonly sudoPassword: string | undefined;
+}
+
+/**
+ * Sessions by `user@host:port`: one connection and one persistent shell per host. A call that
+ * names its own password or key file reuses only a session opened with those credentials (a
+ * wrong password never rides on someone else's login); other calls reuse the host's session.
+ */
 export class SessionManager {
   readonly #options: SessionManagerOptions;
+  readonly #policy: Policy;
   readonly #pool = new ConnectionPool();
   readonly #sessions = new Map<string, Session>();
-  readonly #opening = new Map<string, Promise<Session>>();
+  readonly #opening = new Map<string, { readonly promise: Promise<Session>; readonly endpoint: string; readonly credential: string }>();
   /** Keys closed while their open was under way: the open ends closed. */
   readonly #closedWhileOpening = new Set<string>();
 
   constructor(options: SessionManagerOptions) {
     this.#options = options;
+    this.#policy = options.policy ?? new Policy();
   }
 
   /** The session for these parameters: reused when open, else connected and opened. */
   async session(params: ConnectionParams): Promise<Session> {
+    const resolved = await this.#resolve(params);
+    const existing = this.#find(resolved);
+    if (existing && existing.connection.isOpen && existing.shell.isOpen) {
+      if (resolved.sudoPassword !== undefined) this.#setSudoPassword(existing, resolved.sudoPassword);
+      existing.lastUsedAt = Date.now();
+      return existing;
+    }
+    const key = existing?.key ?? this.#pendingKey(resolved) ?? this.#newKey(resolved.endpoint);
+    let opening = this.#opening.get(key)?.promise;
+    if (!opening) {
+      opening = this.#open(key, params.host, resolved, existing).finally(() => this.#opening.delete(key));
+      this.#opening.set(key, { promise: opening, endpoint: resolved.endpoint, credential: resolved.credential });
+    }
+    const session = await withDeadline(opening, this.#options.openTimeoutMs ?? 45_000, key);
+    if (resolved.sudoPassword !== undefined) this.#setSudoPassword(session, resolved.sudoPassword);
+    return session;
+  }
+
+  /**
+   * The open session for these parameters, without connecting.
+   *
+   * @throws ServerError `NO_SESSION` when the host has none.
+   */
+  async existing(params: ConnectionParams): Promise<Session> {
+    const resolved = await this.#resolve(params);
+    const session = this.#find(resolved);
+    if (!session || !session.shell.isOpen) {
+      throw new ServerError('NO_SESSION', `there is no open session to ${resolved.endpoint}: start a program there with execute_command first`);
+    }
+    session.lastUsedAt = Date.now();
+    return session;
+  }
+
+  async #resolve(params: ConnectionParams): Promise<Resolved> {
     const override = this.override(params.host);
     const password = params.password ?? override?.password;
     const sudoPassword = params.sudo_password ?? override?.sudoPassword;
@@ -105,54 +168,75 @@ export class SessionManager {
         ...(keyFile ? { identityFiles: [keyFile] } : {}),
       },
     });
+    this.#policy.checkHost(params.host, target.host);
     const connectOptions = connectOptionsFor(
       target,
       { agent: this.#options.agent, password, homeDir: this.#options.homeDir },
       { logger: this.#options.logger, ...(this.#options.connectTimeoutMs ? { connectTimeoutMs: this.#options.connectTimeoutMs } : {}) },
     );
-    const key = sessionKeyOf(connectOptions);
-    const existing = this.#sessions.get(key);
-    if (existing && existing.connection.isOpen && existing.shell.isOpen) {
-      if (sudoPassword !== undefined) this.#setSudoPassword(existing, sudoPassword);
-      existing.lastUsedAt = Date.now();
-      return existing;
+    return {
+      endpoint: sessionKeyOf(connectOptions),
+      connectOptions,
+      explicit: params.password !== undefined || params.key_filename !== undefined,
+      // The key files the login will offer (named in the call or in ssh_config) and the password.
+      credential: createHash('sha256').update(JSON.stringify([password ?? null, target.identityFiles])).digest('base64'),
+      sudoPassword,
+    };
+  }
+
+  /** The session these parameters may use: same endpoint, and same credentials when the call named its own. */
+  #find(resolved: Resolved): Session | undefined {
+    for (const session of this.#sessions.values()) {
+      if (session.endpoint !== resolved.endpoint) continue;
+      if (!resolved.explicit || session.credential === resolved.credential) return session;
     }
-    let opening = this.#opening.get(key);
-    if (!opening) {
-      opening = (async () => {
-        existing?.shell.close();
-        this.#closedWhileOpening.delete(key);
-        const connection = await this.#pool.acquire(connectOptions);
-        const shell = await ShellSession.open(connection, { sudoPassword });
-        if (this.#closedWhileOpening.delete(key)) {
-          shell.close();
-          void this.#pool.close(key);
-          throw new SshSessionError('CONNECTION_CLOSED', `the session to ${key} was closed while it was opening`);
-        }
-        const session: Session = {
-          key,
-          alias: params.host,
-          connection,
-          shell,
-          target: {
-            key,
-            shell,
-            // Read at use: a sudo password given later reaches extra shells too.
-            openShell: () => ShellSession.open(connection, { sudoPassword: session.sudoPassword }),
-          },
-          files: new RemoteFiles(connection, { redactor: this.#options.redactor }),
-          createdAt: Date.now(),
-          lastUsedAt: Date.now(),
-          sudoPassword,
-        };
-        this.#sessions.set(key, session);
-        this.#options.logger.log('info', 'session opened', { session: key });
-        return session;
-      })().finally(() => this.#opening.delete(key));
-      this.#opening.set(key, opening);
+    return undefined;
+  }
+
+  #pendingKey(resolved: Resolved): string | undefined {
+    for (const [key, opening] of this.#opening) {
+      if (opening.endpoint === resolved.endpoint && (!resolved.explicit || opening.credential === resolved.credential)) return key;
     }
-    const session = await withDeadline(opening, this.#options.openTimeoutMs ?? 45_000, key);
-    if (sudoPassword !== undefined) this.#setSudoPassword(session, sudoPassword);
+    return undefined;
+  }
+
+  /** `user@host:port`, or `user@host:port#2`… for a further session to the same endpoint. */
+  #newKey(endpoint: string): string {
+    let key = endpoint;
+    for (let n = 2; this.#sessions.has(key) || this.#opening.has(key); n++) key = `${endpoint}#${n}`;
+    return key;
+  }
+
+  async #open(key: string, alias: string, resolved: Resolved, previous: Session | undefined): Promise<Session> {
+    if (previous) this.#closeSession(previous);
+    this.#closedWhileOpening.delete(key);
+    const connection = await this.#pool.acquire(resolved.connectOptions, key);
+    const shell = await ShellSession.open(connection, { sudoPassword: resolved.sudoPassword });
+    if (this.#closedWhileOpening.delete(key)) {
+      shell.close();
+      void this.#pool.close(key);
+      throw new SshSessionError('CONNECTION_CLOSED', `the session to ${key} was closed while it was opening`);
+    }
+    const session: Session = {
+      key,
+      endpoint: resolved.endpoint,
+      credential: resolved.credential,
+      alias,
+      connection,
+      shell,
+      target: {
+        key,
+        shell,
+        // Read at use: a sudo password given later reaches extra shells too.
+        openShell: () => ShellSession.open(connection, { sudoPassword: session.sudoPassword }),
+      },
+      files: new RemoteFiles(connection, { redactor: this.#options.redactor }),
+      createdAt: Date.now(),
+      lastUsedAt: Date.now(),
+      sudoPassword: resolved.sudoPassword,
+    };
+    this.#sessions.set(key, session);
+    this.#options.logger.log('info', 'session opened', { session: key });
     return session;
   }
 
@@ -168,6 +252,11 @@ export class SessionManager {
     return overrides.get(alias) ?? overrides.get(normalizeAlias(alias));
   }
 
+  /** Every environment override, by alias as written in its variable. */
+  overrides(): [string, HostOverride][] {
+    return [...(this.#options.overrides ?? new Map<string, HostOverride>())];
+  }
+
   list(): SessionInfo[] {
     return [...this.#sessions.values()].map((session) => ({
       session: session.key,
@@ -179,33 +268,41 @@ export class SessionManager {
     }));
   }
 
-  /** Closes the sessions of `host` (an alias, a host name, or a session key), optionally one user/port. */
-  close(host: string, username?: string, port?: number): string[] {
+  /**
+   * Closes the sessions of `host` (an alias, a host name, or a session key), optionally one
+   * user/port; `onClose` runs first for each (to end its jobs).
+   */
+  close(host: string, username?: string, port?: number, onClose?: (key: string) => void): string[] {
     const closed: string[] = [];
-    for (const session of [...this.#sessions.values()]) {
-      const [user, rest] = splitKey(session.key);
-      const matches =
-        (session.key === host || session.alias === host || rest.host === host) &&
+    const matches = (key: string, endpoint: string, alias?: string): boolean => {
+      const [user, rest] = splitKey(endpoint);
+      return (
+        (key === host || endpoint === host || alias === host || rest.host === host) &&
         (username === undefined || user === username) &&
-        (port === undefined || rest.port === port);
-      if (!matches) continue;
+        (port === undefined || rest.port === port)
+      );
+    };
+    for (const session of [...this.#sessions.values()]) {
+      if (!matches(session.key, session.endpoint, session.alias)) continue;
+      onClose?.(session.key);
       this.#closeSession(session);
       closed.push(session.key);
     }
-    for (const key of this.#opening.keys()) {
-      const [user, rest] = splitKey(key);
-      if ((key === host || rest.host === host) && (username === undefined || user === username) && (port === undefined || rest.port === port)) {
-        this.#closedWhileOpening.add(key);
-        closed.push(`${key} (while opening)`);
-      }
+    for (const [key, opening] of this.#opening) {
+      if (!matches(key, opening.endpoint)) continue;
+      this.#closedWhileOpening.add(key);
+      closed.push(`${key} (while opening)`);
     }
     return closed;
   }
 
-  closeAll(): string[] {
+  closeAll(onClose?: (key: string) => void): string[] {
     const keys = [...this.#sessions.keys()];
     for (const key of this.#opening.keys()) this.#closedWhileOpening.add(key);
-    for (const session of [...this.#sessions.values()]) this.#closeSession(session);
+    for (const session of [...this.#sessions.values()]) {
+      onClose?.(session.key);
+      this.#closeSession(session);
+    }
     void this.#pool.closeAll();
     return keys;
   }

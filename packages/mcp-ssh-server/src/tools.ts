@@ -1,8 +1,10 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { JobManager, type JobInfo, type JobOutput } from 'ssh-async-jobs';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { JobManager, type JobInfo, type JobOutput, type JobProgress } from 'ssh-async-jobs';
 import { isSshError, type Logger, type Redactor } from 'ssh-session-core';
 import { z } from 'zod';
+import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
 
 /** Output text sent to the model per call: head + tail within this many characters. */
@@ -60,11 +62,12 @@ export interface ToolContext {
   readonly jobs: JobManager;
   readonly redactor: Redactor;
   readonly logger: Logger;
+  readonly policy: Policy;
 }
 
 /** Registers the command and session tools (the reference's names and parameters). */
 export function registerCommandTools(server: McpServer, context: ToolContext): void {
-  const { sessions, jobs, redactor } = context;
+  const { sessions, jobs, redactor, policy } = context;
 
   server.registerTool(
     'execute_command',
@@ -91,22 +94,13 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     },
     async (args, extra) =>
       guard(redactor, async () => {
+        policy.checkCommand(args.command);
         const session = await sessions.session(args);
-        const progressToken = extra._meta?.progressToken;
+        const report = progressReporter(extra);
         const result = await jobs.run(session.target, args.command, {
           timeoutMs: args.timeout * 1000,
           signal: extra.signal,
-          ...(progressToken === undefined
-            ? {}
-            : {
-                onProgress: (progress) =>
-                  void extra
-                    .sendNotification({
-                      method: 'notifications/progress',
-                      params: { progressToken, progress: progress.totalChars, message: progress.lastLine },
-                    })
-                    .catch(() => undefined),
-              }),
+          ...(report ? { onProgress: (progress: JobProgress) => report(progress.totalChars, undefined, progress.lastLine) } : {}),
         });
         return commandResult(result.job, headAndTail(jobs, result.job.id), result.finished ? null : stillRunningNotice(result.job, args.timeout));
       }),
@@ -131,6 +125,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     },
     async (args) =>
       guard(redactor, async () => {
+        policy.checkCommand(args.command);
         const session = await sessions.session(args);
         const result = await jobs.run(session.target, args.command, { detached: true });
         return commandResult(result.job, emptyOutput(), `Started. Follow it with get_command_status command_id=${result.job.id}.`);
@@ -208,6 +203,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     },
     async (args) =>
       guard(redactor, async () => {
+        policy.checkWrite('send_input');
         const status = await jobs.sendInput(args.command_id, args.input_text, { secret: args.secret });
         return commandResult(status.job, status.output, null);
       }),
@@ -258,16 +254,18 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     'close_session',
     {
       title: 'Close a session',
-      description: 'Closes the session(s) of a host; running commands there end. The next call reconnects.',
+      description: 'Closes the session(s) of a host; commands still running there are ended (status interrupted, SESSION_CLOSED). The next call reconnects.',
       inputSchema: { host: z.string().min(1), username: z.string().optional(), port: z.number().int().min(1).max(65535).optional() },
       outputSchema: closedSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     (args) =>
-      guard(redactor, () => {
-        const closed = sessions.close(args.host, args.username, args.port);
+      guard(redactor, async () => {
+        const ending: Promise<string[]>[] = [];
+        const closed = sessions.close(args.host, args.username, args.port, (key) => ending.push(jobs.endJobsOn(key, `close_session closed ${key}`)));
+        await Promise.all(ending);
         const text = closed.length === 0 ? `No open session matches ${args.host}.` : `Closed: ${closed.join(', ')}`;
-        return Promise.resolve({ content: [{ type: 'text', text }], structuredContent: { closed } });
+        return { content: [{ type: 'text', text }], structuredContent: { closed } };
       }),
   );
 
@@ -275,17 +273,38 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     'close_all_sessions',
     {
       title: 'Close every session',
-      description: 'Closes every SSH session; running commands end.',
+      description: 'Closes every SSH session; commands still running are ended (status interrupted, SESSION_CLOSED).',
       inputSchema: {},
       outputSchema: closedSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     () =>
-      guard(redactor, () => {
-        const closed = sessions.closeAll();
-        return Promise.resolve({ content: [{ type: 'text', text: closed.length === 0 ? 'No open sessions.' : `Closed: ${closed.join(', ')}` }], structuredContent: { closed } });
+      guard(redactor, async () => {
+        const ending: Promise<string[]>[] = [];
+        const closed = sessions.closeAll((key) => ending.push(jobs.endJobsOn(key, `close_all_sessions closed ${key}`)));
+        await Promise.all(ending);
+        return { content: [{ type: 'text', text: closed.length === 0 ? 'No open sessions.' : `Closed: ${closed.join(', ')}` }], structuredContent: { closed } };
       }),
   );
+}
+
+/** What a tool handler gets besides its arguments (the SDK's request extra). */
+type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * Sends `notifications/progress` for this call when the client asked for them (a progress token),
+ * else undefined. Failures to send are ignored: progress must never fail the call.
+ */
+export function progressReporter(extra: ToolExtra): ((progress: number, total?: number, message?: string) => void) | undefined {
+  const progressToken = extra._meta?.progressToken;
+  if (progressToken === undefined) return undefined;
+  return (progress, total, message) =>
+    void extra
+      .sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken, progress, ...(total === undefined ? {} : { total }), ...(message === undefined ? {} : { message }) },
+      })
+      .catch(() => undefined);
 }
 
 function stillRunningNotice(job: JobInfo, timeoutSeconds: number): string {

@@ -1,15 +1,19 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../src/config';
+import { Policy } from '../src/policy';
 
 describe('parseCli', () => {
   it('serves with defaults when given nothing', () => {
-    expect(parseCli([], {})).toEqual({ kind: 'serve', config: { logLevel: 'info', overrides: {} } });
+    expect(parseCli([], {})).toEqual({ kind: 'serve', config: { logLevel: 'info', overrides: {}, policy: {} } });
   });
 
   it('takes the log level from the flag before the environment', () => {
     expect(parseCli(['--log-level', 'debug'], { MCP_SSH_LOG_LEVEL: 'error' })).toEqual({
       kind: 'serve',
-      config: { logLevel: 'debug', overrides: {} },
+      config: { logLevel: 'debug', overrides: {}, policy: {} },
     });
     expect(parseCli([], { MCP_SSH_LOG_LEVEL: 'warn' })).toMatchObject({ config: { logLevel: 'warn' } });
   });
@@ -31,6 +35,7 @@ describe('parseCli', () => {
         sshConfigPath: '/etc/ssh/custom_config',
         agent: '/run/agent.sock',
         overrides: { web1: { password: 'pw-1', port: 2222 }, DB_PROD: { sudoPassword: 'sudo-pw', enablePassword: 'en' } },
+        policy: {},
       },
     });
     expect(parseCli(['--ssh-config', '/tmp/c'], env)).toMatchObject({ config: { sshConfigPath: '/tmp/c' } });
@@ -45,5 +50,59 @@ describe('parseCli', () => {
   it('rejects unknown options and bad levels with a message', () => {
     expect(() => parseCli(['--bogus'], {})).toThrow(/bogus/);
     expect(() => parseCli(['--log-level', 'loud'], {})).toThrow(/invalid logLevel/);
+  });
+
+  it('builds the policy from a file, flags and the environment; a bad pattern stops the start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-config-'));
+    const file = join(dir, 'policy.json');
+    writeFileSync(file, JSON.stringify({ allowedHosts: ['db-*'], deniedCommands: ['\\breboot\\b'] }));
+    expect(parseCli(['--policy', file, '--allow-hosts', 'web-*, 10.0.0.*', '--deny-command', 'rm\\s+-rf', '--read-only'], {})).toMatchObject({
+      config: { policy: { allowedHosts: ['db-*', 'web-*', '10.0.0.*'], deniedCommands: ['\\breboot\\b', 'rm\\s+-rf'], readOnly: true } },
+    });
+    expect(parseCli([], { MCP_SSH_READ_ONLY: '1', MCP_SSH_ALLOW_COMMANDS: '^uptime$\n^df( -h)?$' })).toMatchObject({
+      config: { policy: { readOnly: true, allowedCommands: ['^uptime$', '^df( -h)?$'] } },
+    });
+    expect(() => parseCli(['--deny-command', '(unclosed'], {})).toThrow(/invalid denied command pattern/);
+    writeFileSync(file, JSON.stringify({ readonly: true }));
+    expect(() => parseCli(['--policy', file], {})).toThrow(/invalid policy file/);
+    expect(() => parseCli(['--policy', join(dir, 'missing.json')], {})).toThrow(/cannot read the policy file/);
+  });
+
+  it('needs a bearer token for --http, from the environment or a file, never a flag', () => {
+    expect(() => parseCli(['--http'], {})).toThrow(/needs a bearer token/);
+    expect(() => parseCli(['--http'], { MCP_SSH_HTTP_TOKEN: 'short' })).toThrow(/at least 16/);
+    expect(parseCli(['--http', '--http-port', '0'], { MCP_SSH_HTTP_TOKEN: 'x'.repeat(32) })).toMatchObject({
+      config: { http: { host: '127.0.0.1', port: 0, token: 'x'.repeat(32), allowedOrigins: [] } },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-config-'));
+    writeFileSync(join(dir, 'token'), `${'t'.repeat(40)}\n`);
+    expect(parseCli(['--http', '--http-token-file', join(dir, 'token'), '--allowed-origin', 'https://app.example'], {})).toMatchObject({
+      config: { http: { port: 8765, token: 't'.repeat(40), allowedOrigins: ['https://app.example'] } },
+    });
+    expect(() => parseCli(['--http-token', 'x'], {})).toThrow(/http-token/);
+  });
+});
+
+describe('Policy', () => {
+  it('allows hosts by glob on any of their names, case-insensitively', () => {
+    const policy = new Policy({ allowedHosts: ['web-*', '10.0.0.?'] });
+    expect(() => policy.checkHost('WEB-1')).not.toThrow();
+    expect(() => policy.checkHost('prod', '10.0.0.7')).not.toThrow();
+    expect(() => policy.checkHost('db-1', 'db-1.example')).toThrow(expect.objectContaining({ code: 'POLICY_DENIED' }));
+    expect(() => policy.checkHost('web-1.evil', '10.0.0.77')).not.toThrow();
+    expect(() => new Policy().checkHost('anything')).not.toThrow();
+  });
+
+  it('refuses denied commands; read-only refuses writes and all but allowed commands', () => {
+    const denied = new Policy({ deniedCommands: ['\\brm\\s+-rf\\b'] });
+    expect(() => denied.checkCommand('ls; rm -rf /tmp/x')).toThrow(/denied pattern/);
+    expect(() => denied.checkCommand('ls -la')).not.toThrow();
+    expect(() => denied.checkWrite('write_file')).not.toThrow();
+    const readOnly = new Policy({ readOnly: true, allowedCommands: ['^uptime$'] });
+    expect(() => readOnly.checkCommand('uptime')).not.toThrow();
+    expect(() => readOnly.checkCommand('uptime; reboot')).toThrow(/read-only/);
+    expect(() => readOnly.checkWrite('write_file')).toThrow(expect.objectContaining({ code: 'POLICY_DENIED' }));
+    expect(new Policy().isOpen).toBe(true);
+    expect(readOnly.describe()).toBe('read-only');
   });
 });

@@ -1,53 +1,23 @@
 // End to end: the real SDK client spawns the built bin over stdio and drives every command tool
 // against the loopback sshd. The server gets its own HOME (ssh_config alias, known_hosts).
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { startServer, text, type E2eServer, type ToolResult } from './helpers';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const facts = sshdFacts();
-
-interface ToolResult {
-  isError?: boolean;
-  content: { type: string; text: string }[];
-  structuredContent?: Record<string, unknown>;
-}
 
 describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
   const f = facts as SshdFacts;
-  const home = mkdtempSync(join(tmpdir(), 'mcp-home-'));
-  const results: string[] = [];
-  const stderr: string[] = [];
-  let client: Client;
-
-  async function call(name: string, args: Record<string, unknown> = {}): Promise<ToolResult> {
-    const result = (await client.callTool({ name, arguments: args })) as ToolResult;
-    results.push(JSON.stringify(result));
-    return result;
-  }
-  const text = (result: ToolResult): string => result.content.map((part) => part.text).join('\n');
+  let server: E2eServer;
+  let client: E2eServer['client'];
+  const call = (name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => server.call(name, args);
 
   beforeAll(async () => {
-    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
-    writeFileSync(
-      join(home, '.ssh', 'config'),
-      `Host testhost\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n\nHost *\n  StrictHostKeyChecking yes\n`,
-    );
-    writeFileSync(join(home, '.ssh', 'known_hosts'), `${f.knownHostsLine}\n`);
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, OVRD_testhost_SUDO_PASS: f.password };
-    const transport = new StdioClientTransport({ command: process.execPath, args: [cli, '--log-level', 'debug'], env, stderr: 'pipe' });
-    transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
-    client = new Client({ name: 'e2e', version: '0.0.0' });
-    await client.connect(transport);
+    server = await startServer(f, { env: { OVRD_testhost_SUDO_PASS: f.password } });
+    client = server.client;
   });
   afterAll(async () => {
-    await client?.close();
-    rmSync(home, { recursive: true, force: true });
+    await server?.close();
   });
 
   it('lists the command and session tools with output schemas and annotations', async () => {
@@ -177,7 +147,7 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
     const status = await call('get_command_status', { command_id: started.structuredContent?.command_id });
     expect(status.structuredContent).toMatchObject({ status: 'completed', exit_code: 0 });
     const nothing = await call('send_keys', { host: 'testhost', keys: 'q' });
-    expect(text(nothing)).toMatch(/^Error INVALID_ARGUMENT: nothing is running/);
+    expect(text(nothing)).toMatch(/^Error NO_SESSION: nothing is running/);
   });
 
   it('runs sudo with sudo_password, and with OVRD_<alias>_SUDO_PASS; the password appears in no result', async () => {
@@ -211,7 +181,13 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
   });
 
   it('never shows the password anywhere: results, stderr log', () => {
-    expect(results.join('\n')).not.toContain(f.password);
-    expect(stderr.join('')).not.toContain(f.password);
+    expect(server.results.join('\n')).not.toContain(f.password);
+    expect(server.transport.stderr.join('')).not.toContain(f.password);
+  });
+
+  it('wrote nothing but JSON-RPC messages to stdout', () => {
+    expect(server.transport.lines.length).toBeGreaterThan(20);
+    expect(server.transport.badLines).toEqual([]);
+    expect(server.transport.unterminated).toBe('');
   });
 });

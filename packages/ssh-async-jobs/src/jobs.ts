@@ -166,6 +166,8 @@ interface Job {
   endedAt: number | null;
   freshShell: boolean;
   interruptRequested: boolean;
+  /** Why the job was ended from outside (its session closed), if it was. */
+  endedBy: string | null;
   interrupt: InterruptOutcome | null;
   error: { code: string; message: string } | null;
   /** Settles when the job has left the running states. */
@@ -313,6 +315,31 @@ export class JobManager {
     return this.#history.slice(0, Math.max(0, limit)).map((job) => this.#info(job));
   }
 
+  /**
+   * Ends every running job of a session, because the session is being closed: their shells are
+   * closed and they finish as `interrupted` with error `SESSION_CLOSED` and `reason`. Resolves
+   * once they have all left the running states.
+   *
+   * @returns the ids of the jobs ended.
+   */
+  async endJobsOn(sessionKey: string, reason = `the session ${sessionKey} was closed`): Promise<string[]> {
+    return this.#end([...this.#running.values()].filter((job) => job.sessionKey === sessionKey), reason);
+  }
+
+  /** Ends every running job (closing their shells), for shutdown. */
+  async dispose(reason = 'the job manager was shut down'): Promise<string[]> {
+    return this.#end([...this.#running.values()], reason);
+  }
+
+  async #end(jobs: Job[], reason: string): Promise<string[]> {
+    for (const job of jobs) {
+      job.endedBy ??= reason;
+      job.shell.close();
+    }
+    await Promise.all(jobs.map((job) => job.ended));
+    return jobs.map((job) => job.id);
+  }
+
   /** The running jobs of one session (its key). */
   runningOn(sessionKey: string): JobInfo[] {
     return this.running().filter((job) => job.sessionKey === sessionKey);
@@ -377,6 +404,7 @@ export class JobManager {
       endedAt: null,
       freshShell: false,
       interruptRequested: false,
+      endedBy: null,
       interrupt: null,
       error: null,
       ended: new Promise<void>((resolve) => {
@@ -407,6 +435,9 @@ export class JobManager {
       job.freshShell = result.freshShell;
       // A program that handled Ctrl+C and exited 0 completed; otherwise the interrupt ended it.
       job.state = job.interruptRequested && result.exitCode !== 0 ? 'interrupted' : 'completed';
+    } else if (job.endedBy !== null) {
+      job.error = { code: 'SESSION_CLOSED', message: job.endedBy };
+      job.state = 'interrupted';
     } else {
       const code = isSshError(error) ? error.code : 'FAILED';
       const message = error instanceof Error ? error.message : String(error);

@@ -174,4 +174,25 @@ describe.skipIf(!facts)(`JobManager on the real sshd ${facts ? '' : `(SKIPPED: $
     await expect(jobs.wait(job.id, 10_000)).resolves.toMatchObject({ state: 'connection_lost', error: { code: 'CONNECTION_CLOSED' } });
     own.close();
   });
+
+  it('ends every job of a closed session (primary and extra shells) as interrupted with SESSION_CLOSED', async () => {
+    const own = await SshConnection.connect(keyLogin(f));
+    const ownTarget: JobTarget = { key: 'closing', shell: await ShellSession.open(own), openShell: () => ShellSession.open(own) };
+    const first = await jobs.run(ownTarget, 'sleep 30', { detached: true });
+    const second = await jobs.run(ownTarget, 'sleep 30', { detached: true });
+    const other = await jobs.run(target, 'sleep 0.3; echo other', { detached: true });
+    expect(second.job.shell).toBe('extra');
+    const ended = await jobs.endJobsOn('closing', 'closed by the test');
+    expect(ended.sort()).toEqual([first.job.id, second.job.id].sort());
+    for (const id of ended) {
+      expect(jobs.status(id).job).toMatchObject({ state: 'interrupted', error: { code: 'SESSION_CLOSED', message: 'closed by the test' } });
+    }
+    // Jobs of other sessions go on.
+    await expect(jobs.wait(other.job.id, 5_000)).resolves.toMatchObject({ state: 'completed' });
+    // dispose() ends what is left anywhere.
+    const last = await jobs.run(target, 'sleep 30', { detached: true });
+    expect(await jobs.dispose()).toEqual([last.job.id]);
+    expect(jobs.running()).toEqual([]);
+    own.close();
+  });
 });

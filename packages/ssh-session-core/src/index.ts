@@ -32,7 +32,7 @@ export type {
   ResolveTargetOverrides,
   StrictHostKeyChecking,
 } from './ssh-config';
-export { parseProxyJump, resolveTarget } from './ssh-config';
+export { listConfiguredHosts, parseProxyJump, resolveTarget } from './ssh-config';
 export type { TargetConnectDefaults, TargetCredentials } from './target-options';
 export { connectOptionsFor, defaultIdentityFiles } from './target-options';
 export type { OutputRead, OutputSnapshot } from './output';

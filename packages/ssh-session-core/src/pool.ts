@@ -20,10 +20,10 @@ export class ConnectionPool {
 
   /**
    * The open connection for this target, or a new one. A failed connect is not cached: the next
-   * call tries again.
+   * call tries again. `key` (default `user@host:port`) names the pooled connection: give
+   * distinct keys to hold several connections to one endpoint (other credentials).
    */
-  acquire(options: ConnectOptions): Promise<SshConnection> {
-    const key = sessionKeyOf(options);
+  acquire(options: ConnectOptions, key: string = sessionKeyOf(options)): Promise<SshConnection> {
     const existing = this.#open.get(key);
     if (existing?.isOpen) return Promise.resolve(existing);
     let pending = this.#pending.get(key);

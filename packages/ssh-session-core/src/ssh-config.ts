@@ -144,6 +144,41 @@ export function resolveTarget(alias: string, options: ResolveTargetOptions): Pro
   return resolveValidated(alias, options);
 }
 
+/**
+ * The hosts an ssh_config names: every `Host` pattern without wildcards or negation (in the file
+ * and its Includes, in order, once each), resolved as {@link resolveTarget} would. `Match`
+ * blocks and wildcard patterns are settings, not hosts, and are skipped.
+ */
+export async function listConfiguredHosts(options: Omit<ResolveTargetOptions, 'overrides'>): Promise<ResolvedTarget[]> {
+  validate('localhost', options);
+  const settings: Settings = { homeDir: options.homeDir, localUser: options.localUser };
+  const tree = await loadConfigTree(options, settings);
+  const aliases: string[] = [];
+  const visit = (config: readonly Line[]): void => {
+    for (const line of config) {
+      if (line.type !== SSHConfig.DIRECTIVE) continue;
+      if (isSection(line)) {
+        if (!isMatch(line) && line.param.toLowerCase() === 'host') {
+          for (const pattern of values(line.value)) {
+            if (!/[*?!]/.test(pattern) && !aliases.includes(pattern)) aliases.push(pattern);
+          }
+        }
+        visit(line.config);
+      } else if (isInclude(line)) {
+        for (const file of tree.includes.get(line) ?? []) visit(file);
+      }
+    }
+  };
+  visit(tree.root);
+  const hosts: ResolvedTarget[] = [];
+  for (const alias of aliases) {
+    // A pattern `ssh` could never be asked for (spaces, '@') is not a host.
+    if (/[\s@,\p{Cc}]/u.test(alias)) continue;
+    hosts.push(await resolveValidated(alias, options));
+  }
+  return hosts;
+}
+
 function validate(alias: string, options: ResolveTargetOptions): void {
   if (typeof alias !== 'string' || alias === '' || /[\s@,\p{Cc}]/u.test(alias)) {
     throw new TypeError(`host must be a non-empty host name or alias without spaces, '@' or ',', got ${JSON.stringify(alias)}`);

@@ -408,6 +408,11 @@ describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED
       expect(connects).toBe(1);
       expect(new Set(all).size).toBe(1);
       expect(pool.keys()).toEqual([`${f.user}@127.0.0.1:${f.port}`]);
+      // A caller-chosen key holds a second connection to the same endpoint.
+      const other = await pool.acquire(options(f, endpoint(f, 'password')), 'second');
+      expect(connects).toBe(2);
+      expect(other).not.toBe(all[0]);
+      expect(pool.keys().sort()).toEqual([`${f.user}@127.0.0.1:${f.port}`, 'second']);
     });
 
     it('closes one and all, and does not cache a failed connect', async () => {

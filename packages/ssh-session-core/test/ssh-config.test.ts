@@ -2,7 +2,7 @@ import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseProxyJump, resolveTarget } from '../src/ssh-config';
+import { listConfiguredHosts, parseProxyJump, resolveTarget } from '../src/ssh-config';
 import type { ResolveTargetOptions } from '../src/ssh-config';
 
 let home: string;
@@ -341,5 +341,37 @@ describe('parseProxyJump', () => {
     expect(() => parseProxyJump('host:99999')).toThrow(RangeError);
     expect(() => parseProxyJump('host:')).toThrow(RangeError);
     expect(() => parseProxyJump('[::1]:x')).toThrow(RangeError);
+  });
+});
+
+describe('listConfiguredHosts', () => {
+  it('lists concrete Host patterns of the file and its Includes, resolved, once each; skips wildcards, negations and Match', async () => {
+    const options = await withConfig(
+      [
+        'Include conf.d/*.conf',
+        'Host web db',
+        '  HostName %h.example.com',
+        'Host *.internal !bastion ?x',
+        '  User ops',
+        'Match host db.example.com',
+        '  Port 2200',
+        'Host web',
+        '  Port 1',
+        'Host *',
+        '  User me2',
+        '',
+      ].join('\n'),
+      { 'conf.d/a.conf': 'Host router1\n  HostName 10.0.0.1\n  User admin\n' },
+    );
+    const hosts = await listConfiguredHosts(options);
+    expect(hosts.map((h) => [h.alias, h.host, h.user, h.port])).toEqual([
+      ['router1', '10.0.0.1', 'admin', 22],
+      ['web', 'web.example.com', 'me2', 1],
+      ['db', 'db.example.com', 'me2', 2200],
+    ]);
+  });
+
+  it('returns nothing for a missing config', async () => {
+    await expect(listConfiguredHosts({ configPath: join(home, 'none'), homeDir: home, localUser: 'me' })).resolves.toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { stat as localStat, chmod as localChmod } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { chmod as localChmod, mkdir, rename, stat as localStat, unlink } from 'node:fs/promises';
+import { dirname, posix, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSshError, Redactor, SshSessionError, type SFTPWrapper, type SshConnection } from 'ssh-session-core';
@@ -99,8 +99,10 @@ export interface TransferProgress {
 export interface TransferOptions {
   /** Give the destination the source's permission bits. */
   readonly preserveMode?: boolean;
-  /** Create missing parent directories (remote side, upload only). */
+  /** Create missing parent directories of the destination. */
   readonly makeDirs?: boolean;
+  /** Permission bits for the destination (wins over `preserveMode`). */
+  readonly mode?: number;
   readonly onProgress?: (progress: TransferProgress) => void;
 }
 
@@ -226,7 +228,7 @@ export class RemoteFiles {
     const sftp = await this.#session();
     if (options.makeDirs) await this.#makeDirs(sftp, posix.dirname(path));
     const existing = await call<SftpStats>(sftp, (cb) => sftp.stat(path, cb)).catch(() => undefined);
-    const finalMode = options.preserveMode ? source.mode & 0o7777 : existing ? existing.mode & 0o7777 : 0o644;
+    const finalMode = (options.mode === undefined ? undefined : parseMode(options.mode)) ?? (options.preserveMode ? source.mode & 0o7777 : existing ? existing.mode & 0o7777 : 0o644);
     // Into a temp file next to the target, then one rename: a dropped connection never leaves a
     // truncated file behind.
     const temp = tempPathFor(path);
@@ -251,7 +253,11 @@ export class RemoteFiles {
     return { localPath, remotePath: path, bytes: source.size, durationMs: Date.now() - started };
   }
 
-  /** Copies a file from the host to a local path, streamed (parallel SFTP reads, bounded memory). */
+  /**
+   * Copies a file from the host to a local path, streamed (parallel SFTP reads, bounded memory).
+   * It arrives in a temp file next to `localPath` and is renamed into place: a failed or
+   * interrupted download never leaves a truncated file at `localPath`.
+   */
   async download(remotePath: string, localPath: string, options: TransferOptions = {}): Promise<TransferResult> {
     const path = await this.resolvePath(remotePath);
     const started = Date.now();
@@ -260,18 +266,30 @@ export class RemoteFiles {
       throw toSftpFileError(error, 'download', path);
     });
     if (!isRegularFile(stats.mode)) throw notAFile(path, stats.mode);
-    await call<void>(sftp, (cb) =>
-      sftp.fastGet(
-        path,
-        localPath,
-        { step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) },
-        cb,
-      ),
-    ).catch((error: unknown) => {
-      throw toSftpFileError(error, 'download', path);
-    });
-    if (options.preserveMode) await localChmod(localPath, stats.mode & 0o7777);
-    return { localPath, remotePath: path, bytes: stats.size, durationMs: Date.now() - started };
+    const target = resolve(localPath);
+    const existing = await localStat(target).catch(() => undefined);
+    if (existing?.isDirectory()) throw new SftpFileError('NOT_A_FILE', `download to ${localPath}: it is a directory; name the file`, { details: { localPath } });
+    if (options.makeDirs) await mkdir(dirname(target), { recursive: true });
+    const temp = tempPathFor(target);
+    try {
+      await call<void>(sftp, (cb) =>
+        sftp.fastGet(
+          path,
+          temp,
+          { step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) },
+          cb,
+        ),
+      ).catch((error: unknown) => {
+        throw toSftpFileError(error, 'download', path);
+      });
+      const mode = (options.mode === undefined ? undefined : parseMode(options.mode)) ?? (options.preserveMode ? stats.mode & 0o7777 : existing ? existing.mode & 0o7777 : undefined);
+      if (mode !== undefined) await localChmod(temp, mode);
+      await rename(temp, target);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+    return { localPath: target, remotePath: path, bytes: stats.size, durationMs: Date.now() - started };
   }
 
   /** `~` and `~/…` → the home directory; relative paths are relative to it too (as in SFTP). */

@@ -226,4 +226,18 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     expect(progress.at(-1)).toBe(100 * 1024 * 1024);
     expect(peak - rssBefore).toBeLessThan(100 * 1024 * 1024);
   });
+
+  it('downloads through a temp file: a failed download leaves the existing local file alone; makeDirs creates the directory', async () => {
+    const kept = join(local, 'kept.txt');
+    writeFileSync(kept, 'local original\n');
+    await expect(files.download(`/tmp/${run}/no-such-file`, kept)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(files.download('/root', kept)).rejects.toMatchObject({ code: 'NOT_A_FILE' });
+    expect(readFileSync(kept, 'utf8')).toBe('local original\n');
+    await expect(files.download('/etc/hostname', local)).rejects.toMatchObject({ code: 'NOT_A_FILE' });
+    const nested = join(local, 'new', 'dir', 'hostname');
+    const result = await files.download('/etc/hostname', nested, { makeDirs: true });
+    expect(result).toMatchObject({ localPath: nested, remotePath: '/etc/hostname' });
+    expect(readFileSync(nested, 'utf8')).toBe(readFileSync('/etc/hostname', 'utf8'));
+    expect(readdirSync(join(local, 'new', 'dir'))).toEqual(['hostname']);
+  });
 });

@@ -1,0 +1,336 @@
+import { isAbsolute, join } from 'node:path';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { JobManager } from 'ssh-async-jobs';
+import { isSshError, listConfiguredHosts, type Redactor } from 'ssh-session-core';
+import { parseMode, type FileInfo } from 'ssh-sftp-files';
+import { z } from 'zod';
+import { ServerError } from './errors';
+import type { Policy } from './policy';
+import type { SessionManager } from './sessions';
+import { connectionShape, guard, progressReporter } from './tools';
+
+/** Entries listed per call; a bigger directory says how many were left out. */
+const MAX_ENTRIES = 1000;
+/** Hosts per execute_command_on_hosts call. */
+const MAX_HOSTS = 50;
+/** Output characters per host in execute_command_on_hosts (head + tail beyond it). */
+const OUTPUT_PER_HOST_CHARS = 4000;
+
+const entrySchema = z.object({
+  name: z.string(),
+  type: z.enum(['file', 'directory', 'symlink', 'other']),
+  size: z.number(),
+  mode: z.string(),
+  uid: z.number().int(),
+  gid: z.number().int(),
+  modified_at: z.string(),
+});
+const listingSchema = z.object({ path: z.string(), entries: z.array(entrySchema), total: z.number().int(), omitted: z.number().int() });
+const transferSchema = z.object({ local_path: z.string(), remote_path: z.string(), bytes: z.number(), duration_ms: z.number() });
+const hostsSchema = z.object({
+  config_path: z.string(),
+  hosts: z.array(
+    z.object({
+      alias: z.string(),
+      host: z.string(),
+      user: z.string(),
+      port: z.number().int(),
+      proxy_jump: z.array(z.string()),
+      source: z.enum(['ssh_config', 'environment']),
+      credentials_in_environment: z.boolean(),
+      session_open: z.boolean(),
+    }),
+  ),
+});
+const multiSchema = z.object({
+  command: z.string(),
+  results: z.array(
+    z.object({
+      host: z.string(),
+      session: z.string().nullable(),
+      status: z.string(),
+      exit_code: z.number().int().nullable(),
+      output: z.string(),
+      omitted_chars: z.number().int(),
+      command_id: z.string().nullable(),
+      error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    }),
+  ),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  running: z.number().int(),
+});
+
+export interface HostToolContext {
+  readonly sessions: SessionManager;
+  readonly jobs: JobManager;
+  readonly redactor: Redactor;
+  readonly policy: Policy;
+  readonly sshConfigPath: string;
+  readonly homeDir: string;
+  readonly localUser: string;
+}
+
+/** Beyond the reference: list_directory, upload_file, download_file, list_hosts, execute_command_on_hosts. */
+export function registerHostTools(server: McpServer, context: HostToolContext): void {
+  const { sessions, jobs, redactor, policy, homeDir, localUser } = context;
+
+  server.registerTool(
+    'list_directory',
+    {
+      title: 'List a remote directory',
+      description:
+        'Lists a directory on a host over SFTP: name, type, size, mode, owner and modification time of each entry, ' +
+        `sorted by name (at most ${MAX_ENTRIES}). Cheaper and exacter than parsing ls.`,
+      inputSchema: {
+        ...connectionShape,
+        remote_path: z.string().min(1).default('~').describe('Directory on the host; ~ is the home directory'),
+        show_hidden: z.boolean().default(true).describe('Include names starting with a dot'),
+      },
+      outputSchema: listingSchema.shape,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    (args) =>
+      guard(redactor, async () => {
+        const session = await sessions.session(args);
+        const path = await session.files.resolvePath(args.remote_path);
+        const all = (await session.files.list(path)).filter((entry) => args.show_hidden || !entry.name.startsWith('.'));
+        const shown = all.slice(0, MAX_ENTRIES);
+        const lines = shown.map(entryLine);
+        if (all.length > shown.length) lines.push(`[${all.length - shown.length} more entries not shown]`);
+        return {
+          content: [{ type: 'text', text: `${path}: ${all.length} entries\n${lines.join('\n')}` }],
+          structuredContent: { path, entries: shown.map(entryFields), total: all.length, omitted: all.length - shown.length },
+        };
+      }),
+  );
+
+  server.registerTool(
+    'upload_file',
+    {
+      title: 'Upload a local file to a host',
+      description:
+        'Copies a file from the machine running this server to a host over SFTP: binary-safe, streamed (any size), ' +
+        'written to a temp file and renamed into place, so the destination is never half-written. local_path must be ' +
+        'absolute (or start with ~). For small text content, write_file is simpler.',
+      inputSchema: {
+        ...connectionShape,
+        local_path: z.string().min(1).describe('Absolute path on the server machine'),
+        remote_path: z.string().min(1).describe('Destination on the host; ~ is the home directory'),
+        make_dirs: z.boolean().default(false),
+        preserve_mode: z.boolean().default(false).describe('Give the destination the local file\'s permission bits'),
+        permissions: z.union([z.string(), z.number().int()]).optional().describe('Octal mode for the destination, e.g. "640"'),
+      },
+      outputSchema: transferSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    (args, extra) =>
+      guard(redactor, async () => {
+        policy.checkWrite('upload_file');
+        const local = localPath(args.local_path, homeDir);
+        const session = await sessions.session(args);
+        const report = progressReporter(extra);
+        const result = await session.files.upload(local, args.remote_path, {
+          makeDirs: args.make_dirs,
+          preserveMode: args.preserve_mode,
+          // JSON has no octal: 640 from a model means 0o640.
+          ...(args.permissions === undefined ? {} : { mode: parseMode(String(args.permissions)) }),
+          ...(report ? { onProgress: (p: { bytes: number; totalBytes: number }) => report(p.bytes, p.totalBytes) } : {}),
+        });
+        return transferResult('Uploaded', result);
+      }),
+  );
+
+  server.registerTool(
+    'download_file',
+    {
+      title: 'Download a file from a host',
+      description:
+        'Copies a file from a host to the machine running this server over SFTP: binary-safe, streamed, into a temp ' +
+        'file renamed into place (a failed download leaves no partial file). local_path must be absolute (or start with ~).',
+      inputSchema: {
+        ...connectionShape,
+        remote_path: z.string().min(1).describe('File on the host; ~ is the home directory'),
+        local_path: z.string().min(1).describe('Absolute destination path on the server machine'),
+        make_dirs: z.boolean().default(false).describe('Create missing local directories'),
+        preserve_mode: z.boolean().default(false),
+      },
+      outputSchema: transferSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    },
+    (args, extra) =>
+      guard(redactor, async () => {
+        const local = localPath(args.local_path, homeDir);
+        const session = await sessions.session(args);
+        const report = progressReporter(extra);
+        const result = await session.files.download(args.remote_path, local, {
+          makeDirs: args.make_dirs,
+          preserveMode: args.preserve_mode,
+          ...(report ? { onProgress: (p: { bytes: number; totalBytes: number }) => report(p.bytes, p.totalBytes) } : {}),
+        });
+        return transferResult('Downloaded', result);
+      }),
+  );
+
+  server.registerTool(
+    'list_hosts',
+    {
+      title: 'Hosts this server knows',
+      description:
+        'Hosts you can name in the host parameter without further details: the Host entries of the server\'s ssh_config ' +
+        '(resolved: address, user, port, jump hosts) and aliases configured by OVRD_<alias>_* variables. Says which ' +
+        'have credentials in the environment and which have an open session. Passwords are never shown.',
+      inputSchema: {},
+      outputSchema: hostsSchema.shape,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    () =>
+      guard(redactor, async () => {
+        const configured = await listConfiguredHosts({ configPath: context.sshConfigPath, homeDir, localUser });
+        const open = new Set(sessions.list().map((s) => s.alias));
+        const hosts = configured.map((target) => {
+          const override = sessions.override(target.alias);
+          return {
+            alias: target.alias,
+            host: override?.host ?? target.host,
+            user: override?.user ?? target.user,
+            port: override?.port ?? target.port,
+            proxy_jump: target.proxyJump.map((hop) => `${hop.user}@${hop.host}:${hop.port}`),
+            source: 'ssh_config' as 'ssh_config' | 'environment',
+            credentials_in_environment: Boolean(override?.password ?? override?.key),
+            session_open: open.has(target.alias),
+          };
+        });
+        for (const [alias, override] of sessions.overrides()) {
+          if (hosts.some((h) => h.alias === alias) || !override.host) continue;
+          hosts.push({
+            alias,
+            host: override.host,
+            user: override.user ?? localUser,
+            port: override.port ?? 22,
+            proxy_jump: [],
+            source: 'environment',
+            credentials_in_environment: Boolean(override.password ?? override.key),
+            session_open: open.has(alias),
+          });
+        }
+        const text =
+          hosts.length === 0
+            ? `No hosts configured (${context.sshConfigPath} has no Host entries and no OVRD_<alias>_HOST is set). Any reachable host name or IP works too.`
+            : hosts
+                .map((h) => `${h.alias}  ${h.user}@${h.host}:${h.port}${h.proxy_jump.length ? ` via ${h.proxy_jump.join(',')}` : ''}${h.credentials_in_environment ? '  [credentials in env]' : ''}${h.session_open ? '  [session open]' : ''}`)
+                .join('\n');
+        return { content: [{ type: 'text', text }], structuredContent: { config_path: context.sshConfigPath, hosts } };
+      }),
+  );
+
+  server.registerTool(
+    'execute_command_on_hosts',
+    {
+      title: 'Run one command on several hosts in parallel',
+      description:
+        `Runs the same command on up to ${MAX_HOSTS} hosts at once, each in its host's persistent session, and returns ` +
+        'every host\'s exit status and output (a failing or unreachable host does not stop the others). A host still ' +
+        'running at `timeout` returns its command_id to follow with get_command_status. Connection parameters apply ' +
+        'to every host; hosts from ssh_config or OVRD_* carry their own.',
+      inputSchema: {
+        hosts: z.array(z.string().min(1)).min(1).max(MAX_HOSTS).describe('Host names, IPs or ssh_config aliases'),
+        command: z.string().min(1),
+        username: connectionShape.username,
+        port: connectionShape.port,
+        sudo_password: z.string().optional(),
+        timeout: z.number().positive().max(86_400).default(30).describe('Seconds to wait per host before returning its command_id'),
+      },
+      outputSchema: multiSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    (args, extra) =>
+      guard(redactor, async () => {
+        policy.checkCommand(args.command);
+        const unique = [...new Set(args.hosts)];
+        const results = await Promise.all(
+          unique.map(async (host) => {
+            try {
+              const session = await sessions.session({ host, username: args.username, port: args.port, sudo_password: args.sudo_password });
+              const run = await jobs.run(session.target, args.command, { timeoutMs: args.timeout * 1000, signal: extra.signal });
+              const output = capped(run.output, OUTPUT_PER_HOST_CHARS);
+              return {
+                host,
+                session: session.key,
+                status: run.job.state,
+                exit_code: run.job.exitCode,
+                output: output.text,
+                omitted_chars: output.omitted,
+                command_id: run.job.id,
+                error: run.job.error,
+              };
+            } catch (error) {
+              const code = isSshError(error) ? error.code : 'INTERNAL_ERROR';
+              const message = error instanceof Error ? error.message : String(error);
+              return { host, session: null, status: 'error', exit_code: null, output: '', omitted_chars: 0, command_id: null, error: { code, message } };
+            }
+          }),
+        );
+        const succeeded = results.filter((r) => r.status === 'completed' && r.exit_code === 0).length;
+        const running = results.filter((r) => r.status === 'running' || r.status === 'awaiting_input').length;
+        const failed = results.length - succeeded - running;
+        const blocks = results.map((r) => {
+          const head =
+            r.status === 'completed'
+              ? `=== ${r.host}: Exit Status: ${r.exit_code}`
+              : r.status === 'error'
+                ? `=== ${r.host}: Error ${r.error?.code}: ${r.error?.message}`
+                : `=== ${r.host}: ${r.status} (command_id ${r.command_id})`;
+          const omitted = r.omitted_chars > 0 ? `\n[… ${r.omitted_chars} characters omitted: get_command_status command_id=${r.command_id} since_offset=0 pages them]` : '';
+          return `${head}${r.output ? `\n${r.output}` : ''}${omitted}`;
+        });
+        const summary = `${results.length} hosts: ${succeeded} succeeded, ${failed} failed${running ? `, ${running} still running` : ''}.`;
+        return {
+          content: [{ type: 'text', text: `${summary}\n\n${blocks.join('\n\n')}` }],
+          structuredContent: { command: args.command, results, succeeded, failed, running },
+        } satisfies CallToolResult;
+      }),
+  );
+}
+
+/** An absolute local path (`~` expanded). The model cannot know the server's working directory. */
+function localPath(path: string, home: string): string {
+  const expanded = path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path;
+  if (!isAbsolute(expanded)) throw new ServerError('INVALID_ARGUMENT', `local_path must be absolute (or start with ~/), got ${JSON.stringify(path)}`);
+  if (expanded.includes('\0')) throw new ServerError('INVALID_ARGUMENT', 'local_path must not contain NUL');
+  return expanded;
+}
+
+function capped(text: string, max: number): { text: string; omitted: number } {
+  if (text.length <= max) return { text, omitted: 0 };
+  const half = Math.floor(max / 2);
+  const omitted = text.length - 2 * half;
+  return { text: `${text.slice(0, half)}\n[… ${omitted} characters omitted …]\n${text.slice(-half)}`, omitted };
+}
+
+function entryFields(entry: FileInfo) {
+  return {
+    name: entry.name,
+    type: entry.type,
+    size: entry.size,
+    mode: entry.mode.toString(8).padStart(4, '0'),
+    uid: entry.uid,
+    gid: entry.gid,
+    modified_at: entry.modifiedAt,
+  };
+}
+
+function entryLine(entry: FileInfo): string {
+  const kind = entry.type === 'directory' ? 'd' : entry.type === 'symlink' ? 'l' : entry.type === 'file' ? '-' : '?';
+  return `${kind} ${entry.mode.toString(8).padStart(4, '0')} ${String(entry.size).padStart(10)} ${entry.modifiedAt}  ${entry.name}${entry.type === 'directory' ? '/' : ''}`;
+}
+
+function transferResult(verb: string, result: { localPath: string; remotePath: string; bytes: number; durationMs: number }): CallToolResult {
+  const rate = result.durationMs > 0 ? ` (${(result.bytes / 1024 / 1024 / (result.durationMs / 1000)).toFixed(1)} MB/s)` : '';
+  const [from, to] = verb === 'Uploaded' ? [result.localPath, result.remotePath] : [result.remotePath, result.localPath];
+  return {
+    content: [{ type: 'text', text: `${verb} ${result.bytes} bytes: ${from} → ${to} in ${result.durationMs} ms${rate}.` }],
+    structuredContent: { local_path: result.localPath, remote_path: result.remotePath, bytes: result.bytes, duration_ms: result.durationMs },
+  };
+}

@@ -1,0 +1,90 @@
+import { ServerError } from './errors';
+
+/**
+ * What the operator allows the model to do. A guard rail, not a sandbox: a shell that may run
+ * commands can run anything its user can, so real limits belong on the host (an account, sudoers).
+ */
+export interface PolicyOptions {
+  /** Host patterns (`*` and `?` globs, case-insensitive); empty allows every host. */
+  readonly allowedHosts?: readonly string[];
+  /** Commands matching any of these regular expressions are refused. */
+  readonly deniedCommands?: readonly string[];
+  /**
+   * Read-only mode: no file writes or uploads, no typed input, and commands only when they match
+   * `allowedCommands` (none by default).
+   */
+  readonly readOnly?: boolean;
+  /** In read-only mode, commands matching any of these regular expressions may run. */
+  readonly allowedCommands?: readonly string[];
+}
+
+export class Policy {
+  readonly readOnly: boolean;
+  readonly #hosts: readonly RegExp[];
+  readonly #hostPatterns: readonly string[];
+  readonly #denied: readonly RegExp[];
+  readonly #allowed: readonly RegExp[];
+
+  constructor(options: PolicyOptions = {}) {
+    this.readOnly = options.readOnly ?? false;
+    this.#hostPatterns = options.allowedHosts ?? [];
+    this.#hosts = this.#hostPatterns.map(globToRegExp);
+    this.#denied = (options.deniedCommands ?? []).map((source) => compile(source, 'denied command pattern'));
+    this.#allowed = (options.allowedCommands ?? []).map((source) => compile(source, 'allowed command pattern'));
+  }
+
+  /** True when nothing is restricted. */
+  get isOpen(): boolean {
+    return !this.readOnly && this.#hosts.length === 0 && this.#denied.length === 0;
+  }
+
+  /** Refuses a host unless one of its names (as given, as resolved) matches the allow-list. */
+  checkHost(...names: readonly string[]): void {
+    if (this.#hosts.length === 0) return;
+    if (names.some((name) => this.#hosts.some((pattern) => pattern.test(name)))) return;
+    throw new ServerError(
+      'POLICY_DENIED',
+      `host ${JSON.stringify(names[0])} is not in the server's allowed hosts (${this.#hostPatterns.join(', ')}); ask the operator to allow it`,
+    );
+  }
+
+  /** Refuses a command that matches a denied pattern, or, in read-only mode, no allowed one. */
+  checkCommand(command: string): void {
+    const denied = this.#denied.find((pattern) => pattern.test(command));
+    if (denied) throw new ServerError('POLICY_DENIED', `the command matches the server's denied pattern ${denied}; it was not run`);
+    if (this.readOnly && !this.#allowed.some((pattern) => pattern.test(command))) {
+      throw new ServerError(
+        'POLICY_DENIED',
+        this.#allowed.length === 0
+          ? 'the server is read-only: commands are not run (read_file, list_directory and download_file work)'
+          : `the server is read-only: only commands matching ${this.#allowed.join(', ')} are run`,
+      );
+    }
+  }
+
+  /** Refuses what changes a host (writes, uploads, typed input) in read-only mode. */
+  checkWrite(what: string): void {
+    if (this.readOnly) throw new ServerError('POLICY_DENIED', `the server is read-only: ${what} is refused`);
+  }
+
+  describe(): string {
+    const parts: string[] = [];
+    if (this.readOnly) parts.push('read-only');
+    if (this.#hosts.length > 0) parts.push(`hosts: ${this.#hostPatterns.join(', ')}`);
+    if (this.#denied.length > 0) parts.push(`${this.#denied.length} denied command pattern(s)`);
+    return parts.length === 0 ? 'no restrictions' : parts.join('; ');
+  }
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+function compile(source: string, what: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    throw new Error(`invalid ${what} ${JSON.stringify(source)}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,147 @@
+// Shared by the end-to-end tests: a HOME for the server (ssh_config alias `testhost`, known_hosts),
+// the built bin spawned over stdio, and a transport that checks every line the server writes to
+// stdout is a JSON-RPC message.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { SshdFacts } from 'test-utils';
+
+export const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+export interface ToolResult {
+  isError?: boolean;
+  content: { type: string; text: string }[];
+  structuredContent?: Record<string, unknown>;
+}
+
+export const text = (result: ToolResult): string => result.content.map((part) => part.text).join('\n');
+
+/** A HOME with `~/.ssh/config` (alias `testhost` → the loopback sshd, key login) and known_hosts. */
+export function serverHome(f: SshdFacts, extraConfig = ''): string {
+  const home = mkdtempSync(join(tmpdir(), 'mcp-home-'));
+  mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+  writeFileSync(
+    join(home, '.ssh', 'config'),
+    `Host testhost\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n\n${extraConfig}Host *\n  StrictHostKeyChecking yes\n`,
+  );
+  writeFileSync(join(home, '.ssh', 'known_hosts'), `${f.knownHostsLine}\n`);
+  return home;
+}
+
+/**
+ * A client transport over the spawned server's stdin/stdout that records every stdout line and
+ * every line that is not a JSON-RPC 2.0 message (which a client would choke on).
+ */
+export class CheckedStdioTransport implements Transport {
+  readonly lines: string[] = [];
+  readonly badLines: string[] = [];
+  readonly stderr: string[] = [];
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  #child: ChildProcess | undefined;
+  #pending = '';
+
+  readonly #args: readonly string[];
+  readonly #env: Record<string, string>;
+
+  constructor(args: readonly string[], env: Record<string, string>) {
+    this.#args = args;
+    this.#env = env;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [cli, ...this.#args], { env: this.#env, stdio: ['pipe', 'pipe', 'pipe'] });
+      this.#child = child;
+      child.once('error', reject);
+      child.once('spawn', () => resolve());
+      child.once('close', () => this.onclose?.());
+      child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk.toString('utf8')));
+      child.stdout?.on('data', (chunk: Buffer) => {
+        this.#pending += chunk.toString('utf8');
+        let newline: number;
+        while ((newline = this.#pending.indexOf('\n')) >= 0) {
+          const line = this.#pending.slice(0, newline);
+          this.#pending = this.#pending.slice(newline + 1);
+          this.lines.push(line);
+          let message: unknown;
+          try {
+            message = JSON.parse(line);
+          } catch {
+            this.badLines.push(line);
+            continue;
+          }
+          if ((message as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
+            this.badLines.push(line);
+            continue;
+          }
+          this.onmessage?.(message as JSONRPCMessage);
+        }
+      });
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stdin = this.#child?.stdin;
+      if (!stdin) return reject(new Error('not started'));
+      stdin.write(`${JSON.stringify(message)}\n`, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  async close(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    child.stdin?.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** The stdout text left without a newline (must be empty at the end). */
+  get unterminated(): string {
+    return this.#pending;
+  }
+}
+
+export interface E2eServer {
+  readonly client: Client;
+  readonly transport: CheckedStdioTransport;
+  readonly home: string;
+  /** Every result, serialized, for the secrets check. */
+  readonly results: string[];
+  call(name: string, args?: Record<string, unknown>): Promise<ToolResult>;
+  close(): Promise<void>;
+}
+
+/** Spawns the built bin with its own HOME and connects the SDK client to it. */
+export async function startServer(f: SshdFacts, options: { args?: string[]; env?: Record<string, string>; home?: string } = {}): Promise<E2eServer> {
+  const home = options.home ?? serverHome(f);
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, ...options.env };
+  const transport = new CheckedStdioTransport(['--log-level', 'debug', ...(options.args ?? [])], env);
+  const client = new Client({ name: 'e2e', version: '0.0.0' });
+  await client.connect(transport);
+  const results: string[] = [];
+  return {
+    client,
+    transport,
+    home,
+    results,
+    async call(name, args = {}) {
+      const result = (await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 })) as ToolResult;
+      results.push(JSON.stringify(result));
+      return result;
+    },
+    async close() {
+      await client.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
