@@ -34,4 +34,16 @@ describe.skipIf(!facts)(`library examples on the real sshd ${facts ? '' : `(SKIP
     expect(out).toContain('read back: "hello, remote file\\n" (19 of 19 bytes)');
     expect(out).toContain('listing: hello.txt file 19');
   });
+
+  it('mcp-client.mjs: the SDK client drives the server over stdio: persistent shell, command_id flow, files', () => {
+    const out = runExample('mcp-client.mjs', f);
+    expect(out).toMatch(/^tools: \d{2}$/m);
+    expect(out).toContain(`hosts: example=${f.user}@${f.host}:${f.port}`);
+    expect(out).toMatch(/^first: exit 0: hello from \S+$/m);
+    expect(out).toContain('same shell: /tmp');
+    expect(out).toContain('long: running, command_id returned: true');
+    expect(out).toContain('long: completed, exit 0: finished');
+    expect(out).toContain('file: 20 bytes, mode 0600, read back "written through MCP\\n"');
+    expect(out).toContain('closed: 1');
+  });
 });

@@ -63,8 +63,10 @@ export interface Session {
   readonly endpoint: string;
   /** Digest of the credentials that opened it. */
   readonly credential: string;
-  /** The name the caller used (alias or host). */
+  /** The name the first caller used (alias or host). */
   readonly alias: string;
+  /** Every name calls reached it by (close_session takes any of them). */
+  readonly aliases: Set<string>;
   readonly connection: SshConnection;
   readonly shell: ShellSession;
   readonly target: JobTarget;
@@ -122,6 +124,7 @@ export class SessionManager {
     if (existing && existing.connection.isOpen && existing.shell.isOpen) {
       if (resolved.sudoPassword !== undefined) this.#setSudoPassword(existing, resolved.sudoPassword);
       existing.lastUsedAt = Date.now();
+      existing.aliases.add(params.host);
       return existing;
     }
     const key = existing?.key ?? this.#pendingKey(resolved) ?? this.#newKey(resolved.endpoint);
@@ -131,6 +134,7 @@ export class SessionManager {
       this.#opening.set(key, { promise: opening, endpoint: resolved.endpoint, credential: resolved.credential });
     }
     const session = await withDeadline(opening, this.#options.openTimeoutMs ?? 45_000, key);
+    session.aliases.add(params.host);
     if (resolved.sudoPassword !== undefined) this.#setSudoPassword(session, resolved.sudoPassword);
     return session;
   }
@@ -222,6 +226,7 @@ export class SessionManager {
       endpoint: resolved.endpoint,
       credential: resolved.credential,
       alias,
+      aliases: new Set([alias]),
       connection,
       shell,
       target: {
@@ -274,16 +279,16 @@ export class SessionManager {
    */
   close(host: string, username?: string, port?: number, onClose?: (key: string) => void): string[] {
     const closed: string[] = [];
-    const matches = (key: string, endpoint: string, alias?: string): boolean => {
+    const matches = (key: string, endpoint: string, aliases?: ReadonlySet<string>): boolean => {
       const [user, rest] = splitKey(endpoint);
       return (
-        (key === host || endpoint === host || alias === host || rest.host === host) &&
+        (key === host || endpoint === host || aliases?.has(host) === true || rest.host === host) &&
         (username === undefined || user === username) &&
         (port === undefined || rest.port === port)
       );
     };
     for (const session of [...this.#sessions.values()]) {
-      if (!matches(session.key, session.endpoint, session.alias)) continue;
+      if (!matches(session.key, session.endpoint, session.aliases)) continue;
       onClose?.(session.key);
       this.#closeSession(session);
       closed.push(session.key);

@@ -1,0 +1,194 @@
+// End to end: the tools beyond the reference (directories, transfers, host list, many hosts), the
+// session rules (credentials, close ends jobs), and the policy, through the built bin over stdio.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
+
+const facts = sshdFacts();
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
+  const f = facts as SshdFacts;
+  const local = mkdtempSync(join(tmpdir(), 'mcp-local-'));
+  const remoteDir = `/tmp/mcp-host-tools-${process.pid}`;
+  let server: E2eServer;
+  const call = (name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => server.call(name, args);
+
+  beforeAll(async () => {
+    const home = serverHome(f, `Host testhost2\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n\nHost far\n  HostName 192.0.2.10\n  User ops\n  ProxyJump testhost\n\n`);
+    server = await startServer(f, { home, env: { OVRD_envhost_HOST: f.host, OVRD_envhost_PORT: String(f.port), OVRD_envhost_PASS: f.password, OVRD_envhost_USER: f.user } });
+  });
+  afterAll(async () => {
+    await call('execute_command', { host: 'testhost', command: `rm -rf ${remoteDir}` }).catch(() => undefined);
+    await server?.close();
+    rmSync(local, { recursive: true, force: true });
+  });
+
+  it('lists the new tools with output schemas', async () => {
+    const { tools } = await server.client.listTools();
+    for (const name of ['list_directory', 'upload_file', 'download_file', 'list_hosts', 'execute_command_on_hosts']) {
+      const tool = tools.find((t) => t.name === name);
+      expect(tool?.outputSchema, name).toBeDefined();
+      expect(tool?.description?.length, name).toBeGreaterThan(80);
+    }
+  });
+
+  it('lists hosts from ssh_config (resolved) and from OVRD_* variables, never their passwords', async () => {
+    const result = await call('list_hosts');
+    const hosts = result.structuredContent?.hosts as { alias: string }[];
+    expect(hosts).toEqual([
+      expect.objectContaining({ alias: 'testhost', host: f.host, port: f.port, user: f.user, source: 'ssh_config', credentials_in_environment: false }),
+      expect.objectContaining({ alias: 'testhost2', host: f.host, port: f.port }),
+      expect.objectContaining({ alias: 'far', host: '192.0.2.10', user: 'ops', port: 22, proxy_jump: [`${f.user}@${f.host}:${f.port}`] }),
+      expect.objectContaining({ alias: 'envhost', host: f.host, port: f.port, user: f.user, source: 'environment', credentials_in_environment: true }),
+    ]);
+    expect(text(result)).toContain(`far  ops@192.0.2.10:22 via ${f.user}@${f.host}:${f.port}`);
+    expect(JSON.stringify(result)).not.toContain(f.password);
+  });
+
+  it('uploads and downloads binary files byte-exact; local paths must be absolute; a failed download leaves nothing', async () => {
+    const bytes = Buffer.concat([randomBytes(300_000), Buffer.from('\0\r\n\xff', 'latin1')]);
+    const source = join(local, 'blob.bin');
+    writeFileSync(source, bytes);
+    const up = await call('upload_file', { host: 'testhost', local_path: source, remote_path: `${remoteDir}/in/blob.bin`, make_dirs: true, permissions: '640' });
+    expect(up.structuredContent).toMatchObject({ bytes: bytes.length, remote_path: `${remoteDir}/in/blob.bin` });
+    expect(text(up)).toMatch(/^Uploaded 300004 bytes: /);
+    expect(sha256(readFileSync(`${remoteDir}/in/blob.bin`))).toBe(sha256(bytes));
+    expect(statSync(`${remoteDir}/in/blob.bin`).mode & 0o777).toBe(0o640);
+
+    const target = join(local, 'back', 'blob.bin');
+    const down = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/in/blob.bin`, local_path: target, make_dirs: true });
+    expect(down.structuredContent).toMatchObject({ bytes: bytes.length, local_path: target });
+    expect(sha256(readFileSync(target))).toBe(sha256(bytes));
+
+    const relative = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/in/blob.bin`, local_path: 'blob.bin' });
+    expect(text(relative)).toMatch(/^Error INVALID_ARGUMENT: local_path must be absolute/);
+    const missing = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/nope`, local_path: join(local, 'nope') });
+    expect(text(missing)).toMatch(/^Error NOT_FOUND: /);
+    expect(existsSync(join(local, 'nope'))).toBe(false);
+    const noSource = await call('upload_file', { host: 'testhost', local_path: join(local, 'absent'), remote_path: `${remoteDir}/x` });
+    expect(noSource.isError).toBe(true);
+  });
+
+  it('lists a directory with types, modes and sizes; hidden entries on request', async () => {
+    await call('execute_command', { host: 'testhost', command: `mkdir -p ${remoteDir}/list/sub && printf abc > ${remoteDir}/list/a.txt && touch ${remoteDir}/list/.hidden && ln -s a.txt ${remoteDir}/list/link && chmod 600 ${remoteDir}/list/a.txt` });
+    const all = await call('list_directory', { host: 'testhost', remote_path: `${remoteDir}/list` });
+    expect(all.structuredContent).toMatchObject({
+      path: `${remoteDir}/list`,
+      total: 4,
+      omitted: 0,
+      entries: [
+        expect.objectContaining({ name: '.hidden', type: 'file', size: 0 }),
+        expect.objectContaining({ name: 'a.txt', type: 'file', size: 3, mode: '0600' }),
+        expect.objectContaining({ name: 'link', type: 'symlink' }),
+        expect.objectContaining({ name: 'sub', type: 'directory' }),
+      ],
+    });
+    expect(text(all)).toContain('sub/');
+    const visible = await call('list_directory', { host: 'testhost', remote_path: `${remoteDir}/list`, show_hidden: false });
+    expect((visible.structuredContent?.entries as { name: string }[]).map((e) => e.name)).toEqual(['a.txt', 'link', 'sub']);
+    const notDir = await call('list_directory', { host: 'testhost', remote_path: `${remoteDir}/list/a.txt` });
+    expect(notDir.isError).toBe(true);
+  });
+
+  it('runs one command on several hosts in parallel; an unreachable host fails alone', async () => {
+    const result = await call('execute_command_on_hosts', {
+      hosts: ['testhost', 'testhost2', 'envhost', 'no-such-host.invalid'],
+      command: 'sleep 0.5; echo "on $(whoami)"',
+      timeout: 20,
+    });
+    const results = result.structuredContent?.results as { host: string; status: string; output: string; exit_code: number | null; error: { code: string } | null }[];
+    expect(results.map((r) => [r.host, r.status, r.exit_code, r.output])).toEqual([
+      ['testhost', 'completed', 0, `on ${f.user}\n`],
+      ['testhost2', 'completed', 0, `on ${f.user}\n`],
+      ['envhost', 'completed', 0, `on ${f.user}\n`],
+      ['no-such-host.invalid', 'error', null, ''],
+    ]);
+    expect(results[3]?.error?.code).toMatch(/CONNECT_FAILED|HOST_KEY_UNKNOWN/);
+    expect(result.structuredContent).toMatchObject({ succeeded: 3, failed: 1, running: 0 });
+    expect(text(result)).toMatch(/^4 hosts: 3 succeeded, 1 failed\./);
+    // The three ran at once (testhost2 shares testhost's session, so it ran in a second shell).
+    const durations = (await call('list_command_history', { limit: 3 })).structuredContent?.commands as { started_at: string; ended_at: string }[];
+    const starts = durations.map((d) => Date.parse(d.started_at));
+    expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(450);
+  });
+
+  it('reuses a session only with the same credentials when a call names its own', async () => {
+    await call('execute_command', { host: 'testhost', command: 'cd /var' });
+    // Same key file as the alias's IdentityFile: same session, same directory.
+    const same = await call('execute_command', { host: f.host, port: f.port, username: f.user, key_filename: f.keyPath, command: 'pwd' });
+    expect(same.structuredContent).toMatchObject({ output: '/var\n', session: `${f.user}@${f.host}:${f.port}` });
+    // A wrong password does not ride on the open session.
+    const wrong = await call('execute_command', { host: f.host, port: f.port, username: f.user, password: 'not-the-password', command: 'pwd' });
+    expect(text(wrong)).toMatch(/^Error AUTH_FAILED: /);
+    // No credentials named: the host's session.
+    const plain = await call('execute_command', { host: f.host, port: f.port, username: f.user, command: 'pwd' });
+    expect(plain.structuredContent).toMatchObject({ output: '/var\n' });
+  });
+
+  it('close_session ends the commands running there; read_screen and send_keys never open a session', async () => {
+    const started = await call('execute_command_async', { host: 'testhost', command: 'sleep 30' });
+    const id = started.structuredContent?.command_id as string;
+    const closed = await call('close_session', { host: 'testhost' });
+    expect(closed.structuredContent).toMatchObject({ closed: [`${f.user}@${f.host}:${f.port}`] });
+    const status = await call('get_command_status', { command_id: id });
+    expect(status.structuredContent).toMatchObject({ status: 'interrupted', error: { code: 'SESSION_CLOSED' } });
+    expect((await call('list_running_commands')).structuredContent).toEqual({ commands: [] });
+    const screen = await call('read_screen', { host: 'testhost' });
+    expect(text(screen)).toMatch(/^Error NO_SESSION: /);
+    // testhost2 and envhost reached the same session: it is closed for every name.
+    expect((await call('list_sessions')).structuredContent).toEqual({ sessions: [] });
+  });
+
+  it('leaks no password and writes only JSON-RPC to stdout', () => {
+    expect(server.results.join('\n')).not.toContain(f.password);
+    expect(server.transport.stderr.join('')).not.toContain(f.password);
+    expect(server.transport.badLines).toEqual([]);
+  });
+});
+
+describe.skipIf(!facts)('mcp-ssh-server policy and log file', () => {
+  const f = facts as SshdFacts;
+  let server: E2eServer;
+  const logDir = mkdtempSync(join(tmpdir(), 'mcp-log-'));
+  const logFile = join(logDir, 'server.log');
+
+  beforeAll(async () => {
+    server = await startServer(f, {
+      args: ['--read-only', '--allow-command', '^uptime$', '--allow-hosts', 'testhost', '--log-file', logFile],
+      env: { MCP_SSH_DENY_COMMANDS: 'reboot' },
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('runs only allowed commands on allowed hosts, refuses writes, and says so in the instructions', async () => {
+    expect(server.client.getInstructions()).toContain('read-only');
+    const allowed = await server.call('execute_command', { host: 'testhost', command: 'uptime' });
+    expect(allowed.structuredContent).toMatchObject({ status: 'completed', exit_code: 0 });
+    const refused = await server.call('execute_command', { host: 'testhost', command: 'id' });
+    expect(text(refused)).toMatch(/^Error POLICY_DENIED: the server is read-only/);
+    const denied = await server.call('execute_command', { host: 'testhost', command: 'uptime; reboot' });
+    expect(text(denied)).toMatch(/^Error POLICY_DENIED: the command matches/);
+    const write = await server.call('write_file', { host: 'testhost', remote_path: '/tmp/x', content: 'x' });
+    expect(text(write)).toMatch(/^Error POLICY_DENIED: .*write_file/);
+    const otherHost = await server.call('read_file', { host: 'localhost', port: f.port, remote_path: '/etc/hostname' });
+    expect(text(otherHost)).toMatch(/^Error POLICY_DENIED: host "localhost"/);
+    const read = await server.call('read_file', { host: 'testhost', remote_path: '/etc/hostname' });
+    expect(read.isError).toBeFalsy();
+  });
+
+  it('logs to a 0600 file as well as stderr', () => {
+    expect(statSync(logFile).mode & 0o777).toBe(0o600);
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toContain('session opened');
+    expect(log).toContain('policy: read-only; hosts: testhost; 1 denied command pattern(s)');
+    expect(log).not.toContain(f.password);
+  });
+});
