@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { Policy } from './policy';
@@ -45,6 +46,8 @@ export const serverConfigSchema = z.object({
   /** OVRD_<alias>_HOST/_PORT/_USER/_PASS/_KEY/_SUDO_PASS/_ENABLE_PASS, by alias as written in the variable. */
   overrides: z.record(z.string(), overrideSchema).default({}),
   policy: policySchema.default({}),
+  /** Where upload_file/download_file may read and write locally; default: the working directory. */
+  localRoots: z.array(z.string().min(1)).optional(),
   /** Serve Streamable HTTP instead of stdio. */
   http: httpSchema.optional(),
 });
@@ -67,7 +70,8 @@ Options:
   --ssh-config <path>      ssh_config to read (env MCP_SSH_CONFIG; default ~/.ssh/config)
 
 Policy (a guard rail, not a sandbox; env values are comma-separated, patterns newline-separated):
-  --allow-hosts <globs>    only these hosts, e.g. "web-*,10.0.0.*" (env MCP_SSH_ALLOWED_HOSTS)
+  --allow-hosts <globs>    only these hosts, e.g. "web-*,10.0.0.*" (* does not cross a dot)
+                           (env MCP_SSH_ALLOWED_HOSTS)
   --deny-command <regex>   refuse matching commands; repeatable (env MCP_SSH_DENY_COMMANDS)
   --read-only              no commands, file writes, uploads or typed input (env MCP_SSH_READ_ONLY=1)
   --allow-command <regex>  in read-only mode, commands that may run; repeatable (env MCP_SSH_ALLOW_COMMANDS)
@@ -83,6 +87,11 @@ Streamable HTTP (instead of stdio):
                            process arguments are visible to every local user)
   --allowed-origin <url>   a browser Origin allowed besides the server's own; repeatable
                            (env MCP_SSH_ALLOWED_ORIGINS)
+
+Local files (upload_file, download_file):
+  --local-root <dir>       a directory they may read and write; repeatable (env
+                           MCP_SSH_LOCAL_ROOTS, ':'-separated). Default: the working directory
+                           (none when it is /). .ssh directories are always refused.
 
   -h, --help               show this help and exit
   -v, --version            print the version and exit
@@ -121,6 +130,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       'http-port': { type: 'string' },
       'http-token-file': { type: 'string' },
       'allowed-origin': { type: 'string', multiple: true },
+      'local-root': { type: 'string', multiple: true },
     },
   });
   if (values.help) return { kind: 'help' };
@@ -132,9 +142,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     ...listOf(values['allow-hosts'] ?? env.MCP_SSH_ALLOWED_HOSTS, ',', 'allowedHosts', fromFile.allowedHosts),
     ...listOf(values['deny-command'] ?? env.MCP_SSH_DENY_COMMANDS, '\n', 'deniedCommands', fromFile.deniedCommands),
     ...listOf(values['allow-command'] ?? env.MCP_SSH_ALLOW_COMMANDS, '\n', 'allowedCommands', fromFile.allowedCommands),
-    ...(values['read-only'] || isTrue(env.MCP_SSH_READ_ONLY) ? { readOnly: true } : {}),
+    ...(values['read-only'] || flag(env.MCP_SSH_READ_ONLY, 'MCP_SSH_READ_ONLY') ? { readOnly: true } : {}),
   };
-  const http = values.http || isTrue(env.MCP_SSH_HTTP);
+  const http = values.http || flag(env.MCP_SSH_HTTP, 'MCP_SSH_HTTP');
   const tokenFile = values['http-token-file'] ?? env.MCP_SSH_HTTP_TOKEN_FILE;
   const parsed = serverConfigSchema.safeParse({
     logLevel: values['log-level'] ?? env.MCP_SSH_LOG_LEVEL,
@@ -143,6 +153,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     agent: env.SSH_AUTH_SOCK || undefined,
     overrides: overridesFromEnv(env),
     policy,
+    localRoots: values['local-root'] ?? splitList(env.MCP_SSH_LOCAL_ROOTS, delimiter),
     ...(http
       ? {
           http: {
@@ -167,8 +178,11 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
   return { kind: 'serve', config: parsed.data };
 }
 
-function isTrue(value: string | undefined): boolean {
-  return value !== undefined && /^(1|true|yes|on)$/i.test(value);
+/** A boolean variable: 1/true/yes/on or 0/false/no/off (or unset); anything else is an error, not a silent "off". */
+function flag(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '' || /^(0|false|no|off)$/i.test(value)) return false;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  throw new Error(`${name} must be 1/true/yes/on or 0/false/no/off, got ${JSON.stringify(value)}`);
 }
 
 function splitList(value: string | readonly string[] | undefined, separator: string): string[] | undefined {
@@ -180,7 +194,10 @@ function splitList(value: string | readonly string[] | undefined, separator: str
 /** Flag or env values, added to what the policy file gave for the same field. */
 function listOf(value: string | readonly string[] | undefined, separator: string, field: string, base: readonly string[] | undefined): Record<string, string[]> {
   const items = splitList(value, separator);
-  return items === undefined ? {} : { [field]: [...(base ?? []), ...items] };
+  if (items === undefined) return {};
+  // An allow-list given empty must not mean "everything".
+  if (items.length === 0) throw new Error(`${field} was given but is empty`);
+  return { [field]: [...(base ?? []), ...items] };
 }
 
 function readPolicyFile(path: string): z.infer<typeof policySchema> {

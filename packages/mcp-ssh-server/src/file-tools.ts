@@ -171,6 +171,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     (args) =>
       guard(redactor, async () => {
         policy.checkWrite('send_keys');
+        policy.checkInput(args.keys);
         const session = await sessions.existing(args);
         const running = jobs.runningOn(session.key).find((job) => job.shell === 'primary');
         if (!running || !session.shell.sendKeys(args.keys)) {

@@ -1,11 +1,10 @@
-import { isAbsolute, join } from 'node:path';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { JobManager } from 'ssh-async-jobs';
-import { isSshError, listConfiguredHosts, type Redactor } from 'ssh-session-core';
+import { isSshError, listConfiguredHosts, resolveTarget, type Redactor } from 'ssh-session-core';
 import { parseMode, type FileInfo } from 'ssh-sftp-files';
 import { z } from 'zod';
-import { ServerError } from './errors';
+import type { LocalRoots } from './local-paths';
 import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
 import { connectionShape, guard, progressReporter } from './tools';
@@ -22,9 +21,9 @@ const entrySchema = z.object({
   type: z.enum(['file', 'directory', 'symlink', 'other']),
   size: z.number(),
   mode: z.string(),
-  uid: z.number().int(),
-  gid: z.number().int(),
-  modified_at: z.string(),
+  uid: z.number().int().nullable(),
+  gid: z.number().int().nullable(),
+  modified_at: z.string().nullable(),
 });
 const listingSchema = z.object({ path: z.string(), entries: z.array(entrySchema), total: z.number().int(), omitted: z.number().int() });
 const transferSchema = z.object({ local_path: z.string(), remote_path: z.string(), bytes: z.number(), duration_ms: z.number() });
@@ -70,11 +69,12 @@ export interface HostToolContext {
   readonly sshConfigPath: string;
   readonly homeDir: string;
   readonly localUser: string;
+  readonly localRoots: LocalRoots;
 }
 
 /** Beyond the reference: list_directory, upload_file, download_file, list_hosts, execute_command_on_hosts. */
 export function registerHostTools(server: McpServer, context: HostToolContext): void {
-  const { sessions, jobs, redactor, policy, homeDir, localUser } = context;
+  const { sessions, jobs, redactor, policy, homeDir, localUser, localRoots } = context;
 
   server.registerTool(
     'list_directory',
@@ -112,11 +112,12 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
       title: 'Upload a local file to a host',
       description:
         'Copies a file from the machine running this server to a host over SFTP: binary-safe, streamed (any size), ' +
-        'written to a temp file and renamed into place, so the destination is never half-written. local_path must be ' +
-        'absolute (or start with ~). For small text content, write_file is simpler.',
+        'written to a temp file and renamed into place, so the destination is never half-written. local_path must lie ' +
+        'in the server\'s local roots (relative paths are taken from the first); .ssh directories are never read. For small text ' +
+        'content, write_file is simpler.',
       inputSchema: {
         ...connectionShape,
-        local_path: z.string().min(1).describe('Absolute path on the server machine'),
+        local_path: z.string().min(1).describe('File on the server machine, inside its local roots'),
         remote_path: z.string().min(1).describe('Destination on the host; ~ is the home directory'),
         make_dirs: z.boolean().default(false),
         preserve_mode: z.boolean().default(false).describe('Give the destination the local file\'s permission bits'),
@@ -128,7 +129,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     (args, extra) =>
       guard(redactor, async () => {
         policy.checkWrite('upload_file');
-        const local = localPath(args.local_path, homeDir);
+        const local = await localRoots.source(args.local_path);
         const session = await sessions.session(args);
         const report = progressReporter(extra);
         const result = await session.files.upload(local, args.remote_path, {
@@ -148,12 +149,14 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
       title: 'Download a file from a host',
       description:
         'Copies a file from a host to the machine running this server over SFTP: binary-safe, streamed, into a temp ' +
-        'file renamed into place (a failed download leaves no partial file). local_path must be absolute (or start with ~).',
+        'file renamed into place (a failed download leaves no partial file). local_path must lie in the server\'s local roots; ' +
+        'an existing file is replaced only with overwrite: true.',
       inputSchema: {
         ...connectionShape,
         remote_path: z.string().min(1).describe('File on the host; ~ is the home directory'),
-        local_path: z.string().min(1).describe('Absolute destination path on the server machine'),
+        local_path: z.string().min(1).describe('Destination on the server machine, inside its local roots'),
         make_dirs: z.boolean().default(false).describe('Create missing local directories'),
+        overwrite: z.boolean().default(false).describe('Replace an existing local file'),
         preserve_mode: z.boolean().default(false),
       },
       outputSchema: transferSchema.shape,
@@ -161,7 +164,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     },
     (args, extra) =>
       guard(redactor, async () => {
-        const local = localPath(args.local_path, homeDir);
+        const local = await localRoots.destination(args.local_path, { makeDirs: args.make_dirs, overwrite: args.overwrite });
         const session = await sessions.session(args);
         const report = progressReporter(extra);
         const result = await session.files.download(args.remote_path, local, {
@@ -189,19 +192,24 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
       guard(redactor, async () => {
         const configured = await listConfiguredHosts({ configPath: context.sshConfigPath, homeDir, localUser });
         const open = new Set(sessions.list().map((s) => s.alias));
-        const hosts = configured.map((target) => {
-          const override = sessions.override(target.alias);
-          return {
-            alias: target.alias,
-            host: override?.host ?? target.host,
+        const hosts = [];
+        for (const configuredTarget of configured) {
+          const override = sessions.override(configuredTarget.alias);
+          // OVRD_<alias>_HOST sends the connection elsewhere: show where it really goes.
+          const target = override?.host
+            ? await resolveTarget(override.host, { configPath: context.sshConfigPath, homeDir, localUser }).catch(() => configuredTarget)
+            : configuredTarget;
+          hosts.push({
+            alias: configuredTarget.alias,
+            host: target.host,
             user: override?.user ?? target.user,
             port: override?.port ?? target.port,
             proxy_jump: target.proxyJump.map((hop) => `${hop.user}@${hop.host}:${hop.port}`),
             source: 'ssh_config' as 'ssh_config' | 'environment',
             credentials_in_environment: Boolean(override?.password ?? override?.key),
-            session_open: open.has(target.alias),
-          };
-        });
+            session_open: open.has(configuredTarget.alias),
+          });
+        }
         for (const [alias, override] of sessions.overrides()) {
           if (hosts.some((h) => h.alias === alias) || !override.host) continue;
           hosts.push({
@@ -294,14 +302,6 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
   );
 }
 
-/** An absolute local path (`~` expanded). The model cannot know the server's working directory. */
-function localPath(path: string, home: string): string {
-  const expanded = path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path;
-  if (!isAbsolute(expanded)) throw new ServerError('INVALID_ARGUMENT', `local_path must be absolute (or start with ~/), got ${JSON.stringify(path)}`);
-  if (expanded.includes('\0')) throw new ServerError('INVALID_ARGUMENT', 'local_path must not contain NUL');
-  return expanded;
-}
-
 function capped(text: string, max: number): { text: string; omitted: number } {
   if (text.length <= max) return { text, omitted: 0 };
   const half = Math.floor(max / 2);
@@ -323,7 +323,7 @@ function entryFields(entry: FileInfo) {
 
 function entryLine(entry: FileInfo): string {
   const kind = entry.type === 'directory' ? 'd' : entry.type === 'symlink' ? 'l' : entry.type === 'file' ? '-' : '?';
-  return `${kind} ${entry.mode.toString(8).padStart(4, '0')} ${String(entry.size).padStart(10)} ${entry.modifiedAt}  ${entry.name}${entry.type === 'directory' ? '/' : ''}`;
+  return `${kind} ${entry.mode.toString(8).padStart(4, '0')} ${String(entry.size).padStart(10)} ${entry.modifiedAt ?? '-'}  ${entry.name}${entry.type === 'directory' ? '/' : ''}`;
 }
 
 function transferResult(verb: string, result: { localPath: string; remotePath: string; bytes: number; durationMs: number }): CallToolResult {

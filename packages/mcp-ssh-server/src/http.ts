@@ -8,6 +8,10 @@ import { createSshMcpServer, type SshMcpServerParts } from './server';
 /** Request bodies above this are refused (413): write_file content travels in them. */
 const MAX_BODY_BYTES = 96 * 1024 * 1024;
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+/** MCP clients served at once; a new one past this replaces the longest idle. */
+const MAX_CLIENTS = 32;
+/** A client silent this long is forgotten (its SSH sessions stay: they belong to the server). */
+const CLIENT_IDLE_MS = 60 * 60 * 1000;
 
 export interface HttpServeOptions {
   /** Address to bind. Default 127.0.0.1. */
@@ -40,8 +44,19 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
   if (typeof options.token !== 'string' || options.token.length < 16) throw new TypeError('the HTTP bearer token must be at least 16 characters');
   const host = options.host ?? '127.0.0.1';
   const { logger } = options.parts;
+  // The token must never come back in a result either (a command could print the environment).
+  options.parts.redactor.add(options.token);
   const expected = digest(options.token);
-  const clients = new Map<string, StreamableHTTPServerTransport>();
+  const clients = new Map<string, { readonly transport: StreamableHTTPServerTransport; lastUsed: number }>();
+  const forget = (id: string): void => {
+    const client = clients.get(id);
+    clients.delete(id);
+    void client?.transport.close().catch(() => undefined);
+  };
+  const sweep = setInterval(() => {
+    for (const [id, client] of clients) if (Date.now() - client.lastUsed > CLIENT_IDLE_MS) forget(id);
+  }, 60_000);
+  sweep.unref();
   let port = 0;
   const loopback = LOOPBACK_NAMES.has(host);
 
@@ -69,7 +84,10 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
     }
     const sessionId = req.headers['mcp-session-id'];
     const existing = typeof sessionId === 'string' ? clients.get(sessionId) : undefined;
-    if (existing) return existing.handleRequest(req, res);
+    if (existing) {
+      existing.lastUsed = Date.now();
+      return existing.transport.handleRequest(req, res);
+    }
     if (typeof sessionId === 'string') return refuse(res, 404, 'unknown or closed MCP session: initialize again');
     if (req.method !== 'POST') return refuse(res, 400, 'bad request: initialize with a POST first');
     const body = await readJson(req);
@@ -78,8 +96,13 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
     if (!isInitializeRequest(body)) return refuse(res, 400, 'bad request: no MCP session; the first request must be initialize');
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      maxRequestBodySize: MAX_BODY_BYTES,
       onsessioninitialized: (id) => {
-        clients.set(id, transport);
+        if (clients.size >= MAX_CLIENTS) {
+          const idlest = [...clients].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
+          if (idlest) forget(idlest[0]);
+        }
+        clients.set(id, { transport, lastUsed: Date.now() });
         logger.log('info', 'http client connected', { clients: clients.size });
       },
     });
@@ -111,7 +134,8 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
     url: `http://${shown}:${port}/mcp`,
     port,
     async close() {
-      await Promise.all([...clients.values()].map((transport) => transport.close().catch(() => undefined)));
+      clearInterval(sweep);
+      await Promise.all([...clients.values()].map((client) => client.transport.close().catch(() => undefined)));
       clients.clear();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync, writeSync } from 'node:fs';
 import type { LogLevel, Logger } from 'ssh-session-core';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -20,7 +20,8 @@ export function createServerLogger(minLevel: LogLevel | 'silent', file?: string)
   let fd: number | undefined;
   if (file !== undefined) {
     try {
-      fd = openSync(file, 'a', 0o600);
+      // Not through a symlink someone planted: that would append to (and chmod) their target.
+      fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
       fchmodSync(fd, 0o600);
     } catch (error) {
       throw new Error(`cannot open the log file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);

@@ -5,7 +5,10 @@ import { ServerError } from './errors';
  * commands can run anything its user can, so real limits belong on the host (an account, sudoers).
  */
 export interface PolicyOptions {
-  /** Host patterns (`*` and `?` globs, case-insensitive); empty allows every host. */
+  /**
+   * Host patterns (`*` and `?` globs, case-insensitive; `*` does not cross a dot, so `web-*` never
+   * matches `web-1.attacker.example`); empty allows every host.
+   */
   readonly allowedHosts?: readonly string[];
   /** Commands matching any of these regular expressions are refused. */
   readonly deniedCommands?: readonly string[];
@@ -48,18 +51,26 @@ export class Policy {
     );
   }
 
-  /** Refuses a command that matches a denied pattern, or, in read-only mode, no allowed one. */
+  /**
+   * Refuses a command that matches a denied pattern, or, in read-only mode, no allowed one — and
+   * in read-only mode any shell operator, so `uptime; rm -rf ~` never passes as `uptime`.
+   */
   checkCommand(command: string): void {
-    const denied = this.#denied.find((pattern) => pattern.test(command));
-    if (denied) throw new ServerError('POLICY_DENIED', `the command matches the server's denied pattern ${denied}; it was not run`);
-    if (this.readOnly && !this.#allowed.some((pattern) => pattern.test(command))) {
+    this.checkInput(command, 'the command');
+    if (this.readOnly && (/[;&|`$<>()\n\r\\]/.test(command) || !this.#allowed.some((pattern) => pattern.test(command)))) {
       throw new ServerError(
         'POLICY_DENIED',
         this.#allowed.length === 0
           ? 'the server is read-only: commands are not run (read_file, list_directory and download_file work)'
-          : `the server is read-only: only commands matching ${this.#allowed.join(', ')} are run`,
+          : `the server is read-only: only commands matching ${this.#allowed.join(', ')}, without shell operators, are run`,
       );
     }
+  }
+
+  /** Refuses text that matches a denied pattern: commands, and input typed into a running program (a shell). */
+  checkInput(text: string, what = 'the input'): void {
+    const denied = this.#denied.find((pattern) => pattern.test(text));
+    if (denied) throw new ServerError('POLICY_DENIED', `${what} matches the server's denied pattern ${denied}; it was not ${what === 'the input' ? 'sent' : 'run'}`);
   }
 
   /** Refuses what changes a host (writes, uploads, typed input) in read-only mode. */
@@ -77,7 +88,7 @@ export class Policy {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]');
   return new RegExp(`^${body}$`, 'i');
 }
 

@@ -6,6 +6,7 @@ import { noopLogger, Redactor, type Logger } from 'ssh-session-core';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
 import { registerHostTools } from './host-tools';
+import { LocalRoots } from './local-paths';
 import { Policy } from './policy';
 import { SessionManager, type HostOverride } from './sessions';
 import { registerCommandTools } from './tools';
@@ -31,6 +32,8 @@ export interface SshMcpServerParts {
   readonly policy: Policy;
   readonly logger: Logger;
   readonly sshConfigPath: string;
+  /** Where upload_file and download_file may touch the server machine. */
+  readonly localRoots: LocalRoots;
   /** Ends every job and closes every session. */
   close(): Promise<void>;
 }
@@ -59,6 +62,7 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
     policy,
   });
   const jobs = new JobManager({ redactor });
+  const localRoots = new LocalRoots(config.localRoots ?? defaultLocalRoots(), home);
   return {
     sessions,
     jobs,
@@ -66,6 +70,7 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
     policy,
     logger,
     sshConfigPath,
+    localRoots,
     async close() {
       await jobs.dispose('the server is shutting down');
       sessions.closeAll();
@@ -106,9 +111,16 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
     sshConfigPath: parts.sshConfigPath,
     homeDir: homedir(),
     localUser: userInfo().username,
+    localRoots: parts.localRoots,
   });
   logger.log('debug', 'mcp server created', { version: VERSION });
   return Object.assign(server, { parts });
+}
+
+/** The working directory, unless it is `/` (a client that starts servers there would open the whole disk). */
+function defaultLocalRoots(): string[] {
+  const cwd = process.cwd();
+  return cwd === '/' ? [] : [cwd];
 }
 
 /** Every message and field goes through the redactor first: a secret never reaches a log. */

@@ -6,6 +6,7 @@ import {
   sessionKeyOf,
   ShellSession,
   SshSessionError,
+  isSshError,
   type Logger,
   type ConnectOptions,
   type Redactor,
@@ -86,6 +87,16 @@ export interface SessionInfo {
   readonly last_used_at: string;
 }
 
+/** A session open under way. Cancelled (closed, or past its deadline): it ends closed. */
+interface Opening {
+  /** Set right after the open starts. */
+  promise: Promise<Session>;
+  readonly endpoint: string;
+  readonly credential: string;
+  readonly aliases: Set<string>;
+  cancelled: boolean;
+}
+
 /** What a call's parameters resolve to, before anything connects. */
 interface Resolved {
   /** `user@host:port`. */
@@ -108,9 +119,7 @@ export class SessionManager {
   readonly #policy: Policy;
   readonly #pool = new ConnectionPool();
   readonly #sessions = new Map<string, Session>();
-  readonly #opening = new Map<string, { readonly promise: Promise<Session>; readonly endpoint: string; readonly credential: string }>();
-  /** Keys closed while their open was under way: the open ends closed. */
-  readonly #closedWhileOpening = new Set<string>();
+  readonly #opening = new Map<string, Opening>();
 
   constructor(options: SessionManagerOptions) {
     this.#options = options;
@@ -128,15 +137,40 @@ export class SessionManager {
       return existing;
     }
     const key = existing?.key ?? this.#pendingKey(resolved) ?? this.#newKey(resolved.endpoint);
-    let opening = this.#opening.get(key)?.promise;
+    let opening = this.#opening.get(key);
     if (!opening) {
-      opening = this.#open(key, params.host, resolved, existing).finally(() => this.#opening.delete(key));
-      this.#opening.set(key, { promise: opening, endpoint: resolved.endpoint, credential: resolved.credential });
+      const entry: Opening = {
+        promise: undefined as unknown as Promise<Session>,
+        endpoint: resolved.endpoint,
+        credential: resolved.credential,
+        aliases: new Set([params.host]),
+        cancelled: false,
+      };
+      const promise = this.#open(key, params.host, resolved, existing, entry).finally(() => {
+        if (this.#opening.get(key) === entry) this.#opening.delete(key);
+      });
+      entry.promise = promise;
+      opening = entry;
+      this.#opening.set(key, opening);
     }
-    const session = await withDeadline(opening, this.#options.openTimeoutMs ?? 45_000, key);
+    opening.aliases.add(params.host);
+    let session: Session;
+    try {
+      session = await withDeadline(opening.promise, this.#options.openTimeoutMs ?? 45_000, key);
+    } catch (error) {
+      // Past its deadline the open is abandoned, not left to block every later call to the host.
+      if (isSshError(error) && error.code === 'CONNECT_TIMEOUT' && this.#opening.get(key) === opening) this.#cancel(key, opening);
+      throw error;
+    }
     session.aliases.add(params.host);
     if (resolved.sudoPassword !== undefined) this.#setSudoPassword(session, resolved.sudoPassword);
     return session;
+  }
+
+  #cancel(key: string, opening: Opening): void {
+    opening.cancelled = true;
+    this.#opening.delete(key);
+    void this.#pool.close(key);
   }
 
   /**
@@ -211,12 +245,19 @@ export class SessionManager {
     return key;
   }
 
-  async #open(key: string, alias: string, resolved: Resolved, previous: Session | undefined): Promise<Session> {
+  async #open(key: string, alias: string, resolved: Resolved, previous: Session | undefined, opening: Opening): Promise<Session> {
     if (previous) this.#closeSession(previous);
-    this.#closedWhileOpening.delete(key);
-    const connection = await this.#pool.acquire(resolved.connectOptions, key);
-    const shell = await ShellSession.open(connection, { sudoPassword: resolved.sudoPassword });
-    if (this.#closedWhileOpening.delete(key)) {
+    let connection: SshConnection;
+    let shell: ShellSession;
+    try {
+      connection = await this.#pool.acquire(resolved.connectOptions, key);
+      shell = await ShellSession.open(connection, { sudoPassword: resolved.sudoPassword });
+    } catch (error) {
+      // A login that succeeded must not stay pooled under this key for a later caller with other credentials.
+      void this.#pool.close(key);
+      throw error;
+    }
+    if (opening.cancelled) {
       shell.close();
       void this.#pool.close(key);
       throw new SshSessionError('CONNECTION_CLOSED', `the session to ${key} was closed while it was opening`);
@@ -293,9 +334,9 @@ export class SessionManager {
       this.#closeSession(session);
       closed.push(session.key);
     }
-    for (const [key, opening] of this.#opening) {
-      if (!matches(key, opening.endpoint)) continue;
-      this.#closedWhileOpening.add(key);
+    for (const [key, opening] of [...this.#opening]) {
+      if (!matches(key, opening.endpoint, opening.aliases)) continue;
+      this.#cancel(key, opening);
       closed.push(`${key} (while opening)`);
     }
     return closed;
@@ -303,7 +344,7 @@ export class SessionManager {
 
   closeAll(onClose?: (key: string) => void): string[] {
     const keys = [...this.#sessions.keys()];
-    for (const key of this.#opening.keys()) this.#closedWhileOpening.add(key);
+    for (const [key, opening] of [...this.#opening]) this.#cancel(key, opening);
     for (const session of [...this.#sessions.values()]) {
       onClose?.(session.key);
       this.#closeSession(session);

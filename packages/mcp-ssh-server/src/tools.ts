@@ -204,6 +204,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     async (args) =>
       guard(redactor, async () => {
         policy.checkWrite('send_input');
+        policy.checkInput(args.input_text);
         const status = await jobs.sendInput(args.command_id, args.input_text, { secret: args.secret });
         return commandResult(status.job, status.output, null);
       }),

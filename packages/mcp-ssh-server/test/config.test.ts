@@ -66,6 +66,12 @@ describe('parseCli', () => {
     writeFileSync(file, JSON.stringify({ readonly: true }));
     expect(() => parseCli(['--policy', file], {})).toThrow(/invalid policy file/);
     expect(() => parseCli(['--policy', join(dir, 'missing.json')], {})).toThrow(/cannot read the policy file/);
+    // Fail closed: an empty allow-list or an unclear boolean is an error, not "no restriction".
+    expect(() => parseCli(['--allow-hosts', ' , '], {})).toThrow(/allowedHosts was given but is empty/);
+    expect(() => parseCli([], { MCP_SSH_READ_ONLY: 'enabled' })).toThrow(/MCP_SSH_READ_ONLY must be/);
+    expect(parseCli([], { MCP_SSH_READ_ONLY: 'off' })).toMatchObject({ config: { policy: {} } });
+    expect(parseCli(['--local-root', '/srv/a', '--local-root', '/srv/b'], {})).toMatchObject({ config: { localRoots: ['/srv/a', '/srv/b'] } });
+    expect(parseCli([], { MCP_SSH_LOCAL_ROOTS: '/srv/a:/srv/b' })).toMatchObject({ config: { localRoots: ['/srv/a', '/srv/b'] } });
   });
 
   it('needs a bearer token for --http, from the environment or a file, never a flag', () => {
@@ -89,7 +95,10 @@ describe('Policy', () => {
     expect(() => policy.checkHost('WEB-1')).not.toThrow();
     expect(() => policy.checkHost('prod', '10.0.0.7')).not.toThrow();
     expect(() => policy.checkHost('db-1', 'db-1.example')).toThrow(expect.objectContaining({ code: 'POLICY_DENIED' }));
-    expect(() => policy.checkHost('web-1.evil', '10.0.0.77')).not.toThrow();
+    // `*` never crosses a dot: a DNS name under another domain is not `web-*` nor `10.0.0.*`.
+    expect(() => policy.checkHost('web-1.attacker.example', '10.0.0.77')).toThrow(/not in the server's allowed hosts/);
+    expect(() => new Policy({ allowedHosts: ['10.0.0.*'] }).checkHost('10.0.0.1.attacker.example')).toThrow(/allowed hosts/);
+    expect(() => new Policy({ allowedHosts: ['*.example.com'] }).checkHost('db.example.com')).not.toThrow();
     expect(() => new Policy().checkHost('anything')).not.toThrow();
   });
 
@@ -101,6 +110,8 @@ describe('Policy', () => {
     const readOnly = new Policy({ readOnly: true, allowedCommands: ['^uptime$'] });
     expect(() => readOnly.checkCommand('uptime')).not.toThrow();
     expect(() => readOnly.checkCommand('uptime; reboot')).toThrow(/read-only/);
+    expect(() => readOnly.checkCommand('uptime $(reboot)')).toThrow(/without shell operators/);
+    expect(() => denied.checkInput('rm -rf /\n')).toThrow(/denied pattern/);
     expect(() => readOnly.checkWrite('write_file')).toThrow(expect.objectContaining({ code: 'POLICY_DENIED' }));
     expect(new Policy().isOpen).toBe(true);
     expect(readOnly.describe()).toBe('read-only');

@@ -1,7 +1,7 @@
 // End to end: the tools beyond the reference (directories, transfers, host list, many hosts), the
 // session rules (credentials, close ends jobs), and the policy, through the built bin over stdio.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
 
   beforeAll(async () => {
     const home = serverHome(f, `Host testhost2\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n\nHost far\n  HostName 192.0.2.10\n  User ops\n  ProxyJump testhost\n\n`);
-    server = await startServer(f, { home, env: { OVRD_envhost_HOST: f.host, OVRD_envhost_PORT: String(f.port), OVRD_envhost_PASS: f.password, OVRD_envhost_USER: f.user } });
+    server = await startServer(f, { home, args: ['--local-root', local], env: { OVRD_envhost_HOST: f.host, OVRD_envhost_PORT: String(f.port), OVRD_envhost_PASS: f.password, OVRD_envhost_USER: f.user } });
   });
   afterAll(async () => {
     await call('execute_command', { host: 'testhost', command: `rm -rf ${remoteDir}` }).catch(() => undefined);
@@ -65,13 +65,31 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
     expect(down.structuredContent).toMatchObject({ bytes: bytes.length, local_path: target });
     expect(sha256(readFileSync(target))).toBe(sha256(bytes));
 
-    const relative = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/in/blob.bin`, local_path: 'blob.bin' });
-    expect(text(relative)).toMatch(/^Error INVALID_ARGUMENT: local_path must be absolute/);
+    // A new local file gets the remote mode (0640 here).
+    expect(statSync(target).mode & 0o777).toBe(0o640);
+    // Relative paths are taken from the first local root; an existing file needs overwrite.
+    const again = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/in/blob.bin`, local_path: 'back/blob.bin' });
+    expect(text(again)).toMatch(/^Error LOCAL_EXISTS: .*overwrite: true/);
+    const replaced = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/in/blob.bin`, local_path: 'back/blob.bin', overwrite: true });
+    expect(replaced.structuredContent).toMatchObject({ local_path: target });
+    // Nothing outside the local roots, and never a .ssh directory (the server's own keys).
+    const outside = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/in/blob.bin`, local_path: join(server.home, 'x.bin') });
+    expect(text(outside)).toMatch(/^Error POLICY_DENIED: .*outside the server's local roots/);
+    const escape = await call('upload_file', { host: 'testhost', local_path: '../../etc/passwd', remote_path: `${remoteDir}/passwd` });
+    expect(text(escape)).toMatch(/^Error POLICY_DENIED: /);
+    const sshDir = join(local, '.ssh');
+    mkdirSync(sshDir);
+    writeFileSync(join(sshDir, 'id_ed25519'), 'secret key');
+    const key = await call('upload_file', { host: 'testhost', local_path: join(sshDir, 'id_ed25519'), remote_path: `${remoteDir}/stolen` });
+    expect(text(key)).toMatch(/^Error POLICY_DENIED: .*\.ssh directory/);
+    symlinkSync(join(sshDir, 'id_ed25519'), join(local, 'innocent'));
+    const viaLink = await call('upload_file', { host: 'testhost', local_path: join(local, 'innocent'), remote_path: `${remoteDir}/stolen` });
+    expect(text(viaLink)).toMatch(/^Error POLICY_DENIED: /);
     const missing = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/nope`, local_path: join(local, 'nope') });
     expect(text(missing)).toMatch(/^Error NOT_FOUND: /);
     expect(existsSync(join(local, 'nope'))).toBe(false);
     const noSource = await call('upload_file', { host: 'testhost', local_path: join(local, 'absent'), remote_path: `${remoteDir}/x` });
-    expect(noSource.isError).toBe(true);
+    expect(text(noSource)).toMatch(/^Error LOCAL_NOT_FOUND: /);
   });
 
   it('lists a directory with types, modes and sizes; hidden entries on request', async () => {

@@ -85,10 +85,11 @@ export interface FileInfo {
   readonly size: number;
   /** Permission bits (0o7777). */
   readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  /** Modification time, ISO 8601. */
-  readonly modifiedAt: string;
+  /** Owner; null when the server did not say. */
+  readonly uid: number | null;
+  readonly gid: number | null;
+  /** Modification time, ISO 8601; null when the server did not say. */
+  readonly modifiedAt: string | null;
 }
 
 export interface TransferProgress {
@@ -223,7 +224,11 @@ export class RemoteFiles {
   async upload(localPath: string, remotePath: string, options: TransferOptions = {}): Promise<TransferResult> {
     const path = await this.resolvePath(remotePath);
     const started = Date.now();
-    const source = await localStat(localPath);
+    const source = await localStat(localPath).catch((error: NodeJS.ErrnoException) => {
+      throw new SftpFileError(error.code === 'ENOENT' ? 'NOT_FOUND' : 'PERMISSION_DENIED', `upload ${localPath}: ${error.code === 'ENOENT' ? 'no such local file' : (error.code ?? error.message)}`, {
+        details: { localPath },
+      });
+    });
     if (!source.isFile()) throw new SftpFileError('NOT_A_FILE', `upload ${localPath}: not a regular file`, { details: { localPath } });
     const sftp = await this.#session();
     if (options.makeDirs) await this.#makeDirs(sftp, posix.dirname(path));
@@ -256,7 +261,8 @@ export class RemoteFiles {
   /**
    * Copies a file from the host to a local path, streamed (parallel SFTP reads, bounded memory).
    * It arrives in a temp file next to `localPath` and is renamed into place: a failed or
-   * interrupted download never leaves a truncated file at `localPath`.
+   * interrupted download never leaves a truncated file at `localPath`. A new file gets the remote
+   * file's mode without group/other write; an existing one keeps its mode.
    */
   async download(remotePath: string, localPath: string, options: TransferOptions = {}): Promise<TransferResult> {
     const path = await this.resolvePath(remotePath);
@@ -282,7 +288,8 @@ export class RemoteFiles {
       ).catch((error: unknown) => {
         throw toSftpFileError(error, 'download', path);
       });
-      const mode = (options.mode === undefined ? undefined : parseMode(options.mode)) ?? (options.preserveMode ? stats.mode & 0o7777 : existing ? existing.mode & 0o7777 : undefined);
+      // A new file gets the remote mode without group/other write (0600 secrets stay 0600).
+      const mode = (options.mode === undefined ? undefined : parseMode(options.mode)) ?? (options.preserveMode ? stats.mode & 0o7777 : existing ? existing.mode & 0o7777 : stats.mode & 0o755);
       if (mode !== undefined) await localChmod(temp, mode);
       await rename(temp, target);
     } catch (error) {
@@ -688,9 +695,10 @@ function fileInfo(name: string, path: string, stats: SftpStats): FileInfo {
     type: kind === S_IFREG ? 'file' : kind === S_IFDIR ? 'directory' : kind === S_IFLNK ? 'symlink' : 'other',
     size: stats.size,
     mode: stats.mode & 0o7777,
-    uid: stats.uid,
-    gid: stats.gid,
-    modifiedAt: new Date(stats.mtime * 1000).toISOString(),
+    // Servers may leave attributes out: null, never a made-up owner or 1970.
+    uid: Number.isInteger(stats.uid) ? stats.uid : null,
+    gid: Number.isInteger(stats.gid) ? stats.gid : null,
+    modifiedAt: Number.isFinite(stats.mtime) ? new Date(stats.mtime * 1000).toISOString() : null,
   };
 }
 
