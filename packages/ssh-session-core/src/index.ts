@@ -49,3 +49,23 @@ export type {
 export type { ScreenSnapshot } from './terminal-screen';
 export { keysToInput, TerminalScreen } from './terminal-screen';
 export { ShellSession } from './shell-session';
+export type { DeviceCommand, DeviceInfo, DeviceResult, DeviceSessionOptions } from './device/device-session';
+export { DeviceSession } from './device/device-session';
+export type { DeviceMode, DeviceProfile } from './device/profiles';
+export {
+  aristaEos,
+  ciscoAsa,
+  ciscoIos,
+  ciscoNxos,
+  DEVICE_PROFILES,
+  deviceProfile,
+  generic as genericDevice,
+  hpComware,
+  huaweiVrp,
+  juniperJunos,
+  loginUsername,
+  mikrotikRouteros,
+  modeOf,
+  PAGER_PROMPTS,
+  promptPattern,
+} from './device/profiles';

@@ -220,6 +220,8 @@ export class FakeHost {
   }
 
   #track(socket: Socket): void {
+    // As devices do for their CLI: no Nagle delay on small writes such as a prompt.
+    socket.setNoDelay(true);
     this.connectionCount++;
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));

@@ -6,3 +6,5 @@ export type { FakeHostAddress, FakeHostOptions, ScriptedCli, SplitPolicy } from 
 export { DEFAULT_SPLIT, FakeChannel, FakeHost, scriptedCli } from './fake-host';
 export type { ExecResult } from './ssh-client';
 export { connectClient, execCommand, openShell, readUntil } from './ssh-client';
+export type { FakeDeviceSpec, FakeVendor } from './fake-device';
+export { fakeConfigLines, fakeDevice } from './fake-device';

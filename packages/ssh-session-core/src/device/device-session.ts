@@ -1,0 +1,672 @@
+import type { SshChannel, SshConnection } from '../connection';
+import { SshSessionError } from '../errors';
+import { OutputWindow, type OutputSnapshot } from '../output';
+import type { InterruptOutcome, ShellCommandEvent } from '../shell-session';
+import { DEVICE_PROFILES, deviceProfile, generic, modeOf, PAGER_PROMPTS, promptPattern, type DeviceMode, type DeviceProfile } from './profiles';
+import { TerminalLines } from './terminal-lines';
+
+export interface DeviceSessionOptions {
+  /** netmiko `device_type` (`cisco_ios`, `juniper_junos`…) or `autodetect` (default). */
+  readonly deviceType?: string;
+  /** A profile of your own; wins over `deviceType`. */
+  readonly profile?: DeviceProfile;
+  /** Enable secret. An empty string is a valid secret (an empty line is sent). */
+  readonly enablePassword?: string;
+  /** Command that enters privileged mode. Default: the profile's (`enable`). */
+  readonly enableCommand?: string;
+  /** Login, prompt discovery, detection and preparation together. Default 20000. */
+  readonly startupTimeoutMs?: number;
+  /** Output kept per command: head and rolling tail. Default 2 Mi characters each. */
+  readonly outputLimits?: { readonly headChars: number; readonly tailChars: number };
+  /** Quiet time after a question-like last line before a command counts as waiting for input. Default 300. */
+  readonly inputPromptQuietMs?: number;
+}
+
+/** A finished device command. */
+export interface DeviceResult {
+  /** What the device printed: no echo, no prompt, no pager prompts, `\n` line ends, no ANSI. */
+  readonly output: string;
+  /** Devices report no exit status: always null, never a made-up 0. */
+  readonly exitCode: null;
+  /** The first line that matched one of the profile's failure indicators (`% Invalid input…`). */
+  readonly failure: string | undefined;
+  /** The prompt the command ended at, and the mode it shows. */
+  readonly prompt: string;
+  readonly mode: DeviceMode;
+  readonly totalChars: number;
+  readonly droppedChars: number;
+  readonly durationMs: number;
+  readonly freshShell: boolean;
+}
+
+export interface DeviceInfo {
+  readonly profile: string;
+  readonly vendor: string;
+  /** The base prompt learned at login (usually the host name). */
+  readonly basePrompt: string;
+  /** The last prompt seen, e.g. `router1(config-if)#`. */
+  readonly prompt: string;
+  readonly mode: DeviceMode;
+  /** In privileged (or config) mode. */
+  readonly enabled: boolean;
+}
+
+/** A command on a device: the same shape as a POSIX {@link ShellCommand}. */
+export interface DeviceCommand {
+  readonly command: string;
+  readonly state: 'queued' | 'running' | 'finished';
+  readonly awaitingInput: string | undefined;
+  readonly fullScreen: false;
+  interrupt(graceMs?: number): Promise<InterruptOutcome>;
+  subscribe(listener: (event: ShellCommandEvent) => void): () => void;
+  readonly done: Promise<DeviceResult>;
+  snapshot(): OutputSnapshot;
+  readonly output: OutputWindow;
+  write(text: string): boolean;
+}
+
+const DEFAULTS = Object.freeze({
+  startupTimeoutMs: 20_000,
+  outputLimits: { headChars: 2_097_152, tailChars: 2_097_152 },
+  inputPromptQuietMs: 300,
+  interruptGraceMs: 2_000,
+});
+
+/** A question waiting for an answer: `Destination filename [startup-config]? `, `[confirm]`, `Password:`. */
+const QUESTION_LIKE = /\S[^]*[:?\]]\s*$/;
+/** Commands that rename the device, and so its prompt. */
+const RENAME = /^\s*(?:hostname|sysname|set system host-name|\/?system identity set)\b/i;
+/** Any prompt a CLI may show, for the first look before the vendor is known. */
+const ANY_PROMPT = /[>#$%\]]\s*$/;
+
+interface Waiter {
+  /** Called after each chunk of output; returns true once satisfied. */
+  check(): boolean;
+}
+
+/**
+ * A persistent CLI session on a network device (Cisco, Arista, Juniper, MikroTik, Huawei, HP…)
+ * over one PTY shell channel. The prompt is learned at login; a command completes the moment
+ * that prompt, in any mode, is the last line again — never after idle time. Paging is turned
+ * off at the start and pager prompts are still answered. Exit codes are `null`; the profile's
+ * failure indicators mark a result as failed.
+ */
+export class DeviceSession {
+  readonly #connection: SshConnection;
+  readonly #options: DeviceSessionOptions;
+  #profile: DeviceProfile;
+  #channel: SshChannel | undefined;
+  #lines = new TerminalLines();
+  #base = '';
+  #promptRe: RegExp = /$^/;
+  #prompt = '';
+  #mode: DeviceMode = 'user';
+  #waiter: Waiter | undefined;
+  #closed: SshSessionError | undefined;
+  #queue: DeviceCommandImpl[] = [];
+  #running: DeviceCommandImpl | undefined;
+  #freshShell = false;
+  #enableSecret: string | undefined;
+  /** Login and preparation are done: queued commands may run. */
+  #ready = false;
+
+  private constructor(connection: SshConnection, options: DeviceSessionOptions, profile: DeviceProfile) {
+    this.#connection = connection;
+    this.#options = options;
+    this.#profile = profile;
+    this.#enableSecret = options.enablePassword;
+  }
+
+  /**
+   * Opens a shell channel, answers login questions, learns the prompt, picks the profile (given,
+   * or detected from the prompt and the version output), turns paging off, and enters enable
+   * mode when a secret is given.
+   *
+   * @throws SshSessionError `PROMPT_NOT_FOUND` (no prompt, or not the profile's), `ENABLE_FAILED`,
+   *   `CHANNEL_OPEN_FAILED`, `CONNECTION_CLOSED`.
+   * @throws RangeError for an unknown `deviceType`.
+   */
+  static async open(connection: SshConnection, options: DeviceSessionOptions = {}): Promise<DeviceSession> {
+    const wanted = options.profile ?? (options.deviceType && options.deviceType !== 'autodetect' ? deviceProfile(options.deviceType) : undefined);
+    const session = new DeviceSession(connection, options, wanted ?? generic);
+    await session.#start(wanted === undefined);
+    return session;
+  }
+
+  get info(): DeviceInfo {
+    return {
+      profile: this.#profile.name,
+      vendor: this.#profile.vendor,
+      basePrompt: this.#base,
+      prompt: this.#prompt,
+      mode: this.#mode,
+      enabled: this.#mode !== 'user',
+    };
+  }
+
+  get profile(): DeviceProfile {
+    return this.#profile;
+  }
+
+  get isOpen(): boolean {
+    return this.#closed === undefined && this.#channel !== undefined;
+  }
+
+  /** Sets (or clears) the enable secret used from the next command on. */
+  setEnablePassword(secret: string | undefined): void {
+    this.#enableSecret = secret;
+  }
+
+  /** Queues a command (one line, or several sent one by one, each up to its prompt). */
+  start(command: string): DeviceCommand {
+    if (typeof command !== 'string' || command.trim() === '') throw new TypeError('command must be a non-empty string');
+    if (/[\0-\x08\x0b-\x0c\x0e-\x1f\x7f]/.test(command)) {
+      throw new TypeError('command must not contain control characters (send keys to a running command instead)');
+    }
+    const handle: DeviceCommandImpl = new DeviceCommandImpl(command, this.#options.outputLimits ?? DEFAULTS.outputLimits, this.#options.inputPromptQuietMs ?? DEFAULTS.inputPromptQuietMs, {
+      interrupt: (graceMs?: number): Promise<InterruptOutcome> => this.#interrupt(handle, graceMs),
+      write: (text) => this.#write(text),
+    });
+    if (this.#closed) {
+      handle.fail(this.#closed);
+      return handle;
+    }
+    this.#queue.push(handle);
+    void this.#pump();
+    return handle;
+  }
+
+  /**
+   * Runs a command and resolves with its result.
+   *
+   * @throws SshSessionError `READ_TIMEOUT` (the command was interrupted), `SHELL_EXITED`,
+   *   `CONNECTION_CLOSED`, `ENABLE_FAILED`.
+   */
+  async run(command: string, options: { readonly timeoutMs?: number } = {}): Promise<DeviceResult> {
+    const handle = this.start(command);
+    if (options.timeoutMs === undefined) return handle.done;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const seen = handle.snapshot();
+        void handle.interrupt();
+        reject(
+          new SshSessionError('READ_TIMEOUT', `the device did not return to its prompt within ${options.timeoutMs} ms; the command was interrupted. Last output: ${JSON.stringify(seen.text.slice(-200))}`, {
+            details: { timeoutMs: options.timeoutMs, prompt: this.#prompt },
+          }),
+        );
+      }, options.timeoutMs);
+    });
+    try {
+      return await Promise.race([handle.done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Enters privileged mode with the enable secret (given here, or at open). Does nothing when
+   * already there.
+   *
+   * @throws SshSessionError `ENABLE_FAILED` (wrong or missing secret; the session stays usable).
+   */
+  async enable(secret?: string): Promise<void> {
+    if (secret !== undefined) this.#enableSecret = secret;
+    await this.#exclusive(() => this.#enable());
+  }
+
+  /** Devices have no working directory to follow. */
+  workingDirectory(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  close(): void {
+    this.#fail(new SshSessionError('SHELL_EXITED', 'the device session was closed'));
+    const channel = this.#channel;
+    this.#channel = undefined;
+    channel?.destroy();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  async #start(detect: boolean): Promise<void> {
+    const deadline = Date.now() + (this.#options.startupTimeoutMs ?? DEFAULTS.startupTimeoutMs);
+    this.#ready = false;
+    this.#lines = new TerminalLines();
+    this.#closed = undefined;
+    const channel = await this.#connection.shellChannel({ term: 'vt100', cols: 511, rows: 50 });
+    this.#channel = channel;
+    channel.on('data', (data: Buffer) => this.#onData(data.toString('utf8')));
+    channel.on('close', () => {
+      if (this.#channel === channel) {
+        this.#channel = undefined;
+        this.#fail(new SshSessionError(this.#connection.isOpen ? 'SHELL_EXITED' : 'CONNECTION_CLOSED', 'the device closed the session'));
+      }
+    });
+    try {
+      const line = await this.#learnPrompt(deadline);
+      if (detect) this.#profile = await this.#detect(line, deadline);
+      this.#adopt(line);
+      for (const command of this.#profile.preparation) {
+        await this.#exchange(command, deadline).catch((error: unknown) => {
+          if (error instanceof SshSessionError && error.code === 'READ_TIMEOUT') throw error;
+        });
+      }
+      if (this.#enableSecret !== undefined && this.#profile.enable && this.#mode === 'user') await this.#enable();
+      this.#ready = true;
+    } catch (error) {
+      channel.destroy();
+      this.#channel = undefined;
+      throw error;
+    }
+  }
+
+  /** Sends newlines with backoff until a prompt-like last line shows twice the same. */
+  async #learnPrompt(deadline: number): Promise<string> {
+    const looksLikePrompt = (): boolean => {
+      this.#answerLogin();
+      const current = this.#lines.current.trim();
+      return current !== '' && ANY_PROMPT.test(current);
+    };
+    // The banner, a license question, the first prompt: whatever comes before we press Enter.
+    await this.#until(looksLikePrompt, Math.min(1_500, deadline - Date.now())).catch(() => undefined);
+    let previous: string | undefined;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      // Each Enter must bring a new prompt: the old one is not an answer.
+      this.#lines.takeLines();
+      this.#lines.clearCurrent();
+      this.#channel?.write(this.#profile.newline);
+      const wait = Math.min(250 * 2 ** attempt, 2_000, Math.max(0, deadline - Date.now()));
+      const found = await this.#until(looksLikePrompt, wait).catch(() => false);
+      if (!found) {
+        previous = undefined;
+        continue;
+      }
+      const line = this.#lines.current.trim();
+      if (line === previous) return line;
+      previous = line;
+    }
+    throw new SshSessionError('PROMPT_NOT_FOUND', `no CLI prompt within ${this.#options.startupTimeoutMs ?? DEFAULTS.startupTimeoutMs} ms of login; last line ${JSON.stringify(this.#lines.current.slice(-80))}`);
+  }
+
+  #answerLogin(): boolean {
+    const current = this.#lines.current;
+    for (const { pattern, answer } of this.#profile === generic ? DEVICE_PROFILES.flatMap((p) => p.loginAnswers) : this.#profile.loginAnswers) {
+      if (pattern.test(current)) {
+        this.#lines.clearCurrent();
+        this.#channel?.write(answer);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The profile: by a vendor-only prompt shape, else by what the version command prints. */
+  async #detect(line: string, deadline: number): Promise<DeviceProfile> {
+    const shaped = DEVICE_PROFILES.filter((profile) => profile.promptShape?.test(line));
+    const candidates = shaped.length > 0 ? shaped : DEVICE_PROFILES.filter((profile) => profile.versionCommand && profile.basePrompt.test(line));
+    if (candidates.length === 1 && !candidates[0]?.versionCommand) return candidates[0] as DeviceProfile;
+    if (candidates.length === 0) return generic;
+    this.#adopt(line);
+    const command = candidates.find((profile) => profile.versionCommand)?.versionCommand ?? 'show version';
+    const version = await this.#exchange(command, deadline).catch(() => undefined);
+    const match = candidates.find((profile) => profile.versionSignature?.test(version?.output ?? ''));
+    return match ?? (shaped.length === 1 ? (shaped[0] as DeviceProfile) : generic);
+  }
+
+  /** Takes `line` as the prompt of the current profile. */
+  #adopt(line: string): void {
+    const base = this.#profile.basePrompt.exec(line)?.[1];
+    if (base === undefined) {
+      throw new SshSessionError('PROMPT_NOT_FOUND', `the prompt ${JSON.stringify(line)} does not look like a ${this.#profile.name} prompt; check device_type`, {
+        details: { prompt: line, profile: this.#profile.name },
+      });
+    }
+    this.#base = base;
+    this.#promptRe = promptPattern(this.#profile, base);
+    this.#prompt = line;
+    this.#mode = modeOf(this.#profile, line);
+  }
+
+  async #enable(): Promise<void> {
+    const spec = this.#profile.enable;
+    if (!spec || this.#mode !== 'user') return;
+    const secret = this.#enableSecret;
+    if (secret === undefined) throw new SshSessionError('ENABLE_FAILED', 'privileged mode needs an enable secret (enable_password); none was given');
+    const command = this.#options.enableCommand ?? spec.command;
+    let answers = 0;
+    let refused = false;
+    const result = await this.#exchange(command, Date.now() + 15_000, () => {
+      if (!spec.passwordPrompt.test(this.#lines.current)) return false;
+      if (answers++ > 0) {
+        // A second password prompt: the secret was wrong. Back to the prompt, report it.
+        refused = true;
+        this.#lines.clearCurrent();
+        this.#channel?.write('\x03');
+        return true;
+      }
+      this.#lines.clearCurrent();
+      this.#channel?.write(`${secret}${this.#profile.newline}`);
+      return true;
+    });
+    if (refused || spec.failure.test(result.output) || this.#mode === 'user') {
+      throw new SshSessionError('ENABLE_FAILED', `${command} did not reach privileged mode: ${refused ? 'the enable secret was refused' : JSON.stringify(result.output.trim().slice(-120) || result.prompt)}`, {
+        details: { prompt: result.prompt },
+      });
+    }
+  }
+
+  /** Runs `task` with the session to itself (no user command in between). */
+  async #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    while (this.#running) await this.#running.done.catch(() => undefined);
+    const gate = new DeviceCommandImpl('(internal)', { headChars: 0, tailChars: 0 }, 0, { interrupt: () => Promise.resolve('idle'), write: () => false });
+    this.#running = gate;
+    try {
+      return await task();
+    } finally {
+      this.#running = undefined;
+      gate.finish({ output: '', exitCode: null, failure: undefined, prompt: this.#prompt, mode: this.#mode, totalChars: 0, droppedChars: 0, durationMs: 0, freshShell: false });
+      void this.#pump();
+    }
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#running || this.#closed || !this.#ready) return;
+    const next = this.#queue.shift();
+    if (!next) return;
+    if (next.state === 'finished') return this.#pump();
+    this.#running = next;
+    try {
+      if (this.#enableSecret !== undefined && this.#profile.enable && this.#mode === 'user') await this.#enable();
+      next.begin();
+      const started = Date.now();
+      let failure: string | undefined;
+      const lines = next.command.split(/\r?\n/).filter((line) => line.trim() !== '');
+      for (const line of lines) {
+        const result = await this.#exchange(line, undefined, undefined, next);
+        failure ??= result.failure;
+        if ((next.state as DeviceCommand['state']) === 'finished') break;
+      }
+      const snapshot = next.snapshot();
+      next.finish({
+        output: snapshot.text,
+        exitCode: null,
+        failure,
+        prompt: this.#prompt,
+        mode: this.#mode,
+        totalChars: snapshot.totalChars,
+        droppedChars: snapshot.droppedChars,
+        durationMs: Date.now() - started,
+        freshShell: this.#freshShell,
+      });
+      this.#freshShell = false;
+    } catch (error) {
+      next.fail(error instanceof SshSessionError ? error : new SshSessionError('SHELL_EXITED', (error as Error).message, { cause: error }));
+    } finally {
+      this.#running = undefined;
+    }
+    void this.#pump();
+  }
+
+  /**
+   * Sends one line and collects its output up to the prompt: echo dropped, pager prompts answered
+   * and removed, the prompt (and a Junos `[edit]` header) left out.
+   */
+  #exchange(
+    line: string,
+    deadline: number | undefined,
+    extra?: () => boolean,
+    sink?: DeviceCommandImpl,
+  ): Promise<{ output: string; failure: string | undefined; prompt: string }> {
+    const channel = this.#channel;
+    if (!channel || this.#closed) return Promise.reject(this.#closed ?? new SshSessionError('SHELL_EXITED', 'the device session is closed'));
+    const kept: string[] = [];
+    // Blank lines and a Junos `[edit]` header wait: right above the prompt they belong to it.
+    let held: string[] = [];
+    let echoPending = true;
+    let failure: string | undefined;
+    const wanted = line.trim();
+    const header = this.#profile.promptHeader;
+    const emit = (text: string): void => {
+      if (failure === undefined) failure = this.#profile.failures.map((re) => re.exec(text)?.[0]?.trim()).find(Boolean);
+      if (sink) sink.append(`${text}\n`);
+      else kept.push(text);
+    };
+    const flush = (): void => {
+      for (const text of held) emit(text);
+      held = [];
+    };
+    const take = (): void => {
+      for (const text of this.#lines.takeLines()) {
+        if (echoPending) {
+          // The echo of the command (blank lines before it are the device's, not output).
+          if (text.trim() === '') continue;
+          echoPending = false;
+          if (text.trimEnd().endsWith(wanted)) continue;
+        }
+        if (header && (text.trim() === '' || header.test(text.trim()))) {
+          held.push(text);
+          continue;
+        }
+        flush();
+        emit(text);
+      }
+    };
+    // The old prompt is still the last line: it must not count as the new one.
+    this.#lines.takeLines();
+    this.#lines.clearCurrent();
+    channel.write(`${line}${this.#profile.newline}`);
+    const renames = RENAME.test(line);
+    return this.#until(() => {
+      take();
+      if (extra?.()) return false;
+      const current = this.#lines.current;
+      // A new host name changes the prompt itself: take the new one when this command set it.
+      if (renames && !this.#promptRe.test(current) && this.#profile.basePrompt.test(current.trim()) && !echoPending) this.#adopt(current.trim());
+      if (this.#promptRe.test(current)) {
+        if (!held.some((text) => header?.test(text.trim()))) flush();
+        this.#prompt = current.trim();
+        this.#mode = modeOf(this.#profile, this.#prompt);
+        return true;
+      }
+      if (PAGER_PROMPTS.some((re) => re.test(current))) {
+        this.#lines.clearCurrent();
+        channel.write(' ');
+        return false;
+      }
+      sink?.seeLine(current);
+      return false;
+    }, deadline === undefined ? undefined : deadline - Date.now()).then(() => ({ output: kept.map((text) => `${text}\n`).join(''), failure, prompt: this.#prompt }));
+  }
+
+  /** Resolves once `check` holds after some output (checked at once too), or rejects after `ms`. */
+  #until(check: () => boolean, ms: number | undefined): Promise<boolean> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    if (check()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter & { reject: (error: Error) => void } = {
+        check: () => {
+          if (!check()) return false;
+          clearTimeout(timer);
+          resolve(true);
+          return true;
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.#waiter = waiter;
+      if (ms !== undefined) {
+        timer = setTimeout(() => {
+          if (this.#waiter === waiter) this.#waiter = undefined;
+          reject(new SshSessionError('READ_TIMEOUT', `no prompt from the device within ${Math.max(0, Math.round(ms))} ms`, { details: { last: this.#lines.current.slice(-80) } }));
+        }, Math.max(0, ms));
+      }
+    });
+  }
+
+  #onData(text: string): void {
+    this.#lines.feed(text);
+    const waiter = this.#waiter;
+    if (waiter?.check()) {
+      if (this.#waiter === waiter) this.#waiter = undefined;
+    }
+  }
+
+  #write(text: string): boolean {
+    if (!this.#channel || !this.#running) return false;
+    this.#channel.write(text);
+    return true;
+  }
+
+  async #interrupt(handle: DeviceCommandImpl, graceMs: number = DEFAULTS.interruptGraceMs): Promise<InterruptOutcome> {
+    if (handle.state === 'finished') return 'idle';
+    if (handle.state === 'queued') {
+      this.#queue = this.#queue.filter((queued) => queued !== handle);
+      handle.fail(new SshSessionError('ABORTED', 'the command was cancelled before it started'));
+      return 'cancelled';
+    }
+    const backAtPrompt = (): boolean => this.#promptRe.test(this.#lines.current);
+    // Ctrl+C, then the Cisco escape sequence (Ctrl+^ x) for ping and traceroute.
+    for (const keys of ['\x03', '\x1ex', '\x03\n']) {
+      this.#channel?.write(keys);
+      const back = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), graceMs);
+        void handle.done.then(
+          () => {
+            clearTimeout(timer);
+            resolve(true);
+          },
+          () => {
+            clearTimeout(timer);
+            resolve(true);
+          },
+        );
+      });
+      if (back || backAtPrompt()) return 'interrupted';
+    }
+    // The device ignores us: a new shell on the same connection.
+    this.#fail(new SshSessionError('SHELL_EXITED', 'the command ignored interrupts; the device session was reopened'), true);
+    this.#channel?.destroy();
+    this.#channel = undefined;
+    await this.#start(false);
+    this.#freshShell = true;
+    void this.#pump();
+    return 'restarted';
+  }
+
+  /** Fails the running command (and, unless `keepQueue`, every queued one) and marks the session closed. */
+  #fail(error: SshSessionError, keepQueue = false): void {
+    const waiter = this.#waiter as (Waiter & { reject?: (error: Error) => void }) | undefined;
+    this.#waiter = undefined;
+    waiter?.reject?.(error);
+    this.#running?.fail(error);
+    if (!keepQueue) {
+      this.#closed = error;
+      for (const queued of this.#queue.splice(0)) queued.fail(error);
+    }
+  }
+}
+
+interface CommandControl {
+  interrupt(graceMs?: number): Promise<InterruptOutcome>;
+  write(text: string): boolean;
+}
+
+class DeviceCommandImpl implements DeviceCommand {
+  readonly command: string;
+  readonly output: OutputWindow;
+  readonly fullScreen = false as const;
+  readonly done: Promise<DeviceResult>;
+  state: 'queued' | 'running' | 'finished' = 'queued';
+  awaitingInput: string | undefined;
+  readonly #control: CommandControl;
+  readonly #listeners = new Set<(event: ShellCommandEvent) => void>();
+  readonly #quietMs: number;
+  #quietTimer: NodeJS.Timeout | undefined;
+  #resolve!: (result: DeviceResult) => void;
+  #reject!: (error: Error) => void;
+
+  constructor(command: string, limits: { readonly headChars: number; readonly tailChars: number }, quietMs: number, control: CommandControl) {
+    this.command = command;
+    this.output = new OutputWindow(limits);
+    this.#quietMs = quietMs;
+    this.#control = control;
+    this.done = new Promise<DeviceResult>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.done.catch(() => undefined);
+  }
+
+  begin(): void {
+    this.state = 'running';
+  }
+
+  append(text: string): void {
+    this.output.append(text);
+    this.#setAwaiting(undefined);
+    this.#emit({ type: 'output', text });
+  }
+
+  /** The unfinished last line: a question there, quiet for a while, means the command waits for input. */
+  seeLine(line: string): void {
+    clearTimeout(this.#quietTimer);
+    if (this.#quietMs <= 0 || !QUESTION_LIKE.test(line)) {
+      this.#setAwaiting(undefined);
+      return;
+    }
+    this.#quietTimer = setTimeout(() => this.#setAwaiting(line.trim()), this.#quietMs);
+  }
+
+  finish(result: DeviceResult): void {
+    if (this.state === 'finished') return;
+    this.#end();
+    this.#resolve(result);
+  }
+
+  fail(error: Error): void {
+    if (this.state === 'finished') return;
+    this.#end();
+    this.#reject(error);
+  }
+
+  interrupt(graceMs?: number): Promise<InterruptOutcome> {
+    return this.#control.interrupt(graceMs);
+  }
+
+  subscribe(listener: (event: ShellCommandEvent) => void): () => void {
+    if (this.state === 'finished') return () => undefined;
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  snapshot(): OutputSnapshot {
+    return this.output.snapshot();
+  }
+
+  write(text: string): boolean {
+    if (this.state !== 'running') return false;
+    this.#setAwaiting(undefined);
+    return this.#control.write(text);
+  }
+
+  #setAwaiting(prompt: string | undefined): void {
+    if (prompt === this.awaitingInput) return;
+    this.awaitingInput = prompt;
+    this.#emit({ type: 'awaiting-input', prompt });
+  }
+
+  #emit(event: ShellCommandEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  #end(): void {
+    clearTimeout(this.#quietTimer);
+    this.state = 'finished';
+    this.awaitingInput = undefined;
+    this.#listeners.clear();
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Network-device profiles: what differs between vendors is data, the engine is one
+ * ({@link DeviceSession}). Names follow netmiko's `device_type`.
+ */
+
+/** The CLI mode a prompt shows. */
+export type DeviceMode = 'user' | 'privileged' | 'config';
+
+export interface DeviceProfile {
+  /** netmiko's `device_type`: `cisco_ios`, `arista_eos`, `juniper_junos`… */
+  readonly name: string;
+  /** Other names that select it (`cisco_xe`, `huawei_vrp`…). */
+  readonly aliases?: readonly string[];
+  readonly vendor: string;
+  /**
+   * Takes the base prompt (group 1, usually the host name) out of the prompt line seen at login.
+   * A learned prompt that does not match is not this profile's.
+   */
+  readonly basePrompt: RegExp;
+  /**
+   * Source of the prompt in any mode, `{base}` standing for the escaped base. It must match the
+   * whole last line, so a `#` or `>` inside output never ends a command.
+   */
+  readonly prompt: string;
+  /** How a prompt line shows its mode; tested in order config, privileged, user. */
+  readonly modes: { readonly config?: RegExp; readonly privileged?: RegExp; readonly user?: RegExp };
+  /** Sent once the prompt is known: paging off, terminal width. Their failures are ignored. */
+  readonly preparation: readonly string[];
+  /** Entering privileged mode, for devices that have one. */
+  readonly enable?: {
+    readonly command: string;
+    readonly passwordPrompt: RegExp;
+    /** What the device says when the secret is wrong. */
+    readonly failure: RegExp;
+  };
+  readonly configMode?: { readonly enter: string; readonly exit: string };
+  /** Lines that mark a command as failed (`% Invalid input`, `syntax error`…). */
+  readonly failures: readonly RegExp[];
+  /** Line ending the device expects for a command. */
+  readonly newline: string;
+  /** Questions asked at login and their answers (license, password-change nags). */
+  readonly loginAnswers: readonly { readonly pattern: RegExp; readonly answer: string }[];
+  /**
+   * Added to the SSH user name at login (MikroTik `+ct511w4098h`: no colours, no terminal
+   * detection, a wide and tall terminal so nothing pages). Apply it with {@link loginUsername}.
+   */
+  readonly usernameSuffix?: string;
+  /** Lines just above the prompt that belong to it (Junos `[edit interfaces]`): removed from output. */
+  readonly promptHeader?: RegExp;
+  /** A prompt shape only this vendor family uses, for auto-detection. */
+  readonly promptShape?: RegExp;
+  /** Command whose output identifies the vendor when the prompt shape is shared. */
+  readonly versionCommand?: string;
+  /** What `versionCommand` prints on this vendor's devices. */
+  readonly versionSignature?: RegExp;
+}
+
+/** Pager prompts answered with a space when paging could not be turned off; their text is removed. */
+export const PAGER_PROMPTS: readonly RegExp[] = [
+  /^\s*-+ ?\(?more(?: \d+%)?\)? ?-+\s*$/i, // --More--, ---(more)---, ---(more 42%)---, -- More --, ---- More ----
+  /^\s*<--- More --->\s*$/, // Cisco ASA
+  /^\s*-- \[Q quit\|D dump\|down\]\s*$/, // MikroTik
+  /^\s*Press any key to continue \(Q to quit\)\s*$/,
+];
+
+const CISCO_BASE = /^([^\s>#()]+)(?:\([^)]*\))?[>#]\s*$/;
+const CISCO_PROMPT = '{base}(?:\\([^)\\r\\n]*\\))?[>#]';
+const CISCO_MODES = { config: /\)#\s*$/, privileged: /#\s*$/, user: />\s*$/ };
+const CISCO_FAILURES = [/^\s*% ?(?:Invalid input|Incomplete command|Ambiguous command|Unknown command|Unrecognized command|Invalid command|Bad mask|Bad IP address).*$/m];
+const CISCO_ENABLE = { command: 'enable', passwordPrompt: /[Pp]assword:\s*$/, failure: /% ?(?:Access denied|Bad secrets|Error in authentication|Invalid password)/ };
+const VRP_BASE = /^<([^<>\s]+)>\s*$/;
+const VRP_PROMPT = '[<\\[]{base}(?:-[^>\\]\\r\\n]*)?[>\\]]';
+const VRP_MODES = { config: /^\[.*\]\s*$/, user: /^<.*>\s*$/ };
+
+export const ciscoIos: DeviceProfile = {
+  name: 'cisco_ios',
+  aliases: ['cisco_xe', 'cisco_ios_ssh', 'cisco_xr_legacy'],
+  vendor: 'Cisco IOS / IOS-XE',
+  basePrompt: CISCO_BASE,
+  prompt: CISCO_PROMPT,
+  modes: CISCO_MODES,
+  preparation: ['terminal length 0', 'terminal width 511'],
+  enable: CISCO_ENABLE,
+  configMode: { enter: 'configure terminal', exit: 'end' },
+  failures: CISCO_FAILURES,
+  newline: '\n',
+  loginAnswers: [],
+  versionCommand: 'show version',
+  versionSignature: /Cisco IOS/,
+};
+
+export const ciscoNxos: DeviceProfile = {
+  name: 'cisco_nxos',
+  vendor: 'Cisco NX-OS',
+  basePrompt: CISCO_BASE,
+  prompt: CISCO_PROMPT,
+  modes: CISCO_MODES,
+  preparation: ['terminal length 0', 'terminal width 511'],
+  configMode: { enter: 'configure terminal', exit: 'end' },
+  failures: [...CISCO_FAILURES, /^\s*Syntax error while parsing.*$/m],
+  newline: '\n',
+  loginAnswers: [],
+  versionCommand: 'show version',
+  versionSignature: /Cisco Nexus|NX-OS/,
+};
+
+export const ciscoAsa: DeviceProfile = {
+  name: 'cisco_asa',
+  vendor: 'Cisco ASA',
+  basePrompt: CISCO_BASE,
+  prompt: CISCO_PROMPT,
+  modes: CISCO_MODES,
+  preparation: ['terminal pager 0'],
+  enable: CISCO_ENABLE,
+  configMode: { enter: 'configure terminal', exit: 'end' },
+  failures: [/^\s*ERROR: .*$/m, ...CISCO_FAILURES],
+  newline: '\n',
+  loginAnswers: [],
+  versionCommand: 'show version',
+  versionSignature: /Adaptive Security Appliance/,
+};
+
+export const aristaEos: DeviceProfile = {
+  name: 'arista_eos',
+  vendor: 'Arista EOS',
+  basePrompt: CISCO_BASE,
+  prompt: CISCO_PROMPT,
+  modes: CISCO_MODES,
+  preparation: ['terminal length 0', 'terminal width 32767'],
+  enable: CISCO_ENABLE,
+  configMode: { enter: 'configure terminal', exit: 'end' },
+  failures: CISCO_FAILURES,
+  newline: '\n',
+  loginAnswers: [],
+  versionCommand: 'show version',
+  versionSignature: /Arista/,
+};
+
+export const juniperJunos: DeviceProfile = {
+  name: 'juniper_junos',
+  aliases: ['juniper'],
+  vendor: 'Juniper Junos',
+  basePrompt: /^(\S+@[^\s>#%]+)[>#%]\s*$/,
+  prompt: '{base}[>#%]',
+  // Operational mode (`>`) has every right a login has: there is no enable.
+  modes: { config: /#\s*$/, privileged: />\s*$/ },
+  preparation: ['set cli screen-length 0', 'set cli screen-width 511', 'set cli complete-on-space off'],
+  configMode: { enter: 'configure', exit: 'exit configuration-mode' },
+  failures: [/^\s*(?:syntax error|unknown command)\b.*$/m, /^\s*error: .*$/m],
+  newline: '\n',
+  loginAnswers: [],
+  promptHeader: /^\[edit(?: [^\]]*)?\]$/,
+  promptShape: /^\S+@[^\s>#]+[>#]\s*$/,
+  versionSignature: /JUNOS|Junos/,
+};
+
+export const mikrotikRouteros: DeviceProfile = {
+  name: 'mikrotik_routeros',
+  aliases: ['mikrotik'],
+  vendor: 'MikroTik RouterOS',
+  basePrompt: /^\[([^\]]+)\]\s*(?:\/[^>]*)?>\s*$/,
+  prompt: '\\[{base}\\]\\s*(?:/[^>\\r\\n]*)?>',
+  modes: { privileged: />\s*$/ },
+  // Paging and colours are off through the login name (usernameSuffix).
+  preparation: [],
+  failures: [/^\s*(?:bad command name|expected end of command|syntax error|failure:|input does not match any value|no such item)\b.*$/m],
+  newline: '\r\n',
+  loginAnswers: [
+    { pattern: /Do you want to see the software license\? \[Y\/n\]:\s*$/, answer: 'n' },
+    { pattern: /Press any key to continue\.?\s*$/, answer: '\r' },
+  ],
+  usernameSuffix: '+ct511w4098h',
+  promptShape: /^\[[^\]@\s]+@[^\]]+\]\s*(?:\/\S*)?>\s*$/,
+};
+
+export const huaweiVrp: DeviceProfile = {
+  name: 'huawei',
+  aliases: ['huawei_vrp', 'huawei_vrpv8'],
+  vendor: 'Huawei VRP',
+  basePrompt: VRP_BASE,
+  prompt: VRP_PROMPT,
+  modes: VRP_MODES,
+  preparation: ['screen-length 0 temporary'],
+  configMode: { enter: 'system-view', exit: 'return' },
+  failures: [/^\s*Error: .*$/m],
+  newline: '\n',
+  loginAnswers: [{ pattern: /Change now\? \[Y\/N\]:\s*$/, answer: 'N\n' }],
+  promptShape: /^<[^<>\s]+>\s*$/,
+  versionCommand: 'display version',
+  versionSignature: /Huawei Versatile Routing Platform|VRP \(R\) software/,
+};
+
+export const hpComware: DeviceProfile = {
+  name: 'hp_comware',
+  aliases: ['hp_comware_ssh', 'h3c_comware'],
+  vendor: 'HP Comware / H3C',
+  basePrompt: VRP_BASE,
+  prompt: VRP_PROMPT,
+  modes: VRP_MODES,
+  preparation: ['screen-length disable'],
+  configMode: { enter: 'system-view', exit: 'return' },
+  failures: [/^\s*% ?(?:Unrecognized command|Incomplete command|Too many parameters|Wrong parameter|Ambiguous command).*$/m],
+  newline: '\n',
+  loginAnswers: [],
+  promptShape: /^<[^<>\s]+>\s*$/,
+  versionCommand: 'display version',
+  versionSignature: /Comware|H3C/,
+};
+
+export const generic: DeviceProfile = {
+  name: 'generic',
+  aliases: ['generic_termserver', 'terminal_server'],
+  vendor: 'generic CLI',
+  basePrompt: /^(.*?[^\s>#$%\]])(?:\([^)]*\))?[>#$%\]]\s*$/,
+  prompt: '{base}(?:\\([^)\\r\\n]*\\))?[>#$%\\]]',
+  modes: CISCO_MODES,
+  preparation: [],
+  failures: [/^\s*% ?(?:Invalid input|Incomplete command|Unknown command).*$/m, /^\s*(?:syntax error|unknown command)\b.*$/im],
+  newline: '\n',
+  loginAnswers: [],
+};
+
+/** Every built-in profile, in auto-detection order. */
+export const DEVICE_PROFILES: readonly DeviceProfile[] = [
+  mikrotikRouteros,
+  juniperJunos,
+  hpComware,
+  huaweiVrp,
+  ciscoNxos,
+  ciscoAsa,
+  aristaEos,
+  ciscoIos,
+  generic,
+];
+
+/**
+ * The profile for a netmiko `device_type` (or one of its aliases).
+ *
+ * @throws RangeError naming the known types when there is none.
+ */
+export function deviceProfile(deviceType: string): DeviceProfile {
+  const wanted = deviceType.toLowerCase();
+  const found = DEVICE_PROFILES.find((profile) => profile.name === wanted || profile.aliases?.includes(wanted));
+  if (!found) {
+    throw new RangeError(`unknown device_type ${JSON.stringify(deviceType)}; known: ${DEVICE_PROFILES.map((p) => p.name).join(', ')}, linux, autodetect`);
+  }
+  return found;
+}
+
+/** The SSH user name to log in with: MikroTik wants its terminal options appended. */
+export function loginUsername(username: string, profile: DeviceProfile | undefined): string {
+  return profile?.usernameSuffix && !username.includes('+') ? `${username}${profile.usernameSuffix}` : username;
+}
+
+/** The mode a prompt line shows under `profile` (`user` when nothing says otherwise). */
+export function modeOf(profile: DeviceProfile, promptLine: string): DeviceMode {
+  if (profile.modes.config?.test(promptLine)) return 'config';
+  if (profile.modes.privileged?.test(promptLine)) return 'privileged';
+  return 'user';
+}
+
+/** The regular expression that matches `profile`'s prompt for `base`, in any mode, as a whole line. */
+export function promptPattern(profile: DeviceProfile, base: string): RegExp {
+  const escaped = base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${profile.prompt.replace('{base}', escaped)}\\s*$`);
+}

@@ -1,0 +1,217 @@
+// DeviceSession against in-process fake devices (FakeHost + fakeDevice): each vendor's prompts,
+// enable, paging (off, and the pager fallback with the vendor's repaint), config mode, failure
+// indicators, login questions, interrupts, prompts split across packets.
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeHost, fakeConfigLines, fakeDevice, type FakeDeviceSpec, type FakeVendor } from 'test-utils';
+import { DeviceSession, loginUsername, mikrotikRouteros, SshConnection, deviceProfile } from '../src/index';
+import { TerminalLines } from '../src/device/terminal-lines';
+
+const hosts: FakeHost[] = [];
+const connections: SshConnection[] = [];
+const sessions: DeviceSession[] = [];
+afterEach(async () => {
+  for (const session of sessions.splice(0)) session.close();
+  for (const connection of connections.splice(0)) connection.close();
+  await Promise.all(hosts.splice(0).map((host) => host.close()));
+});
+
+async function device(spec: FakeDeviceSpec, options: Parameters<typeof DeviceSession.open>[1] = {}): Promise<DeviceSession> {
+  const host = await FakeHost.start({ onShell: fakeDevice(spec) });
+  hosts.push(host);
+  const { address } = host;
+  const connection = await SshConnection.connect({
+    host: address.host,
+    port: address.port,
+    username: address.username,
+    auth: { password: address.password },
+    hostKeys: { mode: 'insecureAcceptAnyHostKey' },
+  });
+  connections.push(connection);
+  const session = await DeviceSession.open(connection, options);
+  sessions.push(session);
+  return session;
+}
+
+const config = (hostname: string): string => `${fakeConfigLines(hostname).join('\n')}\n`;
+
+describe('TerminalLines', () => {
+  it('applies carriage returns, backspaces and cursor moves like a terminal, across split sequences', () => {
+    const lines = new TerminalLines();
+    for (const part of ['ab\x1b[', '1mc\x1b', '[0m\r\n', ' --More-- ', '\b\b\b\b\b\b\b\b\b\b', '          \b\b\b\b\b\b\b\b\b\bline2\r\n', 'x\x1b[16D    \x1b[16Dline3\r\n', 'tail']) {
+      lines.feed(part);
+    }
+    expect(lines.takeLines()).toEqual(['abc', 'line2', 'line3']);
+    expect(lines.current).toBe('tail');
+  });
+});
+
+interface VendorCase {
+  readonly vendor: FakeVendor;
+  readonly profile: string;
+  readonly hostname: string;
+  readonly prompt: string;
+  readonly show: string;
+  readonly bad: string;
+  readonly failure: RegExp;
+  readonly configEnter: string;
+  readonly configCommand: string;
+  readonly configPrompt: string;
+  readonly configExit: string;
+}
+
+const CASES: readonly VendorCase[] = [
+  { vendor: 'cisco_ios', profile: 'cisco_ios', hostname: 'core-rtr1', prompt: 'core-rtr1#', show: 'show running-config', bad: 'show bogus', failure: /% Invalid input/, configEnter: 'configure terminal', configCommand: 'interface Gi0/1', configPrompt: 'core-rtr1(config-if)#', configExit: 'end' },
+  { vendor: 'cisco_nxos', profile: 'cisco_nxos', hostname: 'nx9k', prompt: 'nx9k#', show: 'show running-config', bad: 'show bogus', failure: /% Invalid command/, configEnter: 'configure terminal', configCommand: 'interface Eth1/1', configPrompt: 'nx9k(config-if)#', configExit: 'end' },
+  { vendor: 'cisco_asa', profile: 'cisco_asa', hostname: 'fw1', prompt: 'fw1#', show: 'show running-config', bad: 'show bogus', failure: /ERROR: % Invalid input/, configEnter: 'configure terminal', configCommand: 'interface Gi0/1', configPrompt: 'fw1(config-if)#', configExit: 'end' },
+  { vendor: 'arista_eos', profile: 'arista_eos', hostname: 'leaf1', prompt: 'leaf1#', show: 'show running-config', bad: 'show bogus', failure: /% Invalid input/, configEnter: 'configure terminal', configCommand: 'interface Ethernet1', configPrompt: 'leaf1(config-if-Et1)#', configExit: 'end' },
+  { vendor: 'juniper_junos', profile: 'juniper_junos', hostname: 'mx1', prompt: 'admin@mx1>', show: 'show configuration', bad: 'show bogus', failure: /syntax error/, configEnter: 'configure', configCommand: 'set system ntp server 10.0.0.1', configPrompt: 'admin@mx1#', configExit: 'exit configuration-mode' },
+  { vendor: 'mikrotik_routeros', profile: 'mikrotik_routeros', hostname: 'MikroTik', prompt: '[admin@MikroTik] >', show: '/export', bad: '/bogus print', failure: /bad command name/, configEnter: '', configCommand: '', configPrompt: '', configExit: '' },
+  { vendor: 'huawei', profile: 'huawei', hostname: 'HUAWEI', prompt: '<HUAWEI>', show: 'display current-configuration', bad: 'display bogus', failure: /Error: Unrecognized command/, configEnter: 'system-view', configCommand: 'interface GigabitEthernet0/0/1', configPrompt: '[HUAWEI-GigabitEthernet0/0/1]', configExit: 'return' },
+  { vendor: 'hp_comware', profile: 'hp_comware', hostname: 'H3C', prompt: '<H3C>', show: 'display current-configuration', bad: 'display bogus', failure: /% Unrecognized command/, configEnter: 'system-view', configCommand: 'interface GigabitEthernet0/0/1', configPrompt: '[H3C-GigabitEthernet0/0/1]', configExit: 'return' },
+];
+
+describe.each(CASES)('DeviceSession on a fake $vendor', (c) => {
+  it('learns the prompt, turns paging off, and returns exact output with a null exit code', async () => {
+    const log: string[] = [];
+    const session = await device({ vendor: c.vendor, hostname: c.hostname, log }, { deviceType: c.profile });
+    expect(session.info).toMatchObject({ profile: c.profile, prompt: c.prompt });
+    expect(log).toEqual(expect.arrayContaining([...deviceProfile(c.profile).preparation]));
+    const result = await session.run(c.show, { timeoutMs: 10_000 });
+    expect(result).toMatchObject({ output: config(c.hostname), exitCode: null, failure: undefined, prompt: c.prompt });
+  });
+
+  it('answers the vendor pager when paging stays on, and removes it and its repaint from the output', async () => {
+    const session = await device({ vendor: c.vendor, hostname: c.hostname, ignorePagingOff: true }, { deviceType: c.profile });
+    const result = await session.run(c.show, { timeoutMs: 10_000 });
+    expect(result.output).toBe(config(c.hostname));
+  });
+
+  it('detects the vendor from the prompt and the version output', async () => {
+    const session = await device({ vendor: c.vendor, hostname: c.hostname });
+    expect(session.info.profile).toBe(c.profile);
+    await expect(session.run(c.show, { timeoutMs: 10_000 })).resolves.toMatchObject({ output: config(c.hostname) });
+  });
+
+  it('marks a failure indicator as a failed result; the session stays usable', async () => {
+    const session = await device({ vendor: c.vendor, hostname: c.hostname }, { deviceType: c.profile });
+    const bad = await session.run(c.bad, { timeoutMs: 10_000 });
+    expect(bad.exitCode).toBeNull();
+    expect(bad.failure).toMatch(c.failure);
+    const good = await session.run(c.show, { timeoutMs: 10_000 });
+    expect(good.failure).toBeUndefined();
+  });
+
+  it.skipIf(c.configEnter === '')('completes commands in config mode and reports the mode', async () => {
+    const session = await device({ vendor: c.vendor, hostname: c.hostname }, { deviceType: c.profile });
+    await session.run(c.configEnter, { timeoutMs: 10_000 });
+    expect(session.info.mode).toBe('config');
+    const inConfig = await session.run(c.configCommand, { timeoutMs: 10_000 });
+    expect(inConfig).toMatchObject({ output: '', prompt: c.configPrompt, mode: 'config' });
+    await session.run(c.configExit, { timeoutMs: 10_000 });
+    expect(session.info.prompt).toBe(c.prompt);
+  });
+});
+
+describe('DeviceSession enable mode (Cisco-like)', () => {
+  it('enters enable mode with the secret at open and shows it in info', async () => {
+    const session = await device({ vendor: 'cisco_ios', hostname: 'r1', enableSecret: 's3cret' }, { deviceType: 'cisco_ios', enablePassword: 's3cret' });
+    expect(session.info).toMatchObject({ prompt: 'r1#', mode: 'privileged', enabled: true });
+    await expect(session.run('show running-config', { timeoutMs: 10_000 })).resolves.toMatchObject({ output: config('r1') });
+  });
+
+  it('accepts an empty enable secret (an empty line)', async () => {
+    const session = await device({ vendor: 'arista_eos', hostname: 'leaf2', enableSecret: '' }, { deviceType: 'arista_eos', enablePassword: '' });
+    expect(session.info.enabled).toBe(true);
+  });
+
+  it('fails a wrong secret with ENABLE_FAILED, leaving the session usable in user mode', async () => {
+    const log: string[] = [];
+    const host = await FakeHost.start({ onShell: fakeDevice({ vendor: 'cisco_ios', hostname: 'r2', enableSecret: 'right', log }) });
+    hosts.push(host);
+    const connection = await SshConnection.connect({ host: host.address.host, port: host.address.port, username: host.address.username, auth: { password: host.address.password }, hostKeys: { mode: 'insecureAcceptAnyHostKey' } });
+    connections.push(connection);
+    const failed = DeviceSession.open(connection, { deviceType: 'cisco_ios', enablePassword: 'wrong' });
+    await expect(failed).rejects.toMatchObject({ code: 'ENABLE_FAILED' });
+    const plain = await DeviceSession.open(connection, { deviceType: 'cisco_ios' });
+    sessions.push(plain);
+    expect(plain.info).toMatchObject({ mode: 'user', enabled: false });
+    await expect(plain.enable('wrong')).rejects.toMatchObject({ code: 'ENABLE_FAILED', message: expect.not.stringContaining('wrong') as unknown });
+    await expect(plain.run('show clock', { timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'ENABLE_FAILED' });
+    await plain.enable('right');
+    expect(plain.info.enabled).toBe(true);
+  });
+
+  it('re-enables a session that dropped back to user mode before the next command', async () => {
+    const session = await device({ vendor: 'cisco_ios', hostname: 'r3', enableSecret: 'pw' }, { deviceType: 'cisco_ios', enablePassword: 'pw' });
+    await session.run('disable', { timeoutMs: 5_000 });
+    expect(session.info.mode).toBe('user');
+    const result = await session.run('show running-config', { timeoutMs: 10_000 });
+    expect(result).toMatchObject({ output: config('r3'), prompt: 'r3#', mode: 'privileged' });
+  });
+});
+
+describe('DeviceSession behaviour', () => {
+  it('keeps up with a renamed device: the new prompt completes the command', async () => {
+    const session = await device({ vendor: 'cisco_ios', hostname: 'old-name' }, { deviceType: 'cisco_ios' });
+    await session.run('configure terminal', { timeoutMs: 5_000 });
+    const renamed = await session.run('hostname new-name', { timeoutMs: 5_000 });
+    expect(renamed.prompt).toBe('new-name(config)#');
+    await session.run('end', { timeoutMs: 5_000 });
+    expect(session.info).toMatchObject({ prompt: 'new-name#', basePrompt: 'new-name' });
+  });
+
+  it('runs several lines as one command, each up to its prompt', async () => {
+    const session = await device({ vendor: 'cisco_ios', hostname: 'r4' }, { deviceType: 'cisco_ios' });
+    const result = await session.run('configure terminal\ninterface Gi0/2\ndescription uplink\nend', { timeoutMs: 10_000 });
+    expect(result).toMatchObject({ output: 'Enter configuration commands, one per line.  End with CNTL/Z.\n', prompt: 'r4#', failure: undefined });
+  });
+
+  it('interrupts a running ping with Ctrl+C; the next command runs at once', async () => {
+    const session = await device({ vendor: 'cisco_ios', hostname: 'r5' }, { deviceType: 'cisco_ios' });
+    const ping = session.start('ping 10.0.0.1');
+    await new Promise<void>((resolve) => {
+      const stop = ping.subscribe((event) => {
+        if (event.type === 'output' && event.text.startsWith('reply 2')) {
+          stop();
+          resolve();
+        }
+      });
+    });
+    await expect(ping.interrupt()).resolves.toBe('interrupted');
+    const result = await ping.done;
+    expect(result.output).toMatch(/^Type escape sequence to abort\.\nreply 1 from 10\.0\.0\.1\nreply 2/);
+    await expect(session.run('show clock', { timeoutMs: 5_000 })).resolves.toMatchObject({ output: '*10:00:00.000 UTC Wed Nov 25 2026\n' });
+  });
+
+  it('reports a question as awaiting input, and completes when it is answered', async () => {
+    const session = await device({ vendor: 'cisco_ios', hostname: 'r6' }, { deviceType: 'cisco_ios' });
+    const copy = session.start('copy running-config startup-config');
+    await new Promise<void>((resolve) => {
+      copy.subscribe((event) => {
+        if (event.type === 'awaiting-input' && event.prompt) resolve();
+      });
+    });
+    expect(copy.awaitingInput).toBe('Destination filename [startup-config]?');
+    copy.write('\n');
+    await expect(copy.done).resolves.toMatchObject({ output: 'Destination filename [startup-config]? \nBuilding configuration...\n[OK]\n', prompt: 'r6#' });
+  });
+
+  it('answers the MikroTik license question at login; the login name carries the terminal options', async () => {
+    expect(loginUsername('admin', mikrotikRouteros)).toBe('admin+ct511w4098h');
+    expect(loginUsername('admin+c', mikrotikRouteros)).toBe('admin+c');
+    const session = await device({ vendor: 'mikrotik_routeros', hostname: 'MikroTik', licenseQuestion: true });
+    expect(session.info).toMatchObject({ profile: 'mikrotik_routeros', prompt: '[admin@MikroTik] >' });
+    await expect(session.run('/interface print', { timeoutMs: 5_000 })).resolves.toMatchObject({ output: expect.stringContaining('0 R ether1  ether  1500\n') as unknown });
+  });
+
+  it('refuses a prompt that is not the given profile\'s, and an unknown device_type', async () => {
+    await expect(device({ vendor: 'huawei', hostname: 'HW' }, { deviceType: 'juniper_junos' })).rejects.toMatchObject({ code: 'PROMPT_NOT_FOUND', message: expect.stringContaining('check device_type') as unknown });
+    expect(() => deviceProfile('cisco_iosxyz')).toThrow(/unknown device_type "cisco_iosxyz"; known: mikrotik_routeros/);
+  });
+
+  it('works on devices that refuse exec channels, with prompts split into 1-11 byte packets', async () => {
+    // FakeHost refuses exec without onExec and splits every write (DEFAULT_SPLIT): the whole suite runs so.
+    const session = await device({ vendor: 'juniper_junos', hostname: 'edge' });
+    await expect(session.run('show version', { timeoutMs: 5_000 })).resolves.toMatchObject({ output: expect.stringContaining('Junos: 22.4R2.8\n') as unknown });
+  });
+});
