@@ -15,6 +15,7 @@ const overrideSchema = z.object({
   key: z.string().min(1).optional(),
   sudoPassword: z.string().optional(),
   enablePassword: z.string().optional(),
+  deviceType: z.string().min(1).optional(),
 });
 
 const policySchema = z
@@ -43,7 +44,7 @@ export const serverConfigSchema = z.object({
   sshConfigPath: z.string().min(1).optional(),
   /** ssh-agent socket (SSH_AUTH_SOCK). */
   agent: z.string().min(1).optional(),
-  /** OVRD_<alias>_HOST/_PORT/_USER/_PASS/_KEY/_SUDO_PASS/_ENABLE_PASS, by alias as written in the variable. */
+  /** OVRD_<alias>_HOST/_PORT/_USER/_PASS/_KEY/_SUDO_PASS/_ENABLE_PASS/_DEVICE_TYPE, by alias as written in the variable. */
   overrides: z.record(z.string(), overrideSchema).default({}),
   policy: policySchema.default({}),
   /** Where upload_file/download_file may read and write locally; default: the working directory. */
@@ -97,7 +98,7 @@ Local files (upload_file, download_file):
   -v, --version            print the version and exit
 
 Environment: SSH_AUTH_SOCK (ssh-agent); per host alias, so secrets need not pass through the
-model: OVRD_<alias>_HOST, _PORT, _USER, _PASS, _KEY, _SUDO_PASS, _ENABLE_PASS (<alias> as in
+model: OVRD_<alias>_HOST, _PORT, _USER, _PASS, _KEY, _SUDO_PASS, _ENABLE_PASS, _DEVICE_TYPE (<alias> as in
 ssh_config, or upper-cased with other characters as _: web-1 → OVRD_WEB_1_PASS).
 
 Over stdio the server speaks MCP on stdin/stdout; logs go to stderr only.
@@ -231,13 +232,14 @@ const OVERRIDE_FIELDS: Readonly<Record<string, keyof z.infer<typeof overrideSche
   KEY: 'key',
   SUDO_PASS: 'sudoPassword',
   ENABLE_PASS: 'enablePassword',
+  DEVICE_TYPE: 'deviceType',
 };
 
 /** `OVRD_<alias>_<FIELD>` variables, grouped by alias. */
 export function overridesFromEnv(env: NodeJS.ProcessEnv): Record<string, Record<string, string>> {
   const overrides: Record<string, Record<string, string>> = {};
   for (const [name, value] of Object.entries(env)) {
-    const match = /^OVRD_(.+?)_(HOST|PORT|USER|PASS|KEY|SUDO_PASS|ENABLE_PASS)$/.exec(name);
+    const match = /^OVRD_(.+?)_(HOST|PORT|USER|PASS|KEY|SUDO_PASS|ENABLE_PASS|DEVICE_TYPE)$/.exec(name);
     if (!match || value === undefined) continue;
     const [, alias = '', field = ''] = match;
     const key = OVERRIDE_FIELDS[field];

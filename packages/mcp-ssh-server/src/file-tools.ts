@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JobManager } from 'ssh-async-jobs';
-import type { Redactor } from 'ssh-session-core';
+import { DeviceSession, type Redactor, type ShellSession } from 'ssh-session-core';
 import { parseMode } from 'ssh-sftp-files';
 import { z } from 'zod';
 import type { Policy } from './policy';
@@ -173,13 +173,14 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
         policy.checkWrite('send_keys');
         policy.checkInput(args.keys);
         const session = await sessions.existing(args);
+        const shell = posixShell(session.shell);
         const running = jobs.runningOn(session.key).find((job) => job.shell === 'primary');
-        if (!running || !session.shell.sendKeys(args.keys)) {
+        if (!running || !shell.sendKeys(args.keys)) {
           throw new ServerError('NO_SESSION', `nothing is running in the session of ${args.host}: start the program with execute_command first`);
         }
         // Give the program a moment to react; a program that exits ends the wait at once.
         await jobs.wait(running.id, 400);
-        return screenResult(await session.shell.readScreen());
+        return screenResult(await shell.readScreen());
       }),
   );
 
@@ -197,9 +198,17 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     (args) =>
       guard(redactor, async () => {
         const session = await sessions.existing(args);
-        return screenResult(await session.shell.readScreen(args.max_lines));
+        return screenResult(await posixShell(session.shell).readScreen(args.max_lines));
       }),
   );
+}
+
+/** send_keys and read_screen drive a terminal emulator that only POSIX sessions have. */
+function posixShell(shell: ShellSession | DeviceSession): ShellSession {
+  if (shell instanceof DeviceSession) {
+    throw new ServerError('INVALID_ARGUMENT', 'this host is a network device: answer its questions with send_input (its CLI has no full-screen programs)');
+  }
+  return shell;
 }
 
 function screenResult(screen: Awaited<ReturnType<import('ssh-session-core').ShellSession['readScreen']>>) {

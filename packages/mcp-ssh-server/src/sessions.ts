@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import {
   ConnectionPool,
   connectOptionsFor,
+  DeviceSession,
+  deviceProfile,
+  loginUsername,
   resolveTarget,
   sessionKeyOf,
   ShellSession,
@@ -25,6 +28,10 @@ export interface ConnectionParams {
   readonly key_filename?: string | undefined;
   readonly port?: number | undefined;
   readonly sudo_password?: string | undefined;
+  /** netmiko `device_type` (`cisco_ios`…, `autodetect`); absent or `linux`: a POSIX shell. */
+  readonly device_type?: string | undefined;
+  readonly enable_password?: string | undefined;
+  readonly enable_command?: string | undefined;
 }
 
 /** Per-alias values from the environment (`OVRD_<alias>_HOST` …), so secrets need not pass through the model. */
@@ -36,6 +43,8 @@ export interface HostOverride {
   readonly key?: string;
   readonly sudoPassword?: string;
   readonly enablePassword?: string;
+  /** `OVRD_<alias>_DEVICE_TYPE`: the host is a network device of this type. */
+  readonly deviceType?: string;
 }
 
 export interface SessionManagerOptions {
@@ -69,7 +78,9 @@ export interface Session {
   /** Every name calls reached it by (close_session takes any of them). */
   readonly aliases: Set<string>;
   readonly connection: SshConnection;
-  readonly shell: ShellSession;
+  /** The persistent shell: POSIX, or a network device's CLI. */
+  readonly shell: ShellSession | DeviceSession;
+  readonly kind: 'posix' | 'device';
   readonly target: JobTarget;
   readonly files: RemoteFiles;
   readonly createdAt: number;
@@ -83,6 +94,7 @@ export interface SessionInfo {
   readonly alias: string;
   readonly connected: boolean;
   readonly login_shell: string;
+  readonly device: { readonly profile: string; readonly prompt: string; readonly mode: string; readonly enabled: boolean } | null;
   readonly created_at: string;
   readonly last_used_at: string;
 }
@@ -107,6 +119,7 @@ interface Resolved {
   /** A digest of the credentials that open the session (never shown). */
   readonly credential: string;
   readonly sudoPassword: string | undefined;
+  readonly device: { readonly type: string; readonly enablePassword: string | undefined; readonly enableCommand: string | undefined } | undefined;
 }
 
 /**
@@ -132,6 +145,7 @@ export class SessionManager {
     const existing = this.#find(resolved);
     if (existing && existing.connection.isOpen && existing.shell.isOpen) {
       if (resolved.sudoPassword !== undefined) this.#setSudoPassword(existing, resolved.sudoPassword);
+      if (resolved.device?.enablePassword !== undefined && existing.shell instanceof DeviceSession) existing.shell.setEnablePassword(resolved.device.enablePassword);
       existing.lastUsedAt = Date.now();
       existing.aliases.add(params.host);
       return existing;
@@ -192,9 +206,14 @@ export class SessionManager {
     const override = this.override(params.host);
     const password = params.password ?? override?.password;
     const sudoPassword = params.sudo_password ?? override?.sudoPassword;
+    const enablePassword = params.enable_password ?? override?.enablePassword;
     this.#options.redactor.add(password);
     this.#options.redactor.add(sudoPassword);
-    this.#options.redactor.add(override?.enablePassword);
+    this.#options.redactor.add(enablePassword);
+    const deviceType = params.device_type ?? override?.deviceType;
+    const device = deviceType === undefined || deviceType === 'linux' ? undefined : { type: deviceType, enablePassword, enableCommand: params.enable_command };
+    // An unknown type fails here, before anything connects.
+    const profile = device && device.type !== 'autodetect' ? deviceProfile(device.type) : undefined;
     const keyFile = params.key_filename ?? override?.key;
     const target = await resolveTarget(override?.host ?? params.host, {
       configPath: this.#options.sshConfigPath,
@@ -214,7 +233,9 @@ export class SessionManager {
     );
     return {
       endpoint: sessionKeyOf(connectOptions),
-      connectOptions,
+      // MikroTik takes its terminal options in the login name.
+      connectOptions: { ...connectOptions, username: loginUsername(connectOptions.username, profile) },
+      device,
       explicit: params.password !== undefined || params.key_filename !== undefined,
       // The key files the login will offer (named in the call or in ssh_config) and the password.
       credential: createHash('sha256').update(JSON.stringify([password ?? null, target.identityFiles])).digest('base64'),
@@ -248,10 +269,17 @@ export class SessionManager {
   async #open(key: string, alias: string, resolved: Resolved, previous: Session | undefined, opening: Opening): Promise<Session> {
     if (previous) this.#closeSession(previous);
     let connection: SshConnection;
-    let shell: ShellSession;
+    let shell: ShellSession | DeviceSession;
     try {
       connection = await this.#pool.acquire(resolved.connectOptions, key);
-      shell = await ShellSession.open(connection, { sudoPassword: resolved.sudoPassword });
+      const device = resolved.device;
+      shell = device
+        ? await DeviceSession.open(connection, {
+            deviceType: device.type,
+            ...(device.enablePassword === undefined ? {} : { enablePassword: device.enablePassword }),
+            ...(device.enableCommand === undefined ? {} : { enableCommand: device.enableCommand }),
+          })
+        : await ShellSession.open(connection, { sudoPassword: resolved.sudoPassword });
     } catch (error) {
       // A login that succeeded must not stay pooled under this key for a later caller with other credentials.
       void this.#pool.close(key);
@@ -270,11 +298,13 @@ export class SessionManager {
       aliases: new Set([alias]),
       connection,
       shell,
+      kind: shell instanceof DeviceSession ? 'device' : 'posix',
       target: {
         key,
         shell,
-        // Read at use: a sudo password given later reaches extra shells too.
-        openShell: () => ShellSession.open(connection, { sudoPassword: session.sudoPassword }),
+        // Read at use: a sudo password given later reaches extra shells too. Devices get no
+        // second CLI session (their VTY lines are few): a busy device refuses with SESSION_BUSY.
+        ...(shell instanceof DeviceSession ? {} : { openShell: () => ShellSession.open(connection, { sudoPassword: session.sudoPassword }) }),
       },
       files: new RemoteFiles(connection, { redactor: this.#options.redactor }),
       createdAt: Date.now(),
@@ -288,7 +318,7 @@ export class SessionManager {
 
   #setSudoPassword(session: Session, password: string): void {
     session.sudoPassword = password;
-    session.shell.setSudoPassword(password);
+    if (session.shell instanceof ShellSession) session.shell.setSudoPassword(password);
   }
 
   /** The environment override for an alias, if any. */
@@ -308,7 +338,11 @@ export class SessionManager {
       session: session.key,
       alias: session.alias,
       connected: session.connection.isOpen,
-      login_shell: session.shell.info.loginShell,
+      login_shell: session.shell instanceof ShellSession ? session.shell.info.loginShell : `device:${session.shell.info.profile}`,
+      device:
+        session.shell instanceof DeviceSession
+          ? { profile: session.shell.info.profile, prompt: session.shell.info.prompt, mode: session.shell.info.mode, enabled: session.shell.info.enabled }
+          : null,
       created_at: new Date(session.createdAt).toISOString(),
       last_used_at: new Date(session.lastUsedAt).toISOString(),
     }));

@@ -18,6 +18,16 @@ export const connectionShape = {
   port: z.number().int().min(1).max(65535).optional().describe('SSH port (default: from ssh_config, else 22)'),
 };
 
+export const deviceTypeSchema = z
+  .string()
+  .min(1)
+  .optional()
+  .describe(
+    'Network devices: netmiko device_type (cisco_ios, cisco_xe, cisco_nxos, cisco_asa, arista_eos, juniper_junos, mikrotik_routeros, ' +
+      'huawei, hp_comware, generic) or autodetect; absent or linux for a POSIX shell (or set OVRD_<alias>_DEVICE_TYPE). Devices give exit status null; ' +
+      'an error line such as "% Invalid input" makes the command failed.',
+  );
+
 const jobShape = {
   command_id: z.string(),
   command: z.string(),
@@ -50,6 +60,7 @@ const sessionListSchema = z.object({
       alias: z.string(),
       connected: z.boolean(),
       login_shell: z.string(),
+      device: z.object({ profile: z.string(), prompt: z.string(), mode: z.string(), enabled: z.boolean() }).nullable(),
       created_at: z.string(),
       last_used_at: z.string(),
     }),
@@ -85,7 +96,8 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         ...connectionShape,
         command: z.string().min(1).describe('Shell command (multi-line and heredocs work)'),
         sudo_password: z.string().optional().describe('Answers sudo prompts (or set OVRD_<alias>_SUDO_PASS)'),
-        enable_password: z.string().optional().describe('Network devices: enable secret'),
+        device_type: deviceTypeSchema,
+        enable_password: z.string().optional().describe('Network devices: enable secret ("" is a valid one; or OVRD_<alias>_ENABLE_PASS)'),
         enable_command: z.string().default('enable').describe('Network devices: command that enters privileged mode'),
         timeout: z.number().positive().max(86_400).default(30).describe('Seconds to wait before returning a command_id'),
       },
@@ -117,7 +129,9 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         ...connectionShape,
         command: z.string().min(1),
         sudo_password: z.string().optional(),
+        device_type: deviceTypeSchema,
         enable_password: z.string().optional(),
+        enable_command: z.string().default('enable'),
         timeout: z.number().positive().default(300).describe('Accepted for compatibility; the job runs until it ends or is interrupted'),
       },
       outputSchema: commandResultSchema.shape,
@@ -246,7 +260,12 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     () =>
       guard(redactor, () => {
         const list = sessions.list();
-        const text = list.length === 0 ? 'No open sessions.' : list.map((s) => `${s.session} (${s.alias}) ${s.connected ? 'connected' : 'disconnected'}`).join('\n');
+        const text =
+          list.length === 0
+            ? 'No open sessions.'
+            : list
+                .map((s) => `${s.session} (${s.alias}) ${s.connected ? 'connected' : 'disconnected'}${s.device ? ` ${s.device.profile} at ${s.device.prompt} (${s.device.mode})` : ''}`)
+                .join('\n');
         return Promise.resolve({ content: [{ type: 'text', text }], structuredContent: { sessions: list } });
       }),
   );
@@ -361,7 +380,8 @@ function commandResult(job: JobInfo, output: JobOutput | Page, notice: string | 
   const page = 'omitted' in output ? output : pageOf(output);
   const { text, omitted } = page;
   const lines: string[] = [];
-  if (job.state === 'completed') lines.push(`Exit Status: ${job.exitCode}`);
+  // Devices report no exit status: say so instead of a number.
+  if (job.state === 'completed') lines.push(job.exitCode === null ? 'Exit Status: none (network device)' : `Exit Status: ${job.exitCode}`);
   else lines.push(`Status: ${job.state}${job.exitCode === null ? '' : ` (exit status ${job.exitCode})`}`, `Command ID: ${job.id}`);
   if (job.error) lines.push(`Error: ${job.error.code}: ${job.error.message}`);
   if (output.skippedChars > 0) lines.push(`[${output.skippedChars} characters before this output are no longer kept]`);

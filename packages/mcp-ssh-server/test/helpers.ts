@@ -122,8 +122,8 @@ export interface E2eServer {
 }
 
 /** Spawns the built bin with its own HOME and connects the SDK client to it. */
-export async function startServer(f: SshdFacts, options: { args?: string[]; env?: Record<string, string>; home?: string } = {}): Promise<E2eServer> {
-  const home = options.home ?? serverHome(f);
+export async function startServer(f: SshdFacts | undefined, options: { args?: string[]; env?: Record<string, string>; home?: string } = {}): Promise<E2eServer> {
+  const home = options.home ?? serverHome(f as SshdFacts);
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, ...options.env };
   const transport = new CheckedStdioTransport(['--log-level', 'debug', ...(options.args ?? [])], env);
   const client = new Client({ name: 'e2e', version: '0.0.0' });

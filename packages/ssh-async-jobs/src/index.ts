@@ -10,6 +10,9 @@ export type {
   JobState,
   JobStatus,
   JobStatusOptions,
+  JobShell,
+  JobShellCommand,
+  JobShellResult,
   JobTarget,
   SendInputOptions,
 } from './jobs';

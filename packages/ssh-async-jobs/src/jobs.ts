@@ -3,28 +3,57 @@ import {
   isSshError,
   Redactor,
   type InterruptOutcome,
+  type OutputSnapshot,
   type OutputWindow,
-  type ShellCommand,
-  type ShellResult,
-  type ShellSession,
+  type ShellCommandEvent,
 } from 'ssh-session-core';
 import { SshJobError } from './errors';
 
 /** Where a job is. `awaiting_input`: it waits at a prompt or in a full-screen program. */
 export type JobState = 'running' | 'awaiting_input' | 'completed' | 'failed' | 'interrupted' | 'connection_lost';
 
+/** How a job's command ended: a POSIX exit code, or (devices) null and maybe a failure line. */
+export interface JobShellResult {
+  readonly exitCode: number | null;
+  readonly freshShell: boolean;
+  /** A device's failure indicator (`% Invalid input…`): the job ends `failed` with `COMMAND_FAILED`. */
+  readonly failure?: string | undefined;
+}
+
+/** A running command, as `ShellSession.start()` and `DeviceSession.start()` return it. */
+export interface JobShellCommand {
+  readonly command: string;
+  readonly state: 'queued' | 'running' | 'finished';
+  readonly awaitingInput: string | undefined;
+  readonly fullScreen: boolean;
+  interrupt(graceMs?: number): Promise<InterruptOutcome>;
+  subscribe(listener: (event: ShellCommandEvent) => void): () => void;
+  readonly done: Promise<JobShellResult>;
+  snapshot(): OutputSnapshot;
+  readonly output: OutputWindow;
+  write(text: string): boolean;
+}
+
+/** What jobs run in: a `ShellSession` (POSIX) or a `DeviceSession` (network devices). */
+export interface JobShell {
+  start(command: string): JobShellCommand;
+  run(command: string, options?: { readonly timeoutMs?: number }): Promise<JobShellResult>;
+  workingDirectory(): Promise<string | undefined>;
+  close(): void;
+}
+
 /** Where jobs run: a session's persistent shell, and optionally a way to open another shell. */
 export interface JobTarget {
   /** The session key (`user@host:port`), shown in job listings. */
   readonly key: string;
   /** The persistent shell: `cd`, `export` and functions persist between its jobs. */
-  readonly shell: ShellSession;
+  readonly shell: JobShell;
   /**
    * Opens another shell on the same connection, for a job started while `shell` is busy: it
    * starts in the busy shell's directory and is closed when the job ends. Without it, such a job
    * is refused with `SESSION_BUSY`.
    */
-  openShell?(): Promise<ShellSession>;
+  openShell?(): Promise<JobShell>;
 }
 
 /** A job as reported: secrets redacted, times as ISO strings. */
@@ -154,12 +183,12 @@ interface Job {
   readonly id: string;
   readonly command: string;
   readonly sessionKey: string;
-  readonly shell: ShellSession;
+  readonly shell: JobShell;
   readonly kind: 'primary' | 'extra';
   readonly workingDirectory: string | null;
   readonly startedAt: number;
   /** Dropped when the job ends, so its full output window can be freed. */
-  handle: ShellCommand | undefined;
+  handle: JobShellCommand | undefined;
   output: OutputWindow;
   state: JobState;
   exitCode: number | null;
@@ -188,7 +217,7 @@ export class JobManager {
   #starting = 0;
   readonly #history: Job[] = [];
   /** Which job holds each primary shell. */
-  readonly #busy = new Map<ShellSession, Job>();
+  readonly #busy = new Map<JobShell, Job>();
   readonly #historyLimit: number;
   readonly #historyOutput: { readonly headChars: number; readonly tailChars: number };
   readonly #historyBudgetChars: number;
@@ -381,7 +410,7 @@ export class JobManager {
         if (cd?.exitCode !== 0) workingDirectory = null;
       }
     }
-    let handle: ShellCommand;
+    let handle: JobShellCommand;
     try {
       handle = shell.start(command);
     } catch (error) {
@@ -428,13 +457,17 @@ export class JobManager {
     return job;
   }
 
-  #finish(job: Job, result: ShellResult | undefined, error: unknown): void {
+  #finish(job: Job, result: JobShellResult | undefined, error: unknown): void {
     job.endedAt = Date.now();
     if (result) {
       job.exitCode = result.exitCode;
       job.freshShell = result.freshShell;
       // A program that handled Ctrl+C and exited 0 completed; otherwise the interrupt ended it.
       job.state = job.interruptRequested && result.exitCode !== 0 ? 'interrupted' : 'completed';
+      if (result.failure !== undefined && job.state === 'completed') {
+        job.state = 'failed';
+        job.error = { code: 'COMMAND_FAILED', message: result.failure };
+      }
     } else if (job.endedBy !== null) {
       job.error = { code: 'SESSION_CLOSED', message: job.endedBy };
       job.state = 'interrupted';

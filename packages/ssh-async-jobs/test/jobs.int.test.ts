@@ -86,7 +86,7 @@ describe.skipIf(!facts)(`JobManager on the real sshd ${facts ? '' : `(SKIPPED: $
     expect(started.job).toMatchObject({ state: 'awaiting_input', fullScreen: true });
     const after = await jobs.sendInput(started.job.id, ' ', { waitMs: 200 });
     expect(after.job).toMatchObject({ state: 'awaiting_input', fullScreen: true });
-    target.shell.sendKeys('q');
+    (target.shell as ShellSession).sendKeys('q');
     await expect(jobs.wait(started.job.id, Infinity)).resolves.toMatchObject({ state: 'completed', exitCode: 0 });
   });
 
