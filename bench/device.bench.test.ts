@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
-import { FakeHost, fakeDevice } from 'test-utils';
+import { FakeHost, fakeDevice, fakeLogin } from 'test-utils';
 import { DeviceSession, SshConnection } from '../packages/ssh-session-core/src/index';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
@@ -17,13 +17,7 @@ function percentile(values: readonly number[], p: number): number {
 it('device command: prompt arrival → result', async () => {
   let promptSentAt = 0;
   const host = await FakeHost.start({ split: 'none', onShell: fakeDevice({ vendor: 'cisco_ios', hostname: 'bench1', onPromptSent: () => (promptSentAt = performance.now()) }) });
-  const connection = await SshConnection.connect({
-    host: host.address.host,
-    port: host.address.port,
-    username: host.address.username,
-    auth: { password: host.address.password },
-    hostKeys: { mode: 'insecureAcceptAnyHostKey' },
-  });
+  const connection = await SshConnection.connect(fakeLogin(host.address));
   const session = await DeviceSession.open(connection, { deviceType: 'cisco_ios' });
   try {
     const afterPrompt: number[] = [];

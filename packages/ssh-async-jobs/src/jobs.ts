@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import {
   isSshError,
   Redactor,
+  type CommandHandle,
   type InterruptOutcome,
-  type OutputSnapshot,
   type OutputWindow,
-  type ShellCommandEvent,
 } from 'ssh-session-core';
 import { SshJobError } from './errors';
 
@@ -21,18 +20,7 @@ export interface JobShellResult {
 }
 
 /** A running command, as `ShellSession.start()` and `DeviceSession.start()` return it. */
-export interface JobShellCommand {
-  readonly command: string;
-  readonly state: 'queued' | 'running' | 'finished';
-  readonly awaitingInput: string | undefined;
-  readonly fullScreen: boolean;
-  interrupt(graceMs?: number): Promise<InterruptOutcome>;
-  subscribe(listener: (event: ShellCommandEvent) => void): () => void;
-  readonly done: Promise<JobShellResult>;
-  snapshot(): OutputSnapshot;
-  readonly output: OutputWindow;
-  write(text: string): boolean;
-}
+export type JobShellCommand = CommandHandle<JobShellResult>;
 
 /** What jobs run in: a `ShellSession` (POSIX) or a `DeviceSession` (network devices). */
 export interface JobShell {

@@ -39,6 +39,7 @@ export type { OutputRead, OutputSnapshot } from './output';
 export { cleanTerminalOutput, OutputWindow } from './output';
 export type {
   InterruptOutcome,
+  CommandHandle,
   ShellCommand,
   ShellCommandEvent,
   ShellInfo,

@@ -80,8 +80,11 @@ export interface ShellResult {
   readonly freshShell: boolean;
 }
 
-/** A command running in the shell. */
-export interface ShellCommand {
+/**
+ * A command running in a persistent session, whatever the dialect: the shape `ShellSession.start()`
+ * and `DeviceSession.start()` return and job managers drive. `Result` is how it ends.
+ */
+export interface CommandHandle<Result> {
   readonly command: string;
   /** `queued` behind another command, `running`, or `finished` (settled). */
   readonly state: 'queued' | 'running' | 'finished';
@@ -99,8 +102,8 @@ export interface ShellCommand {
   interrupt(graceMs?: number): Promise<InterruptOutcome>;
   /** Calls `listener` for each event until the returned function is called or the command ends. */
   subscribe(listener: (event: ShellCommandEvent) => void): () => void;
-  /** Settles when the shell is back at its prompt (or rejects with `SHELL_EXITED`, `CONNECTION_CLOSED`). */
-  readonly done: Promise<ShellResult>;
+  /** Settles when the session is back at its prompt (or rejects with `SHELL_EXITED`, `CONNECTION_CLOSED`). */
+  readonly done: Promise<Result>;
   /** Output so far (cleaned), bounded like the result. */
   snapshot(): OutputSnapshot;
   /** The bounded output itself, for reads by offset ({@link OutputWindow.read}). */
@@ -111,6 +114,9 @@ export interface ShellCommand {
    */
   write(text: string): boolean;
 }
+
+/** A command running in the shell. */
+export type ShellCommand = CommandHandle<ShellResult>;
 
 /** A whole escape sequence at the start: CSI, OSC (ended by BEL or ST), a charset or SS3 one (`ESC ( B`, `ESC O A`), or a two-character one. */
 const COMPLETE_ESCAPE = /^\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()*+#%O][^]|[^[\]()*+#%O])/;

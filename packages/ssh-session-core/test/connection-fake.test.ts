@@ -1,7 +1,7 @@
 // SshConnection against in-process fake hosts: what the loopback sshd is not configured to show
 // (keyboard-interactive, as network gear uses it).
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeHost } from 'test-utils';
+import { FakeHost, fakeLogin } from 'test-utils';
 import { SshConnection } from '../src/index';
 
 const hosts: FakeHost[] = [];
@@ -23,27 +23,14 @@ async function kbdHost(): Promise<FakeHost> {
 describe('SshConnection with keyboard-interactive', () => {
   it('answers the password prompt with the password', async () => {
     const host = await kbdHost();
-    const { address } = host;
-    const connection = await SshConnection.connect({
-      host: address.host,
-      port: address.port,
-      username: address.username,
-      auth: { password: address.password },
-      hostKeys: { mode: 'insecureAcceptAnyHostKey' },
-    });
+    const connection = await SshConnection.connect(fakeLogin(host.address));
     connections.push(connection);
     await expect(connection.exec('show version')).resolves.toMatchObject({ stdout: 'ran show version\n', stderr: '', exitCode: 0 });
   });
 
   it('fails with AUTH_FAILED listing keyboard-interactive when the password is wrong', async () => {
     const { address } = await kbdHost();
-    const attempt = SshConnection.connect({
-      host: address.host,
-      port: address.port,
-      username: address.username,
-      auth: { password: 'wrong-secret' },
-      hostKeys: { mode: 'insecureAcceptAnyHostKey' },
-    });
+    const attempt = SshConnection.connect({ ...fakeLogin(address), auth: { password: 'wrong-secret' } });
     await expect(attempt).rejects.toMatchObject({ code: 'AUTH_FAILED' });
     await expect(attempt).rejects.toThrow(/tried: password, keyboard-interactive|tried: keyboard-interactive/);
     await expect(attempt).rejects.not.toThrow(/wrong-secret/);
@@ -61,11 +48,8 @@ describe('SshConnection key files', () => {
       execFileSync('mkfifo', [join(dir, 'fifo')]);
       const { address } = await kbdHost();
       const connection = await SshConnection.connect({
-        host: address.host,
-        port: address.port,
-        username: address.username,
+        ...fakeLogin(address),
         auth: { privateKeys: [{ path: join(dir, 'fifo') }, { path: dir }], password: address.password },
-        hostKeys: { mode: 'insecureAcceptAnyHostKey' },
       });
       connections.push(connection);
       await expect(connection.exec('x')).resolves.toMatchObject({ exitCode: 0 });

@@ -2,7 +2,7 @@
 // enable, paging (off, and the pager fallback with the vendor's repaint), config mode, failure
 // indicators, login questions, interrupts, prompts split across packets.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeHost, fakeConfigLines, fakeDevice, type FakeDeviceSpec, type FakeVendor } from 'test-utils';
+import { FakeHost, fakeConfigLines, fakeDevice, fakeLogin, type FakeDeviceSpec, type FakeVendor } from 'test-utils';
 import { DeviceSession, loginUsername, mikrotikRouteros, SshConnection, deviceProfile } from '../src/index';
 import { TerminalLines } from '../src/device/terminal-lines';
 
@@ -18,14 +18,7 @@ afterEach(async () => {
 async function device(spec: FakeDeviceSpec, options: Parameters<typeof DeviceSession.open>[1] = {}): Promise<DeviceSession> {
   const host = await FakeHost.start({ onShell: fakeDevice(spec) });
   hosts.push(host);
-  const { address } = host;
-  const connection = await SshConnection.connect({
-    host: address.host,
-    port: address.port,
-    username: address.username,
-    auth: { password: address.password },
-    hostKeys: { mode: 'insecureAcceptAnyHostKey' },
-  });
+  const connection = await SshConnection.connect(fakeLogin(host.address));
   connections.push(connection);
   const session = await DeviceSession.open(connection, options);
   sessions.push(session);
@@ -128,7 +121,7 @@ describe('DeviceSession enable mode (Cisco-like)', () => {
     const log: string[] = [];
     const host = await FakeHost.start({ onShell: fakeDevice({ vendor: 'cisco_ios', hostname: 'r2', enableSecret: 'right', log }) });
     hosts.push(host);
-    const connection = await SshConnection.connect({ host: host.address.host, port: host.address.port, username: host.address.username, auth: { password: host.address.password }, hostKeys: { mode: 'insecureAcceptAnyHostKey' } });
+    const connection = await SshConnection.connect(fakeLogin(host.address));
     connections.push(connection);
     const failed = DeviceSession.open(connection, { deviceType: 'cisco_ios', enablePassword: 'wrong' });
     await expect(failed).rejects.toMatchObject({ code: 'ENABLE_FAILED' });

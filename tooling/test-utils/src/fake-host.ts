@@ -36,6 +36,17 @@ export interface FakeHostAddress {
   readonly hostPublicKey: string;
 }
 
+/** Connect options for a fake host: its password, any host key (the fake draws a new one each start). */
+export function fakeLogin(address: FakeHostAddress): {
+  host: string;
+  port: number;
+  username: string;
+  auth: { password: string };
+  hostKeys: { mode: 'insecureAcceptAnyHostKey' };
+} {
+  return { host: address.host, port: address.port, username: address.username, auth: { password: address.password }, hostKeys: { mode: 'insecureAcceptAnyHostKey' } };
+}
+
 /** One shell or exec channel of a fake host, as the script sees it. */
 export class FakeChannel {
   /** Terminal requested by the client, if any. */

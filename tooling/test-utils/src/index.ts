@@ -3,7 +3,7 @@ export { checkTestHost, descendants, startSshd, PROVISION_FIX, PROVISION_SCRIPT,
 export type { SshdContext } from './inject';
 export { keyLogin, requireSshd, sshdFacts, sshdSkipReason } from './inject';
 export type { FakeHostAddress, FakeHostOptions, ScriptedCli, SplitPolicy } from './fake-host';
-export { DEFAULT_SPLIT, FakeChannel, FakeHost, scriptedCli } from './fake-host';
+export { DEFAULT_SPLIT, FakeChannel, FakeHost, fakeLogin, scriptedCli } from './fake-host';
 export type { ExecResult } from './ssh-client';
 export { connectClient, execCommand, openShell, readUntil } from './ssh-client';
 export type { FakeDeviceSpec, FakeVendor } from './fake-device';

@@ -1,7 +1,7 @@
 import type { SshChannel, SshConnection } from '../connection';
 import { SshSessionError } from '../errors';
 import { OutputWindow, type OutputSnapshot } from '../output';
-import type { InterruptOutcome, ShellCommandEvent } from '../shell-session';
+import type { CommandHandle, InterruptOutcome, ShellCommandEvent } from '../shell-session';
 import { DEVICE_PROFILES, deviceProfile, generic, modeOf, PAGER_PROMPTS, promptPattern, type DeviceMode, type DeviceProfile } from './profiles';
 import { TerminalLines } from './terminal-lines';
 
@@ -51,18 +51,9 @@ export interface DeviceInfo {
   readonly enabled: boolean;
 }
 
-/** A command on a device: the same shape as a POSIX {@link ShellCommand}. */
-export interface DeviceCommand {
-  readonly command: string;
-  readonly state: 'queued' | 'running' | 'finished';
-  readonly awaitingInput: string | undefined;
+/** A command on a device: the same shape as a POSIX `ShellCommand` (never full-screen). */
+export interface DeviceCommand extends CommandHandle<DeviceResult> {
   readonly fullScreen: false;
-  interrupt(graceMs?: number): Promise<InterruptOutcome>;
-  subscribe(listener: (event: ShellCommandEvent) => void): () => void;
-  readonly done: Promise<DeviceResult>;
-  snapshot(): OutputSnapshot;
-  readonly output: OutputWindow;
-  write(text: string): boolean;
 }
 
 const DEFAULTS = Object.freeze({
@@ -74,6 +65,8 @@ const DEFAULTS = Object.freeze({
 
 /** A question waiting for an answer: `Destination filename [startup-config]? `, `[confirm]`, `Password:`. */
 const QUESTION_LIKE = /\S[^]*[:?\]]\s*$/;
+/** Before the vendor is known, any vendor's login question may come. */
+const ALL_LOGIN_ANSWERS = DEVICE_PROFILES.flatMap((profile) => profile.loginAnswers);
 /** Commands that rename the device, and so its prompt. */
 const RENAME = /^\s*(?:hostname|sysname|set system host-name|\/?system identity set)\b/i;
 /** Any prompt a CLI may show, for the first look before the vendor is known. */
@@ -291,7 +284,7 @@ export class DeviceSession {
 
   #answerLogin(): boolean {
     const current = this.#lines.current;
-    for (const { pattern, answer } of this.#profile === generic ? DEVICE_PROFILES.flatMap((p) => p.loginAnswers) : this.#profile.loginAnswers) {
+    for (const { pattern, answer } of this.#profile === generic ? ALL_LOGIN_ANSWERS : this.#profile.loginAnswers) {
       if (pattern.test(current)) {
         this.#lines.clearCurrent();
         this.#channel?.write(answer);

@@ -63,76 +63,59 @@ export const PAGER_PROMPTS: readonly RegExp[] = [
   /^\s*Press any key to continue \(Q to quit\)\s*$/,
 ];
 
-const CISCO_BASE = /^([^\s>#()]+)(?:\([^)]*\))?[>#]\s*$/;
-const CISCO_PROMPT = '{base}(?:\\([^)\\r\\n]*\\))?[>#]';
-const CISCO_MODES = { config: /\)#\s*$/, privileged: /#\s*$/, user: />\s*$/ };
 const CISCO_FAILURES = [/^\s*% ?(?:Invalid input|Incomplete command|Ambiguous command|Unknown command|Unrecognized command|Invalid command|Bad mask|Bad IP address).*$/m];
 const CISCO_ENABLE = { command: 'enable', passwordPrompt: /[Pp]assword:\s*$/, failure: /% ?(?:Access denied|Bad secrets|Error in authentication|Invalid password)/ };
+/** What the Cisco-style CLIs (IOS, NX-OS, ASA, EOS) share: `host>`, `host#`, `host(config-if)#`. */
+const CISCO_LIKE = {
+  basePrompt: /^([^\s>#()]+)(?:\([^)]*\))?[>#]\s*$/,
+  prompt: '{base}(?:\\([^)\\r\\n]*\\))?[>#]',
+  modes: { config: /\)#\s*$/, privileged: /#\s*$/, user: />\s*$/ },
+  configMode: { enter: 'configure terminal', exit: 'end' },
+  newline: '\n',
+  loginAnswers: [],
+  versionCommand: 'show version',
+} as const;
 const VRP_BASE = /^<([^<>\s]+)>\s*$/;
 const VRP_PROMPT = '[<\\[]{base}(?:-[^>\\]\\r\\n]*)?[>\\]]';
 const VRP_MODES = { config: /^\[.*\]\s*$/, user: /^<.*>\s*$/ };
 
 export const ciscoIos: DeviceProfile = {
+  ...CISCO_LIKE,
   name: 'cisco_ios',
   aliases: ['cisco_xe', 'cisco_ios_ssh', 'cisco_xr_legacy'],
   vendor: 'Cisco IOS / IOS-XE',
-  basePrompt: CISCO_BASE,
-  prompt: CISCO_PROMPT,
-  modes: CISCO_MODES,
   preparation: ['terminal length 0', 'terminal width 511'],
   enable: CISCO_ENABLE,
-  configMode: { enter: 'configure terminal', exit: 'end' },
   failures: CISCO_FAILURES,
-  newline: '\n',
-  loginAnswers: [],
-  versionCommand: 'show version',
   versionSignature: /Cisco IOS/,
 };
 
 export const ciscoNxos: DeviceProfile = {
+  ...CISCO_LIKE,
   name: 'cisco_nxos',
   vendor: 'Cisco NX-OS',
-  basePrompt: CISCO_BASE,
-  prompt: CISCO_PROMPT,
-  modes: CISCO_MODES,
   preparation: ['terminal length 0', 'terminal width 511'],
-  configMode: { enter: 'configure terminal', exit: 'end' },
   failures: [...CISCO_FAILURES, /^\s*Syntax error while parsing.*$/m],
-  newline: '\n',
-  loginAnswers: [],
-  versionCommand: 'show version',
   versionSignature: /Cisco Nexus|NX-OS/,
 };
 
 export const ciscoAsa: DeviceProfile = {
+  ...CISCO_LIKE,
   name: 'cisco_asa',
   vendor: 'Cisco ASA',
-  basePrompt: CISCO_BASE,
-  prompt: CISCO_PROMPT,
-  modes: CISCO_MODES,
   preparation: ['terminal pager 0'],
   enable: CISCO_ENABLE,
-  configMode: { enter: 'configure terminal', exit: 'end' },
   failures: [/^\s*ERROR: .*$/m, ...CISCO_FAILURES],
-  newline: '\n',
-  loginAnswers: [],
-  versionCommand: 'show version',
   versionSignature: /Adaptive Security Appliance/,
 };
 
 export const aristaEos: DeviceProfile = {
+  ...CISCO_LIKE,
   name: 'arista_eos',
   vendor: 'Arista EOS',
-  basePrompt: CISCO_BASE,
-  prompt: CISCO_PROMPT,
-  modes: CISCO_MODES,
   preparation: ['terminal length 0', 'terminal width 32767'],
   enable: CISCO_ENABLE,
-  configMode: { enter: 'configure terminal', exit: 'end' },
   failures: CISCO_FAILURES,
-  newline: '\n',
-  loginAnswers: [],
-  versionCommand: 'show version',
   versionSignature: /Arista/,
 };
 
@@ -213,7 +196,7 @@ export const generic: DeviceProfile = {
   vendor: 'generic CLI',
   basePrompt: /^(.*?[^\s>#$%\]])(?:\([^)]*\))?[>#$%\]]\s*$/,
   prompt: '{base}(?:\\([^)\\r\\n]*\\))?[>#$%\\]]',
-  modes: CISCO_MODES,
+  modes: CISCO_LIKE.modes,
   preparation: [],
   failures: [/^\s*% ?(?:Invalid input|Incomplete command|Unknown command).*$/m, /^\s*(?:syntax error|unknown command)\b.*$/im],
   newline: '\n',
