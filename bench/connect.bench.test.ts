@@ -1,28 +1,23 @@
-// pnpm bench: first command cost — connect + auth + ready (+ one exec) — of SshConnection against
-// OpenSSH's `ssh host true` and a raw ssh2 client, run side by side (interleaved) on the loopback
-// sshd. Reports medians and ratios; asserts nothing about speed.
+// Scenario 2: the first command on a host — connect + auth + shell ready + `true` — through the
+// library and through the MCP server (close_session between rounds so each call connects anew),
+// against a raw ssh2 connect + exec and OpenSSH's `ssh host true`, interleaved round by round.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import ssh2 from 'ssh2';
 import { expect, it } from 'vitest';
 import { requireSshd } from 'test-utils';
-import { SshConnection } from '../packages/ssh-session-core/src/index';
+import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
+import { startServer, text } from '../packages/mcp-ssh-server/test/helpers';
+import { percentile, size, timing, writeResult, x } from './lib';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+const ROUNDS = size(30, 4);
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-it('connect + auth + ready: SshConnection vs ssh2 vs OpenSSH', async () => {
+it('first command: library and MCP vs raw ssh2 connect + exec and ssh host true', async () => {
   const f = requireSshd();
   const key = readFileSync(f.keyPath);
-  const ours = async (): Promise<{ ready: number; firstCommand: number }> => {
-    const start = performance.now();
+  const server = await startServer(f, { logLevel: 'info' });
+  const library = async (): Promise<void> => {
     const connection = await SshConnection.connect({
       host: f.host,
       port: f.port,
@@ -30,23 +25,25 @@ it('connect + auth + ready: SshConnection vs ssh2 vs OpenSSH', async () => {
       auth: { privateKeys: [{ key }] },
       hostKeys: { mode: 'strict', knownHostsFiles: [f.knownHostsPath] },
     });
-    const ready = performance.now() - start;
-    const result = await connection.exec('true');
-    const firstCommand = performance.now() - start;
-    connection.close();
+    const shell = await ShellSession.open(connection);
+    const result = await shell.run('true');
     expect(result.exitCode).toBe(0);
-    return { ready, firstCommand };
+    shell.close();
+    connection.close();
   };
-  const raw = (): Promise<number> =>
+  const mcp = async (): Promise<void> => {
+    const result = await server.call('execute_command', { host: 'testhost', command: 'true' });
+    expect(result.structuredContent?.exit_code, text(result)).toBe(0);
+  };
+  const raw = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const start = performance.now();
       const client = new ssh2.Client();
       client.on('error', reject);
       client.on('ready', () =>
         client.exec('true', (error, channel) => {
           if (error) return reject(error);
           channel.on('close', () => {
-            resolve(performance.now() - start);
+            resolve();
             client.end();
           });
           channel.resume();
@@ -54,52 +51,51 @@ it('connect + auth + ready: SshConnection vs ssh2 vs OpenSSH', async () => {
       );
       client.connect({ host: f.host, port: f.port, username: f.user, privateKey: key });
     });
-  const openssh = (): number => {
-    const start = performance.now();
+  const openssh = (): void => {
     const result = spawnSync('ssh', [
       '-F', '/dev/null', '-i', f.keyPath, '-p', String(f.port), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
       '-o', `UserKnownHostsFile=${f.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', `${f.user}@${f.host}`, 'true',
     ]);
-    const elapsed = performance.now() - start;
     expect(result.status, result.stderr?.toString()).toBe(0);
-    return elapsed;
   };
-
-  // Warm up each path once (JIT, page cache), then interleave so drift hits all three alike.
-  await ours();
-  await raw();
-  openssh();
-  const samples = { oursReady: [] as number[], oursFirst: [] as number[], raw: [] as number[], openssh: [] as number[] };
-  for (let round = 0; round < ROUNDS; round++) {
-    const o = await ours();
-    samples.oursReady.push(o.ready);
-    samples.oursFirst.push(o.firstCommand);
-    samples.raw.push(await raw());
-    samples.openssh.push(openssh());
+  const samples = { library: [] as number[], mcp: [] as number[], raw: [] as number[], openssh: [] as number[] };
+  const timed = async (into: number[] | undefined, run: () => Promise<void> | void): Promise<void> => {
+    const start = performance.now();
+    await run();
+    into?.push(performance.now() - start);
+  };
+  try {
+    // Warm each path once (JIT, page cache), then interleave.
+    for (let round = -1; round < ROUNDS; round++) {
+      const keep = round >= 0;
+      await timed(keep ? samples.library : undefined, library);
+      await timed(keep ? samples.mcp : undefined, mcp);
+      await server.call('close_session', { host: 'testhost' });
+      await timed(keep ? samples.raw : undefined, raw);
+      await timed(keep ? samples.openssh : undefined, openssh);
+    }
+  } finally {
+    await server.close();
   }
-  const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof samples, number>;
-  const report = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus().length,
-    rounds: ROUNDS,
-    medianMs: m,
-    ratios: {
-      firstCommandVsSshTrue: m.oursFirst / m.openssh,
-      firstCommandVsRawSsh2: m.oursFirst / m.raw,
-    },
-    targets: {
-      'first command ≤ 1.2× ssh host true': m.oursFirst / m.openssh <= 1.2,
-      'first command ≤ 1.2× raw ssh2 connect + exec': m.oursFirst / m.raw <= 1.2,
-    },
+  const p50 = (values: number[]): number => percentile(values, 50);
+  const vs = (ours: number[], base: number[], label: string, limit: number) => {
+    const r = p50(ours) / p50(base);
+    return { target: label, measured: `${x(r)} (${p50(ours).toFixed(0)} vs ${p50(base).toFixed(0)} ms)`, ratio: r, met: r <= limit };
   };
-  mkdirSync(new URL('../docs/bench/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('../docs/bench/connect.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
-  process.stderr.write(
-    `\nconnect benchmark (${ROUNDS} rounds, medians)\n` +
-      `  SshConnection ready            ${m.oursReady.toFixed(1)} ms\n` +
-      `  SshConnection ready + exec     ${m.oursFirst.toFixed(1)} ms\n` +
-      `  raw ssh2 connect + exec        ${m.raw.toFixed(1)} ms   ratio ${report.ratios.firstCommandVsRawSsh2.toFixed(2)}×\n` +
-      `  OpenSSH ssh host true          ${m.openssh.toFixed(1)} ms   ratio ${report.ratios.firstCommandVsSshTrue.toFixed(2)}×\n`,
-  );
-}, 300_000);
+  writeResult({
+    id: 'first-command',
+    title: `2. First command: connect + auth + shell ready + \`true\`, ${ROUNDS} interleaved rounds`,
+    measurements: [
+      timing('SshConnection + ShellSession + run (library)', 'ours', samples.library),
+      timing('execute_command on a new session, MCP stdio', 'ours', samples.mcp),
+      timing('raw ssh2 connect + exec', 'baseline', samples.raw),
+      timing('OpenSSH ssh host true', 'baseline', samples.openssh),
+    ],
+    targets: [
+      vs(samples.mcp, samples.openssh, 'over MCP ≤ 1.2× ssh host true (issue)', 1.2),
+      vs(samples.library, samples.openssh, 'library ≤ 1.2× ssh host true', 1.2),
+      vs(samples.mcp, samples.raw, 'over MCP ≤ 1.2× raw ssh2 connect + exec (design)', 1.2),
+      vs(samples.library, samples.raw, 'library ≤ 1.2× raw ssh2 connect + exec', 1.2),
+    ],
+  });
+}, 600_000);

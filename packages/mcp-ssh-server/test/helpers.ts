@@ -2,7 +2,7 @@
 // the built bin spawned over stdio, and a transport that checks every line the server writes to
 // stdout is a JSON-RPC message.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,16 +21,30 @@ export interface ToolResult {
 
 export const text = (result: ToolResult): string => result.content.map((part) => part.text).join('\n');
 
-/** A HOME with `~/.ssh/config` (alias `testhost` → the loopback sshd, key login) and known_hosts. */
-export function serverHome(f: SshdFacts, extraConfig = ''): string {
+/**
+ * A HOME with `~/.ssh/config` (alias `testhost` → the loopback sshd, key login) and known_hosts.
+ * `extraConfig` goes before the `Host *` block ({@link endpointAliases} writes entries for it);
+ * `extraKnownHosts` is appended to known_hosts.
+ */
+export function serverHome(f: SshdFacts, extraConfig = '', extraKnownHosts = ''): string {
   const home = mkdtempSync(join(tmpdir(), 'mcp-home-'));
   mkdirSync(join(home, '.ssh'), { mode: 0o700 });
   writeFileSync(
     join(home, '.ssh', 'config'),
     `Host testhost\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n\n${extraConfig}Host *\n  StrictHostKeyChecking yes\n`,
   );
-  writeFileSync(join(home, '.ssh', 'known_hosts'), `${f.knownHostsLine}\n`);
+  // Every loopback address the test sshd listens on (see SshdFacts.loopbackHosts).
+  writeFileSync(join(home, '.ssh', 'known_hosts'), readFileSync(f.knownHostsPath, 'utf8') + extraKnownHosts);
   return home;
+}
+
+/** ssh_config entries `<prefix>1`…`<prefix>N`, one per endpoint (see test-utils startSshdFleet). */
+export function endpointAliases(f: SshdFacts, endpoints: readonly { host: string; port: number }[], prefix = 'h'): { config: string; aliases: string[] } {
+  const aliases = endpoints.map((_, index) => `${prefix}${index + 1}`);
+  const config = endpoints
+    .map(({ host, port }, index) => `Host ${aliases[index]}\n  HostName ${host}\n  Port ${port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n`)
+    .join('\n');
+  return { config: `${config}\n`, aliases };
 }
 
 /**
@@ -50,14 +64,17 @@ export class CheckedStdioTransport implements Transport {
   readonly #args: readonly string[];
   readonly #env: Record<string, string>;
 
-  constructor(args: readonly string[], env: Record<string, string>) {
+  readonly #nodeArgs: readonly string[];
+
+  constructor(args: readonly string[], env: Record<string, string>, nodeArgs: readonly string[] = []) {
     this.#args = args;
+    this.#nodeArgs = nodeArgs;
     this.#env = env;
   }
 
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [cli, ...this.#args], { env: this.#env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...this.#nodeArgs, cli, ...this.#args], { env: this.#env, stdio: ['pipe', 'pipe', 'pipe'] });
       this.#child = child;
       child.once('error', reject);
       child.once('spawn', () => resolve());
@@ -105,6 +122,11 @@ export class CheckedStdioTransport implements Transport {
     clearTimeout(timer);
   }
 
+  /** The server's process id (for memory and descendant checks). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** The stdout text left without a newline (must be empty at the end). */
   get unterminated(): string {
     return this.#pending;
@@ -122,10 +144,14 @@ export interface E2eServer {
 }
 
 /** Spawns the built bin with its own HOME and connects the SDK client to it. */
-export async function startServer(f: SshdFacts | undefined, options: { args?: string[]; env?: Record<string, string>; home?: string } = {}): Promise<E2eServer> {
+export async function startServer(
+  f: SshdFacts | undefined,
+  options: { args?: string[]; env?: Record<string, string>; home?: string; logLevel?: string; nodeArgs?: string[] } = {},
+): Promise<E2eServer> {
   const home = options.home ?? serverHome(f as SshdFacts);
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, ...options.env };
-  const transport = new CheckedStdioTransport(['--log-level', 'debug', ...(options.args ?? [])], env);
+  // Tests log at debug (so secret checks see everything); benchmarks run at the default level.
+  const transport = new CheckedStdioTransport(['--log-level', options.logLevel ?? 'debug', ...(options.args ?? [])], env, options.nodeArgs);
   const client = new Client({ name: 'e2e', version: '0.0.0' });
   await client.connect(transport);
   const results: string[] = [];

@@ -195,6 +195,23 @@ describe('resolveTarget', () => {
     expect((await resolveTarget('other', options)).user).toBe('me');
   });
 
+  it('sees every edit on the next call: the config, an included file, a file added to or removed from an Include directory', async () => {
+    const options = await withConfig('Include conf.d/*.conf\nHost a\n  Port 2201\n', { 'conf.d/one.conf': 'Host b\n  Port 2301\n' });
+    expect((await resolveTarget('a', options)).port).toBe(2201);
+    expect((await resolveTarget('c', options)).port).toBe(22);
+    // Same length, same second: the stamp still differs (ns mtime, ctime, or inode).
+    await writeFile(options.configPath as string, 'Include conf.d/*.conf\nHost a\n  Port 2202\n');
+    expect((await resolveTarget('a', options)).port).toBe(2202);
+    await writeFile(join(home, '.ssh', 'conf.d', 'one.conf'), 'Host b\n  Port 2302\n');
+    expect((await resolveTarget('b', options)).port).toBe(2302);
+    await writeFile(join(home, '.ssh', 'conf.d', 'two.conf'), 'Host c\n  Port 2401\n');
+    expect((await resolveTarget('c', options)).port).toBe(2401);
+    await rm(join(home, '.ssh', 'conf.d', 'two.conf'));
+    expect((await resolveTarget('c', options)).port).toBe(22);
+    await rm(options.configPath as string);
+    expect((await resolveTarget('a', options)).port).toBe(22);
+  });
+
   describe('Include', () => {
     it('expands a glob and a relative path (relative to ~/.ssh), in order, first value winning', async () => {
       const options = await withConfig(

@@ -16,7 +16,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     project.provide('sshd', { available: false, reason } satisfies SshdContext);
     return undefined;
   }
-  const sshd: RunningSshd = await startSshd();
+  // 16 loopback addresses: load tests hold that many distinct hosts (startSshdFleet for more).
+  const sshd: RunningSshd = await startSshd({ loopbackAddresses: 16 });
   project.provide('sshd', { available: true, facts: sshd.facts } satisfies SshdContext);
   return () => sshd.stop();
 }

@@ -1,5 +1,5 @@
-export type { RunningSshd, SshdFacts, StartSshdOptions } from './sshd';
-export { checkTestHost, descendants, startSshd, PROVISION_FIX, PROVISION_SCRIPT, SSHD_PATH, TEST_USER } from './sshd';
+export type { RunningSshd, SshdFacts, SshdFleet, StartSshdOptions } from './sshd';
+export { checkTestHost, descendants, startSshd, startSshdFleet, MAX_LOOPBACK_ADDRESSES, PROVISION_FIX, PROVISION_SCRIPT, SSHD_PATH, TEST_USER } from './sshd';
 export type { SshdContext } from './inject';
 export { keyLogin, requireSshd, sshdFacts, sshdSkipReason } from './inject';
 export type { FakeHostAddress, FakeHostOptions, ScriptedCli, SplitPolicy } from './fake-host';

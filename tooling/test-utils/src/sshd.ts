@@ -39,8 +39,10 @@ export interface SshdFacts {
   readonly hostKeyFingerprint: string;
   /** `[127.0.0.1]:<port> ssh-ed25519 AAAA…`. */
   readonly knownHostsLine: string;
-  /** A known_hosts file holding {@link knownHostsLine}. */
+  /** A known_hosts file holding the host key for every address in {@link loopbackHosts}. */
   readonly knownHostsPath: string;
+  /** The loopback addresses sshd listens on (127.0.0.1 first), all on {@link port}. */
+  readonly loopbackHosts: readonly string[];
   /** sshd's own log (LogLevel VERBOSE). */
   readonly logPath: string;
   /** Process id of the listening sshd. */
@@ -100,10 +102,19 @@ function userHome(user: string): { home: string; uid: number; gid: number } {
   return { uid: Number(entry[2]), gid: Number(entry[3]), home: entry[5] ?? `/home/${user}` };
 }
 
-function sshdConfig(dir: string, port: number, user: string): string {
+/** OpenSSH's MAX_LISTEN_SOCKS: sshd refuses more listen addresses than this. */
+export const MAX_LOOPBACK_ADDRESSES = 16;
+
+/** 127.0.0.1, 127.0.0.2, …: Linux routes all of 127/8 to loopback, so each is a distinct host name. */
+function loopbackHosts(count: number): string[] {
+  if (count > MAX_LOOPBACK_ADDRESSES) throw new RangeError(`sshd listens on at most ${MAX_LOOPBACK_ADDRESSES} addresses; start more instances (startSshdFleet)`);
+  return Array.from({ length: Math.max(1, count) }, (_, index) => `127.0.0.${index + 1}`);
+}
+
+function sshdConfig(dir: string, port: number, user: string, hosts: readonly string[]): string {
   return [
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    ...hosts.map((host) => `ListenAddress ${host}`),
     `HostKey ${join(dir, 'ssh_host_ed25519_key')}`,
     `PidFile ${join(dir, 'sshd.pid')}`,
     'UsePAM no',
@@ -130,6 +141,12 @@ export interface StartSshdOptions {
   readonly credentialsOf?: Pick<SshdFacts, 'user' | 'password' | 'keyPath' | 'publicKey'>;
   /** Extra sshd_config lines (e.g. `LogLevel DEBUG1`). */
   readonly extraConfig?: readonly string[];
+  /**
+   * Listen on this many loopback addresses (127.0.0.1, 127.0.0.2, …; default 1, at most
+   * {@link MAX_LOOPBACK_ADDRESSES}), so a client can hold that many distinct host endpoints
+   * (sessions keyed by host) on one sshd. {@link startSshdFleet} goes beyond.
+   */
+  readonly loopbackAddresses?: number;
 }
 
 /** Starts sshd; resolves once it logs "Server listening". Retries when the port was taken meanwhile. */
@@ -162,14 +179,15 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<Running
       const port = await freePort();
       const configPath = join(dir, 'sshd_config');
       // sshd_config: the first value of a keyword wins, so extra lines go first.
-      writeFileSync(configPath, (options.extraConfig ?? []).map((line) => `${line}\n`).join('') + sshdConfig(dir, port, user));
+      const hosts = loopbackHosts(options.loopbackAddresses ?? 1);
+      writeFileSync(configPath, (options.extraConfig ?? []).map((line) => `${line}\n`).join('') + sshdConfig(dir, port, user, hosts));
       run(SSHD_PATH, ['-t', '-f', configPath]);
       const logPath = join(dir, 'sshd.log');
       try {
-        const child = await spawnListening(configPath, logPath, port);
+        const child = await spawnListening(configPath, logPath, port, hosts);
         const knownHostsLine = `[127.0.0.1]:${port} ${hostPublicKey}`;
         const knownHostsPath = join(dir, 'known_hosts');
-        writeFileSync(knownHostsPath, `${knownHostsLine}\n`);
+        writeFileSync(knownHostsPath, hosts.map((host) => `[${host}]:${port} ${hostPublicKey}\n`).join(''));
         const facts: SshdFacts = {
           host: '127.0.0.1',
           port,
@@ -181,6 +199,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<Running
           hostKeyFingerprint,
           knownHostsLine,
           knownHostsPath,
+          loopbackHosts: hosts,
           logPath,
           pid: child.pid ?? 0,
           dir,
@@ -196,7 +215,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<Running
   }
 }
 
-function spawnListening(configPath: string, logPath: string, port: number): Promise<ChildProcess> {
+function spawnListening(configPath: string, logPath: string, port: number, hosts: readonly string[]): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(SSHD_PATH, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     const log = createWriteStream(logPath, { flags: 'a' });
@@ -214,7 +233,7 @@ function spawnListening(configPath: string, logPath: string, port: number): Prom
       log.write(chunk);
       if (settled) return;
       seen += chunk.toString('utf8');
-      if (seen.includes(`Server listening on 127.0.0.1 port ${port}`)) {
+      if (hosts.every((host) => seen.includes(`Server listening on ${host} port ${port}.`))) {
         settled = true;
         clearTimeout(timer);
         resolve(child);
@@ -277,4 +296,38 @@ async function stopSshd(child: ChildProcess, dir: string, authorizedKeys: string
   }
   if (authorizedKeys) writeFileSync(authorizedKeys, '');
   rmSync(dir, { recursive: true, force: true });
+}
+
+export interface SshdFleet {
+  /** Distinct host endpoints, all logging in with the first instance's credentials. */
+  readonly endpoints: readonly { readonly host: string; readonly port: number }[];
+  /** known_hosts lines for every endpoint. */
+  readonly knownHosts: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `count` distinct loopback endpoints (address × port) for load scenarios: the running instance's
+ * addresses first, then as many more sshd instances as needed, sharing its credentials.
+ */
+export async function startSshdFleet(first: SshdFacts, count: number): Promise<SshdFleet> {
+  const endpoints = first.loopbackHosts.slice(0, count).map((host) => ({ host, port: first.port }));
+  let knownHosts = first.loopbackHosts
+    .slice(0, count)
+    .map((host) => `[${host}]:${first.port} ${first.hostPublicKey}\n`)
+    .join('');
+  const extra: RunningSshd[] = [];
+  try {
+    while (endpoints.length < count) {
+      const addresses = Math.min(MAX_LOOPBACK_ADDRESSES, count - endpoints.length);
+      const instance = await startSshd({ credentialsOf: first, loopbackAddresses: addresses });
+      extra.push(instance);
+      for (const host of instance.facts.loopbackHosts) endpoints.push({ host, port: instance.facts.port });
+      knownHosts += readFileSync(instance.facts.knownHostsPath, 'utf8');
+    }
+  } catch (error) {
+    await Promise.all(extra.map((instance) => instance.stop()));
+    throw error;
+  }
+  return { endpoints, knownHosts, stop: async () => void (await Promise.all(extra.map((instance) => instance.stop()))) };
 }

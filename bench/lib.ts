@@ -1,0 +1,115 @@
+// Shared by the bench files: sample statistics, quick/full sizing, and the result file every
+// scenario writes (bench/run.mjs turns them into the printed table and docs/benchmarks.md).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** `pnpm bench --quick`: a smoke run with few rounds and small sizes; its numbers are not published. */
+export const QUICK = process.env.BENCH_QUICK === '1';
+
+/** Where result JSON goes: docs/bench for a full run, a temp dir for a quick one (set by bench/run.mjs). */
+export const OUT_DIR = process.env.BENCH_OUT ?? fileURLToPath(new URL('../docs/bench/', import.meta.url));
+
+/** `full` rounds normally, `quick` under --quick. */
+export const size = (full: number, quick: number): number => (QUICK ? quick : full);
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p / 100) * (sorted.length - 1);
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  return (sorted[low] as number) + ((sorted[high] as number) - (sorted[low] as number)) * (rank - low);
+}
+
+export interface Measurement {
+  /** What ran, e.g. "mcp-ssh-server over stdio". */
+  readonly label: string;
+  /** Ours, or a baseline run side by side. */
+  readonly role: 'ours' | 'baseline';
+  readonly unit: 'ms' | 'MB/s' | 'commands/s' | 'MB' | 'KB' | 'count';
+  readonly p50?: number;
+  readonly p95?: number;
+  /** A single figure (throughput, memory, a count). */
+  readonly value?: number;
+  readonly samples: number;
+}
+
+export interface Target {
+  readonly target: string;
+  /** The measured figure, with the ratio where the target is one. */
+  readonly measured: string;
+  readonly ratio?: number;
+  readonly met: boolean;
+}
+
+export interface ScenarioResult {
+  readonly id: string;
+  readonly title: string;
+  readonly measurements: readonly Measurement[];
+  readonly targets: readonly Target[];
+  readonly notes?: readonly string[];
+}
+
+export const timing = (label: string, role: Measurement['role'], samples: readonly number[]): Measurement => ({
+  label,
+  role,
+  unit: 'ms',
+  p50: percentile(samples, 50),
+  p95: percentile(samples, 95),
+  samples: samples.length,
+});
+
+export const figure = (label: string, role: Measurement['role'], unit: Measurement['unit'], value: number, samples = 1): Measurement => ({
+  label,
+  role,
+  unit,
+  value,
+  samples,
+});
+
+/** Writes `<OUT_DIR>/<id>.json` with the machine facts and prints a short summary to stderr. */
+export function writeResult(result: ScenarioResult): void {
+  const record = { ...result, date: new Date().toISOString(), quick: QUICK, machine: machineFacts() };
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(join(OUT_DIR, `${result.id}.json`), `${JSON.stringify(record, null, 2)}\n`);
+  const lines = [`\n${result.title}`];
+  for (const m of result.measurements) lines.push(`  ${m.label.padEnd(48)} ${formatMeasurement(m)}`);
+  for (const t of result.targets) lines.push(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.measured}`);
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
+
+export function formatMeasurement(m: Measurement): string {
+  const n = (value: number): string => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+  if (m.value !== undefined) return `${n(m.value)} ${m.unit}`;
+  return `p50 ${n(m.p50 ?? Number.NaN)} ${m.unit}, p95 ${n(m.p95 ?? Number.NaN)} ${m.unit}`;
+}
+
+export function machineFacts(): { cpus: number; cpuModel: string; memoryGB: number; node: string; platform: string } {
+  const list = cpus();
+  let memoryGB = 0;
+  try {
+    const match = /MemTotal:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
+    memoryGB = match ? Math.round(Number(match[1]) / 1024 / 1024) : 0;
+  } catch {
+    // not Linux: leave 0
+  }
+  return { cpus: list.length, cpuModel: list[0]?.model ?? 'unknown', memoryGB, node: process.version, platform: `${process.platform} ${process.arch}` };
+}
+
+/** Resident set size and its peak (VmHWM) of a process, in bytes, from /proc. */
+export function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** Resets a process's peak RSS (VmHWM) to its current RSS (Linux: write 5 to clear_refs). */
+export function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+export const ratio = (ours: number, baseline: number): number => ours / baseline;
+export const x = (value: number): string => `${value.toFixed(2)}×`;
+export const ms = (value: number): string => `${value >= 100 ? value.toFixed(0) : value.toFixed(2)} ms`;
