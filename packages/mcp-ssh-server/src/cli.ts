@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { HELP_TEXT, parseCli, type CliCommand } from './config';
 import { serveHttp } from './http';
 import { createServerLogger } from './logger';
-import { createServerParts, createSshMcpServer } from './server';
+import { createServerParts, createSshMcpServer, MAX_MESSAGE_BYTES } from './server';
+import { LineStdioTransport } from './stdio';
 import { VERSION } from './version';
 
 async function main(): Promise<void> {
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     return;
   }
   const server = createSshMcpServer({ parts });
-  const transport = new StdioServerTransport();
+  const transport = new LineStdioTransport({ maxMessageBytes: MAX_MESSAGE_BYTES });
   const shutdown = stopWith(() => server.close());
   process.stdin.once('end', () => void shutdown());
   process.once('SIGINT', () => void shutdown());

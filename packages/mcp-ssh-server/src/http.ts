@@ -3,10 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { createSshMcpServer, type SshMcpServerParts } from './server';
+import { createSshMcpServer, MAX_MESSAGE_BYTES, type SshMcpServerParts } from './server';
 
 /** Request bodies above this are refused (413): write_file content travels in them. */
-const MAX_BODY_BYTES = 96 * 1024 * 1024;
+const MAX_BODY_BYTES = MAX_MESSAGE_BYTES;
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 /** MCP clients served at once; a new one past this replaces the longest idle. */
 const MAX_CLIENTS = 32;

@@ -113,9 +113,17 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
     localUser: userInfo().username,
     localRoots: parts.localRoots,
   });
+  // Transport and protocol errors (a malformed line, an oversized message) are logged, never lost.
+  server.server.onerror = (error) => logger.log('error', `mcp transport: ${redactor.redact(error.message)}`);
   logger.log('debug', 'mcp server created', { version: VERSION });
   return Object.assign(server, { parts });
 }
+
+/**
+ * The largest MCP message accepted, on stdio and HTTP alike: room for a write_file of ~70 MB of
+ * text (JSON-escaped). The MCP SDK's stdio default (10 MB) would close the pipe on a bigger one.
+ */
+export const MAX_MESSAGE_BYTES = 96 * 1024 * 1024;
 
 /** The working directory, unless it is `/` (a client that starts servers there would open the whole disk). */
 function defaultLocalRoots(): string[] {

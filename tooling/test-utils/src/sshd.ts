@@ -55,6 +55,16 @@ export interface RunningSshd {
   readonly facts: SshdFacts;
   /** Stops sshd and every per-connection child, then removes the temp directory. */
   stop(): Promise<void>;
+  /** Fault injection: SIGKILLs the per-connection processes (the sessions die; sshd still listens). */
+  killConnections(): number;
+  /** Fault injection: SIGSTOPs sshd and every per-connection process (half-open TCP: no answers, no RST). */
+  freeze(): void;
+  /** Undoes {@link freeze}. */
+  thaw(): void;
+  /** Fault injection: SIGKILLs sshd and its children; the port refuses connections until {@link restart}. */
+  kill(): Promise<void>;
+  /** Starts sshd again on the same port, host key and config. */
+  restart(): Promise<void>;
 }
 
 /** Everything missing for the integration tests, each with what fixes it. Empty when ready. */
@@ -204,7 +214,31 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<Running
           pid: child.pid ?? 0,
           dir,
         };
-        return { facts, stop: () => stopSshd(child, dir, authorizedKeys) };
+        let current = child;
+        const family = (): number[] => (current.pid ? descendants(current.pid) : []);
+        return {
+          facts,
+          stop: () => {
+            signal([current.pid ?? 0, ...family()].filter(Boolean), 'SIGCONT');
+            return stopSshd(current, dir, authorizedKeys);
+          },
+          killConnections: () => {
+            const pids = family();
+            signal(pids, 'SIGKILL');
+            return pids.length;
+          },
+          freeze: () => signal([current.pid ?? 0, ...family()].filter(Boolean), 'SIGSTOP'),
+          thaw: () => signal([current.pid ?? 0, ...family()].filter(Boolean), 'SIGCONT'),
+          kill: async () => {
+            if (current.exitCode !== null || current.signalCode !== null) return;
+            const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+            signal([current.pid ?? 0, ...family()].filter(Boolean), 'SIGKILL');
+            await exited;
+          },
+          restart: async () => {
+            current = await spawnListening(configPath, logPath, port, hosts);
+          },
+        };
       } catch (error) {
         if (attempt >= 5 || !/Address already in use/.test(String(error))) throw error;
       }
