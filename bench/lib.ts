@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 /** `pnpm bench --quick`: a smoke run with few rounds and small sizes; its numbers are not published. */
 export const QUICK = process.env.BENCH_QUICK === '1';
 
-/** Where result JSON goes: docs/bench for a full run, a temp dir for a quick one (set by bench/run.mjs). */
+/** Where result JSON goes (bench/run.mjs sets a temp dir and publishes from it); docs/bench when run directly. */
 export const OUT_DIR = process.env.BENCH_OUT ?? fileURLToPath(new URL('../docs/bench/', import.meta.url));
 
 /** `full` rounds normally, `quick` under --quick. */

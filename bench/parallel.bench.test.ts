@@ -45,16 +45,20 @@ async function phase(run: (lane: number, index: number) => Promise<string>): Pro
 
 it('parallel: 50 sessions × 100 commands, library and MCP vs raw exec', async () => {
   const f = requireSshd();
-  const connections = await Promise.all(Array.from({ length: SESSIONS }, () => SshConnection.connect(keyLogin(f))));
-  const shells = await Promise.all(connections.map((connection) => ShellSession.open(connection)));
   const fleet = await startSshdFleet(f, SESSIONS);
-  const { config, aliases } = endpointAliases(f, fleet.endpoints);
-  const server = await startServer(f, { home: serverHome(f, config, fleet.knownHosts), logLevel: 'info' });
+  const connections: SshConnection[] = [];
+  const shells: ShellSession[] = [];
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
+    connections.push(...(await Promise.all(Array.from({ length: SESSIONS }, () => SshConnection.connect(keyLogin(f))))));
+    shells.push(...(await Promise.all(connections.map((connection) => ShellSession.open(connection)))));
+    const { config, aliases } = endpointAliases(f, fleet.endpoints);
+    server = await startServer(f, { home: serverHome(f, config, fleet.knownHosts), logLevel: 'info' });
+    const mcpServer = server;
     const paths = {
       library: async (lane: number, index: number) => (await (shells[lane] as ShellSession).run(`echo ${lane}:${index}`)).output,
       mcp: async (lane: number, index: number) => {
-        const result = await server.call('execute_command', { host: aliases[lane], command: `echo ${lane}:${index}` });
+        const result = await mcpServer.call('execute_command', { host: aliases[lane], command: `echo ${lane}:${index}` });
         if (result.isError) throw new Error(result.content.map((part) => part.text).join('\n'));
         return String(result.structuredContent?.output);
       },
@@ -62,7 +66,7 @@ it('parallel: 50 sessions × 100 commands, library and MCP vs raw exec', async (
     };
     type PathName = keyof typeof paths;
     // Open the MCP sessions and warm every path.
-    await Promise.all(aliases.map((host) => server.call('execute_command', { host, command: 'true' })));
+    await Promise.all(aliases.map((host) => mcpServer.call('execute_command', { host, command: 'true' })));
     for (const run of Object.values(paths)) await Promise.all(Array.from({ length: SESSIONS }, (_, lane) => run(lane, 0)));
 
     const results: Record<PathName, Phase[]> = { library: [], mcp: [], raw: [] };
@@ -110,7 +114,7 @@ it('parallel: 50 sessions × 100 commands, library and MCP vs raw exec', async (
     });
     expect(m.library.errors + m.mcp.errors + m.raw.errors).toBe(0);
   } finally {
-    await server.close();
+    await server?.close();
     for (const shell of shells) shell.close();
     for (const connection of connections) connection.close();
     await fleet.stop();

@@ -55,7 +55,7 @@ it.skipIf(!PROFILE)('profile: 100 MB through the persistent shell', async () => 
   const profileDir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
   try {
     const child = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profileDir, fileURLToPath(new URL('./profile/output-profile.mjs', import.meta.url))], {
-      env: { ...process.env, BENCH_SSHD: JSON.stringify(f), BENCH_FILE: file },
+      env: { ...process.env, BENCH_SSHD: JSON.stringify({ host: f.host, port: f.port, user: f.user, keyPath: f.keyPath, knownHostsPath: f.knownHostsPath }), BENCH_FILE: file },
       encoding: 'utf8',
     });
     expect(child.status, child.stderr).toBe(0);

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // `pnpm bench [--quick] [--profile]`: builds, provisions the test host, runs the bench project
 // (every scenario against its baselines, side by side, on the loopback sshd of the test harness),
-// then prints one table of all results. A full run publishes them: the JSON per scenario in
-// docs/bench/ and the tables in docs/benchmarks.md (between the results markers). `--quick` is a
-// smoke run with few rounds and small sizes; its JSON goes to a temp dir and nothing is published.
+// then prints one table of all results. A full run where every scenario passed publishes them:
+// the JSON per scenario in docs/bench/ and the tables in docs/benchmarks.md (between the results
+// markers). `--quick` is a smoke run with few rounds and small sizes that publishes nothing.
 // `--profile` also runs bench/profile.bench.test.ts (CPU profiles behind the missed targets).
 // Nothing here asserts a speed: the exit code is the bench tests' (every answer checked right).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +25,10 @@ const profile = args.includes('--profile');
 /** Scenarios in report order: the id each bench file writes. */
 const SCENARIOS = ['warm-command', 'first-command', 'output', 'parallel', 'idle-sessions', 'device'];
 
-const out = quick ? mkdtempSync(join(tmpdir(), 'mcp-ssh-bench-')) : join(root, 'docs', 'bench');
-mkdirSync(out, { recursive: true });
-for (const id of SCENARIOS) rmSync(join(out, `${id}.json`), { force: true });
+// Results land in a temp dir first; a full run copies them into docs/ only when every scenario
+// passed, so a failed or partial run never replaces the published figures.
+const out = mkdtempSync(join(tmpdir(), 'mcp-ssh-bench-'));
+const published = join(root, 'docs', 'bench');
 
 const step = (command, commandArgs, env = {}) => {
   const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
@@ -55,11 +56,16 @@ const report = markdown(results, openssh, quick);
 process.stdout.write(`\n${report}\n`);
 if (quick) {
   process.stdout.write(`(quick run: results in ${out}, not published)\n`);
+} else if (status !== 0 || results.length !== SCENARIOS.length) {
+  process.stdout.write(`(not published: ${status !== 0 ? 'a bench failed' : 'some scenarios wrote no result'}; results in ${out})\n`);
 } else {
+  mkdirSync(published, { recursive: true });
+  for (const id of SCENARIOS) copyFileSync(join(out, `${id}.json`), join(published, `${id}.json`));
   publish(report);
+  rmSync(out, { recursive: true, force: true });
   process.stdout.write('published: docs/bench/*.json and docs/benchmarks.md\n');
 }
-process.exit(status);
+process.exit(status || (results.length === SCENARIOS.length ? 0 : 1));
 
 function number(value) {
   if (!Number.isFinite(value)) return '–';

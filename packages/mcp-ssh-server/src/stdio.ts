@@ -26,6 +26,7 @@ export class LineStdioTransport implements Transport {
   /** Skipping an oversized line: its first and last bytes, to answer its id. */
   #skipping: { head: Buffer; tail: Buffer; size: number } | undefined;
   #closed = false;
+  #started = false;
 
   constructor(options: { stdin?: Readable; stdout?: Writable; maxMessageBytes: number }) {
     this.#stdin = options.stdin ?? process.stdin;
@@ -34,6 +35,8 @@ export class LineStdioTransport implements Transport {
   }
 
   async start(): Promise<void> {
+    if (this.#started) throw new Error('LineStdioTransport already started');
+    this.#started = true;
     this.#stdin.on('data', this.#onData);
     this.#stdin.on('error', this.#onError);
   }
@@ -53,6 +56,7 @@ export class LineStdioTransport implements Transport {
     if (this.#stdin.listenerCount('data') === 0) this.#stdin.pause();
     this.#chunks = [];
     this.#size = 0;
+    this.#skipping = undefined;
     this.onclose?.();
   }
 
@@ -72,8 +76,8 @@ export class LineStdioTransport implements Transport {
   #take(part: Buffer): void {
     if (part.length === 0) return;
     if (this.#skipping === undefined && this.#size + part.length > this.#maxBytes) {
-      const held = Buffer.concat(this.#chunks);
-      this.#skipping = { head: held.subarray(0, EDGE_BYTES), tail: Buffer.alloc(0), size: this.#size };
+      // Keep copies of the first and last bytes held so far (the id may sit in either), not the line.
+      this.#skipping = { head: edge(this.#chunks, 'head'), tail: edge(this.#chunks, 'tail'), size: this.#size };
       this.#chunks = [];
       this.#size = 0;
     }
@@ -126,4 +130,18 @@ export class LineStdioTransport implements Transport {
     }
     void this.send({ jsonrpc: '2.0', id: requestId, error: { code: -32600, message: text } });
   }
+}
+
+/** A copy of the first or last {@link EDGE_BYTES} of a list of chunks. */
+function edge(chunks: readonly Buffer[], end: 'head' | 'tail'): Buffer {
+  const picked: Buffer[] = [];
+  let size = 0;
+  const ordered = end === 'head' ? chunks : [...chunks].reverse();
+  for (const chunk of ordered) {
+    if (size >= EDGE_BYTES) break;
+    const part = end === 'head' ? chunk.subarray(0, EDGE_BYTES - size) : chunk.subarray(Math.max(0, chunk.length - (EDGE_BYTES - size)));
+    picked.push(part);
+    size += part.length;
+  }
+  return Buffer.from(Buffer.concat(end === 'head' ? picked : picked.reverse()));
 }

@@ -145,9 +145,10 @@ describe.skipIf(!facts)(`load and soak through the server bin ${sshdSkipReason()
     // Stable: descriptors and connections exactly as before; no sleep left running; shells as before.
     expect(after.sockets).toBe(before.sockets);
     expect(Math.abs(after.fds - before.fds)).toBeLessThanOrEqual(2);
-    expect(processesAfter.sleep ?? 0).toBe(0);
-    // One shell per session (the count before may still hold a shell of an earlier file logging out).
-    expect(processesAfter.bash ?? 0).toBe(SESSIONS);
+    // Compared with before, which may still hold processes of an earlier file that is logging out.
+    expect(processesAfter.sleep ?? 0).toBeLessThanOrEqual(processesBefore.sleep ?? 0);
+    expect(processesAfter.bash ?? 0).toBeGreaterThanOrEqual(SESSIONS);
+    expect(processesAfter.bash ?? 0).toBeLessThanOrEqual(Math.max(SESSIONS, processesBefore.bash ?? 0));
     expect(processesAfter.sshd ?? 0).toBeLessThanOrEqual(processesBefore.sshd ?? 0);
     expect(growth).toBeLessThan(64);
     // A plateau, not a slope: the second half of the soak peaks no higher than the first (+16 MB).

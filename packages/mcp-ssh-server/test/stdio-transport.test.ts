@@ -55,6 +55,21 @@ describe('LineStdioTransport', () => {
     expect(replies.map((r) => [r.id, r.error.code])).toEqual([[7, -32600], ['first', -32600]]);
   });
 
+  it('answers the id even when the limit is crossed by a last fragment shorter than the id', async () => {
+    const { stdin, transport, written, messages } = setup(1024);
+    await transport.start();
+    const line = request(12, 'p'.repeat(1026 - request(12, '').length)); // 1026 bytes
+    // Everything but the last 3 bytes (`12}`) fits; those 3 cross the limit.
+    const cut = line.length - 3;
+    expect(cut).toBeLessThanOrEqual(1024);
+    expect(line.length).toBeGreaterThan(1024);
+    stdin.write(line.slice(0, cut));
+    stdin.write(`${line.slice(cut)}\n${request(13)}\n`);
+    await flush();
+    expect(JSON.parse(written.join('').trim()) as unknown).toMatchObject({ id: 12, error: { code: -32600 } });
+    expect(messages.map((m) => (m as { id: number }).id)).toEqual([13]);
+  });
+
   it('takes a 40 MB message in linear time', async () => {
     const { stdin, transport, messages } = setup(96 * 1024 * 1024);
     await transport.start();

@@ -369,6 +369,7 @@ function parseJumpHop(text: string, spec: string): ProxyJumpSpec {
 // calls showed that at 40% of the server's CPU). An edit to any of them is seen on the next call.
 
 const TREE_CACHE_SIZE = 16;
+const COMPUTED_CACHE_SIZE = 256;
 const treeCache = new Map<string, { readonly tree: ConfigTree; readonly stamps: Stamps }>();
 
 async function loadConfigTree(options: ResolveTargetOptions, settings: Settings): Promise<ConfigTree> {
@@ -397,10 +398,21 @@ async function loadUncached(options: ResolveTargetOptions, settings: Settings, s
   return { root, includes, computed: new Map() };
 }
 
-/** `ino:size:mtime:ctime` of a path (ns), or `missing`. Taken before reading, so a later edit always shows. */
+/**
+ * A stamp never equal to any other: a file changed less than {@link RACY_MS} before it was
+ * stamped may change again within the same clock tick (coarse on older kernels) with the same
+ * size, so it is re-read on the next call until it has been quiet that long (as git treats
+ * "racily clean" files).
+ */
+const RACY = 'racy';
+const RACY_MS = 2_000n;
+
+/** `ino:size:mtime:ctime` of a path (ns), `missing`, or {@link RACY}. Taken before reading, so a later edit always shows. */
 async function stampOf(path: string): Promise<string> {
   try {
     const info = await stat(path, { bigint: true });
+    const now = BigInt(Date.now()) * 1_000_000n;
+    if (now - info.mtimeNs < RACY_MS * 1_000_000n || now - info.ctimeNs < RACY_MS * 1_000_000n) return RACY;
     return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
   } catch (error) {
     if (isMissing(error)) return 'missing';
@@ -409,6 +421,7 @@ async function stampOf(path: string): Promise<string> {
 }
 
 async function unchanged(stamps: Stamps): Promise<boolean> {
+  if ([...stamps.values()].includes(RACY)) return false;
   const now = await Promise.all([...stamps].map(async ([path, stamp]) => (await stampOf(path).catch(() => 'error')) === stamp));
   return now.every(Boolean);
 }
@@ -522,6 +535,8 @@ function computeFor(tree: ConfigTree, alias: string, user: string | undefined, s
   if (known !== undefined) return known;
   const query = { Host: alias.toLowerCase(), User: user };
   const computed = flatten(tree, query, alias.toLowerCase(), settings).compute(query, COMPUTE_OPTIONS);
+  // Bounded: host names come from callers (an agent may try many).
+  if (tree.computed.size >= COMPUTED_CACHE_SIZE) tree.computed.delete(tree.computed.keys().next().value as string);
   tree.computed.set(key, computed);
   return computed;
 }

@@ -1,7 +1,7 @@
 import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listConfiguredHosts, parseProxyJump, resolveTarget } from '../src/ssh-config';
 import type { ResolveTargetOptions } from '../src/ssh-config';
 
@@ -195,7 +195,20 @@ describe('resolveTarget', () => {
     expect((await resolveTarget('other', options)).user).toBe('me');
   });
 
-  it('sees every edit on the next call: the config, an included file, a file added to or removed from an Include directory', async () => {
+  it.each([
+    ['just written (racily clean: re-read every call)', 0],
+    ['quiet for 10 s (cached: compared by stamp)', 10_000],
+  ])('sees every edit on the next call, files %s: the config, an included file, a file added to or removed from an Include directory', async (_, ahead) => {
+    // Date.now() ahead of the files' mtimes makes them look settled, so the stamp path is taken.
+    if (ahead > 0) vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + ahead });
+    try {
+      await editsSeen();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  async function editsSeen(): Promise<void> {
     const options = await withConfig('Include conf.d/*.conf\nHost a\n  Port 2201\n', { 'conf.d/one.conf': 'Host b\n  Port 2301\n' });
     expect((await resolveTarget('a', options)).port).toBe(2201);
     expect((await resolveTarget('c', options)).port).toBe(22);
@@ -210,7 +223,7 @@ describe('resolveTarget', () => {
     expect((await resolveTarget('c', options)).port).toBe(22);
     await rm(options.configPath as string);
     expect((await resolveTarget('a', options)).port).toBe(22);
-  });
+  }
 
   describe('Include', () => {
     it('expands a glob and a relative path (relative to ~/.ssh), in order, first value winning', async () => {
