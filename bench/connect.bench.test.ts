@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 import { requireSshd } from 'test-utils';
 import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
 import { startServer, text } from '../packages/mcp-ssh-server/test/helpers';
-import { percentile, size, timing, writeResult, x } from './lib';
+import { opensshArgs, percentile, size, timing, writeResult, x } from './lib';
 
 const ROUNDS = size(30, 4);
 
@@ -52,10 +52,7 @@ it('first command: library and MCP vs raw ssh2 connect + exec and ssh host true'
       client.connect({ host: f.host, port: f.port, username: f.user, privateKey: key });
     });
   const openssh = (): void => {
-    const result = spawnSync('ssh', [
-      '-F', '/dev/null', '-i', f.keyPath, '-p', String(f.port), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-      '-o', `UserKnownHostsFile=${f.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', `${f.user}@${f.host}`, 'true',
-    ]);
+    const result = spawnSync('ssh', [...opensshArgs(f), `${f.user}@${f.host}`, 'true']);
     expect(result.status, result.stderr?.toString()).toBe(0);
   };
   const samples = { library: [] as number[], mcp: [] as number[], raw: [] as number[], openssh: [] as number[] };

@@ -1,7 +1,8 @@
 // Shared by the bench files: sample statistics, quick/full sizing, and the result file every
 // scenario writes (bench/run.mjs turns them into the printed table and docs/benchmarks.md).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -113,3 +114,33 @@ export function resetPeak(pid: number): void {
 export const ratio = (ours: number, baseline: number): number => ours / baseline;
 export const x = (value: number): string => `${value.toFixed(2)}×`;
 export const ms = (value: number): string => `${value >= 100 ? value.toFixed(0) : value.toFixed(2)} ms`;
+
+/** What OpenSSH's `ssh` needs to reach the test sshd: the run's key, strict host-key checking. */
+export function opensshArgs(f: { keyPath: string; port: number; knownHostsPath: string }): string[] {
+  return [
+    '-F', '/dev/null', '-i', f.keyPath, '-p', String(f.port), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
+    '-o', `UserKnownHostsFile=${f.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
+  ];
+}
+
+/**
+ * An OpenSSH ControlMaster connection to the test sshd (the multiplexing baseline): `args` run a
+ * command over it without a new login; `stop()` ends the master and removes its socket directory.
+ */
+export function controlMaster(f: { keyPath: string; port: number; knownHostsPath: string; user: string; host: string }): { args: (...command: string[]) => string[]; stop(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-cm-'));
+  const base = [...opensshArgs(f), '-S', join(dir, 'cm')];
+  const target = `${f.user}@${f.host}`;
+  const master = spawnSync('ssh', [...base, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=300', '-f', '-N', target]);
+  if (master.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`ControlMaster did not start: ${master.stderr.toString()}`);
+  }
+  return {
+    args: (...command) => [...base, '-o', 'ControlMaster=no', target, ...command],
+    stop: () => {
+      spawnSync('ssh', [...base, '-O', 'exit', target]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -2,16 +2,13 @@
 // library and the MCP server, against a raw ssh2 exec channel on the same connection and `ssh host
 // cat` over an OpenSSH ControlMaster connection (so neither pays a connect). For 100 MB the MCP
 // server's peak RSS growth is read from /proc (VmHWM after clear_refs). Interleaved per round.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
 import { keyLogin, requireSshd } from 'test-utils';
 import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
 import { startServer, text } from '../packages/mcp-ssh-server/test/helpers';
-import { figure, memoryOf, ms, percentile, resetPeak, size, timing, writeResult, x, type Measurement, type Target } from './lib';
+import { controlMaster, figure, memoryOf, ms, percentile, resetPeak, size, timing, writeResult, x, type Measurement, type Target } from './lib';
 
 const SEQ_ROUNDS = size(10, 2);
 const BIG_ROUNDS = size(3, 1);
@@ -23,13 +20,8 @@ it('large output: seq 1 100000, 3 MB and 100 MB vs raw exec and ssh cat', async 
   const connection = await SshConnection.connect(keyLogin(f));
   const shell = await ShellSession.open(connection);
   const server = await startServer(f, { logLevel: 'info' });
-  const controlDir = mkdtempSync(join(tmpdir(), 'bench-cm-'));
-  const sshArgs = [
-    '-F', '/dev/null', '-i', f.keyPath, '-p', String(f.port), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-    '-o', `UserKnownHostsFile=${f.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-S', join(controlDir, 'cm'),
-  ];
-  const target = `${f.user}@${f.host}`;
   const remoteDir = (await connection.exec('mktemp -d')).stdout.trim();
+  let cm: ReturnType<typeof controlMaster> | undefined;
   const line = 'benchmark output line 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ';
   const files = { small: `${remoteDir}/3m.txt`, big: `${remoteDir}/big.txt` };
   try {
@@ -37,8 +29,8 @@ it('large output: seq 1 100000, 3 MB and 100 MB vs raw exec and ssh cat', async 
       const made = await connection.exec(`yes '${line}' | head -c ${bytes} > ${path} && wc -c < ${path}`);
       expect(made.stdout.trim()).toBe(String(bytes));
     }
-    const master = spawnSync('ssh', [...sshArgs, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=300', '-f', '-N', target]);
-    expect(master.status, master.stderr.toString()).toBe(0);
+    cm = controlMaster(f);
+    const multiplexed = cm;
 
     // Each path returns the byte count it saw, checked against the expected size.
     const library = async (command: string): Promise<number> => (await shell.run(command, { timeoutMs: 600_000 })).totalChars;
@@ -58,7 +50,7 @@ it('large output: seq 1 100000, 3 MB and 100 MB vs raw exec and ssh cat', async 
     const sshCat = (command: string): Promise<number> =>
       new Promise((resolve, reject) => {
         let bytes = 0;
-        const child = spawn('ssh', [...sshArgs, '-o', 'ControlMaster=no', target, command], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn('ssh', multiplexed.args(command), { stdio: ['ignore', 'pipe', 'inherit'] });
         child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
         child.on('error', reject);
         child.on('close', (code) => (code === 0 ? resolve(bytes) : reject(new Error(`ssh exited ${code}`))));
@@ -135,8 +127,7 @@ it('large output: seq 1 100000, 3 MB and 100 MB vs raw exec and ssh cat', async 
     });
   } finally {
     await connection.exec(`rm -rf '${remoteDir}'`).catch(() => undefined);
-    spawnSync('ssh', [...sshArgs, '-O', 'exit', target]);
-    rmSync(controlDir, { recursive: true, force: true });
+    cm?.stop();
     await server.close();
     shell.close();
     connection.close();

@@ -3,15 +3,12 @@
 // same open connection and OpenSSH with ControlMaster multiplexing. The four are interleaved round
 // by round so machine drift hits all alike. Reports; asserts only that every answer is right.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
 import { keyLogin, requireSshd } from 'test-utils';
 import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
 import { startServer, text } from '../packages/mcp-ssh-server/test/helpers';
-import { ms, percentile, size, timing, writeResult, x } from './lib';
+import { controlMaster, ms, percentile, size, timing, writeResult, x } from './lib';
 
 const ROUNDS = size(300, 20);
 
@@ -20,17 +17,10 @@ it('warm command: library and MCP stdio vs raw exec and OpenSSH ControlMaster', 
   const connection = await SshConnection.connect(keyLogin(f));
   const shell = await ShellSession.open(connection);
   const server = await startServer(f, { logLevel: 'info' });
-  const controlDir = mkdtempSync(join(tmpdir(), 'bench-cm-'));
-  const sshArgs = [
-    '-F', '/dev/null', '-i', f.keyPath, '-p', String(f.port), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-    '-o', `UserKnownHostsFile=${f.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-S', join(controlDir, 'cm'),
-  ];
-  const target = `${f.user}@${f.host}`;
+  const cm = controlMaster(f);
   try {
-    const master = spawnSync('ssh', [...sshArgs, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=300', '-f', '-N', target]);
-    expect(master.status, master.stderr.toString()).toBe(0);
     const viaControlMaster = (): string => {
-      const result = spawnSync('ssh', [...sshArgs, '-o', 'ControlMaster=no', target, 'echo hi']);
+      const result = spawnSync('ssh', cm.args('echo hi'));
       expect(result.status, result.stderr.toString()).toBe(0);
       return result.stdout.toString();
     };
@@ -92,8 +82,7 @@ it('warm command: library and MCP stdio vs raw exec and OpenSSH ControlMaster', 
       ],
     });
   } finally {
-    spawnSync('ssh', [...sshArgs, '-O', 'exit', target]);
-    rmSync(controlDir, { recursive: true, force: true });
+    cm.stop();
     await server.close();
     shell.close();
     connection.close();

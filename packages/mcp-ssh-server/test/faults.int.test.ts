@@ -4,31 +4,19 @@
 // within its timeout plus a small margin with a clear, coded error, and the next call must recover
 // once the host is back. The faulty sshd is a second instance sharing the run's login, so the
 // shared one is never disturbed.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, watch } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdFacts, sshdSkipReason, startSshd, type RunningSshd } from 'test-utils';
-import { serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
+import { appears, serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
 import { recordFigure } from './reliability';
 
 const f = sshdFacts();
 /** What a returned call may take beyond its own timeout (process, pipe and scheduling slack). */
 const MARGIN_MS = 2_000;
-
-/** Resolves when `name` appears in `dir` (the remote host is this machine): an event, not a poll. */
-function appears(dir: string, name: string): Promise<void> {
-  return new Promise((resolve) => {
-    const watcher = watch(dir, (_event, file) => {
-      if (file === name) {
-        watcher.close();
-        resolve();
-      }
-    });
-  });
-}
 
 describe.skipIf(!f)(`faults through the server bin ${sshdSkipReason()}`, () => {
   let victim: RunningSshd;
@@ -153,15 +141,9 @@ describe.skipIf(!f)(`faults through the server bin ${sshdSkipReason()}`, () => {
     const path = `${shared}/precious.txt`;
     expect((await timed('execute_command', { host: 'victim', command: `printf 'original\\n' > ${path}` })).result.structuredContent?.exit_code).toBe(0);
     // Kill the connection as soon as the temp file next to the target appears (mid-upload).
-    const tempAppears = new Promise<void>((resolve) => {
-      const watcher = watch(shared, (_event, file) => {
-        if (file?.startsWith('.precious.txt.') && file.endsWith('.tmp')) {
-          watcher.close();
-          inject('connection dropped during write_file');
-          victim.killConnections();
-          resolve();
-        }
-      });
+    const tempAppears = appears(shared, (file) => file.startsWith('.precious.txt.') && file.endsWith('.tmp')).then(() => {
+      inject('connection dropped during write_file');
+      victim.killConnections();
     });
     const cut = await timed('write_file', { host: 'victim', remote_path: path, content: 'y'.repeat(40 * 1024 * 1024) });
     await tempAppears;

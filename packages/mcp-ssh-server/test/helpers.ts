@@ -2,7 +2,7 @@
 // the built bin spawned over stdio, and a transport that checks every line the server writes to
 // stdout is a JSON-RPC message.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,22 @@ export function serverHome(f: SshdFacts, extraConfig = '', extraKnownHosts = '')
   // Every loopback address the test sshd listens on (see SshdFacts.loopbackHosts).
   writeFileSync(join(home, '.ssh', 'known_hosts'), readFileSync(f.knownHostsPath, 'utf8') + extraKnownHosts);
   return home;
+}
+
+/**
+ * Resolves when a file named `name` appears in `dir`: an event, not a poll. The test host is this
+ * machine, so a remote command can signal a test by creating a file in a shared directory.
+ */
+export function appears(dir: string, name: string | ((file: string) => boolean)): Promise<void> {
+  const matches = typeof name === 'string' ? (file: string) => file === name : name;
+  return new Promise((resolve) => {
+    const watcher = watch(dir, (_event, file) => {
+      if (file !== null && matches(file)) {
+        watcher.close();
+        resolve();
+      }
+    });
+  });
 }
 
 /** ssh_config entries `<prefix>1`…`<prefix>N`, one per endpoint (see test-utils startSshdFleet). */

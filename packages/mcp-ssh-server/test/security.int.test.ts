@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeHost, fakeDevice, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
-import { cli, serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
+import { appears, cli, serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
 import { recordFigure } from './reliability';
 
 const facts = sshdFacts();
@@ -30,18 +30,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Resolves when `name` appears in `dir` (the remote host is this machine). */
-function appears(dir: string, name: string): Promise<void> {
-  return new Promise((resolve) => {
-    const watcher = watch(dir, (_event, file) => {
-      if (file === name) {
-        watcher.close();
-        resolve();
-      }
-    });
-  });
 }
 
 /** sshd's log from `start` on, once `done` holds for it (it is written by another process: wait for its writes, 10 s at most). */
