@@ -41,6 +41,7 @@ const hostsSchema = z.object({
       session_open: z.boolean(),
     }),
   ),
+  invalid_hosts: z.array(z.object({ alias: z.string(), error: z.string() })).describe('Host entries whose settings cannot be used (the rest are listed)'),
 });
 const multiSchema = z.object({
   command: z.string(),
@@ -190,7 +191,14 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     },
     () =>
       guard(redactor, async () => {
-        const configured = await listConfiguredHosts({ configPath: context.sshConfigPath, homeDir, localUser });
+        // One broken entry (a ProxyJump loop, a bad port) is reported, not a reason to list nothing.
+        const invalid: { alias: string; error: string }[] = [];
+        const configured = await listConfiguredHosts({
+          configPath: context.sshConfigPath,
+          homeDir,
+          localUser,
+          onInvalid: (alias, error) => invalid.push({ alias, error: error.message }),
+        });
         const open = new Set(sessions.list().map((s) => s.alias));
         const hosts = [];
         for (const configuredTarget of configured) {
@@ -223,13 +231,15 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
             session_open: open.has(alias),
           });
         }
+        const lines = hosts.map(
+          (h) => `${h.alias}  ${h.user}@${h.host}:${h.port}${h.proxy_jump.length ? ` via ${h.proxy_jump.join(',')}` : ''}${h.credentials_in_environment ? '  [credentials in env]' : ''}${h.session_open ? '  [session open]' : ''}`,
+        );
+        for (const entry of invalid) lines.push(`${entry.alias}  [invalid: ${entry.error}]`);
         const text =
-          hosts.length === 0
+          lines.length === 0
             ? `No hosts configured (${context.sshConfigPath} has no Host entries and no OVRD_<alias>_HOST is set). Any reachable host name or IP works too.`
-            : hosts
-                .map((h) => `${h.alias}  ${h.user}@${h.host}:${h.port}${h.proxy_jump.length ? ` via ${h.proxy_jump.join(',')}` : ''}${h.credentials_in_environment ? '  [credentials in env]' : ''}${h.session_open ? '  [session open]' : ''}`)
-                .join('\n');
-        return { content: [{ type: 'text', text }], structuredContent: { config_path: context.sshConfigPath, hosts } };
+            : lines.join('\n');
+        return { content: [{ type: 'text', text }], structuredContent: { config_path: context.sshConfigPath, hosts, invalid_hosts: invalid } };
       }),
   );
 

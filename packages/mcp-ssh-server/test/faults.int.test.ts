@@ -137,6 +137,29 @@ describe.skipIf(!f)(`faults through the server bin ${sshdSkipReason()}`, () => {
     recordFigure('faults', 'thawed: first call', Math.round(back.ms), 'ms');
   });
 
+  it('file tools on a frozen host fail clearly once keepalive gives up (no hang); thawed, they work', async () => {
+    const path = `${shared}/frozen.txt`;
+    const written = await timed('write_file', { host: 'victim', remote_path: path, content: 'before the freeze\n' });
+    expect(written.result.isError, text(written.result)).toBeFalsy();
+    inject('sshd frozen during file operations');
+    victim.freeze();
+    try {
+      const read = await timed('read_file', { host: 'victim', remote_path: path });
+      expect(read.result.isError, text(read.result)).toBe(true);
+      expect(text(read.result)).toMatch(/^Error (CONNECTION_CLOSED|SFTP_FAILED|CONNECT_TIMEOUT): /);
+      // Keepalive 1 s × 2 ends the connection; a new login would wait ConnectTimeout (3 s) at most.
+      expect(read.ms).toBeLessThan(3_000 + 3_000 + MARGIN_MS);
+      recordFigure('faults', 'frozen: read_file failed clearly after', Math.round(read.ms), 'ms');
+      const listed = await timed('list_directory', { host: 'victim', remote_path: shared });
+      expect(listed.result.isError, text(listed.result)).toBe(true);
+      expect(listed.ms).toBeLessThan(3_000 + 3_000 + MARGIN_MS);
+    } finally {
+      victim.thaw();
+    }
+    const back = await timed('read_file', { host: 'victim', remote_path: path });
+    expect(back.result.structuredContent?.content, text(back.result)).toBe('before the freeze\n');
+  });
+
   it('a write_file cut by a dropped connection leaves the original file intact; the next write works', async () => {
     const path = `${shared}/precious.txt`;
     expect((await timed('execute_command', { host: 'victim', command: `printf 'original\\n' > ${path}` })).result.structuredContent?.exit_code).toBe(0);

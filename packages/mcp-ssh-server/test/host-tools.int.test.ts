@@ -19,7 +19,7 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
   const call = (name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => server.call(name, args);
 
   beforeAll(async () => {
-    const home = serverHome(f, `Host testhost2\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n\nHost far\n  HostName 192.0.2.10\n  User ops\n  ProxyJump testhost\n\n`);
+    const home = serverHome(f, `Host testhost2\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n\nHost far\n  HostName 192.0.2.10\n  User ops\n  ProxyJump testhost\n\nHost loopy\n  ProxyJump loopy2\n\nHost loopy2\n  ProxyJump loopy\n\n`);
     server = await startServer(f, { home, args: ['--local-root', local], env: { OVRD_envhost_HOST: f.host, OVRD_envhost_PORT: String(f.port), OVRD_envhost_PASS: f.password, OVRD_envhost_USER: f.user } });
   });
   afterAll(async () => {
@@ -37,7 +37,7 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
     }
   });
 
-  it('lists hosts from ssh_config (resolved) and from OVRD_* variables, never their passwords', async () => {
+  it('lists hosts from ssh_config (resolved) and from OVRD_* variables, never their passwords; broken entries apart', async () => {
     const result = await call('list_hosts');
     const hosts = result.structuredContent?.hosts as { alias: string }[];
     expect(hosts).toEqual([
@@ -47,6 +47,12 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
       expect.objectContaining({ alias: 'envhost', host: f.host, port: f.port, user: f.user, source: 'environment', credentials_in_environment: true }),
     ]);
     expect(text(result)).toContain(`far  ops@192.0.2.10:22 via ${f.user}@${f.host}:${f.port}`);
+    // A broken entry is reported, not a reason to list nothing.
+    expect(result.structuredContent?.invalid_hosts).toEqual([
+      { alias: 'loopy', error: expect.stringMatching(/ProxyJump loop/) as unknown },
+      { alias: 'loopy2', error: expect.stringMatching(/ProxyJump loop/) as unknown },
+    ]);
+    expect(text(result)).toMatch(/^loopy {2}\[invalid: ProxyJump loop/m);
     expect(JSON.stringify(result)).not.toContain(f.password);
   });
 

@@ -29,9 +29,10 @@ describe.skipIf(!facts)(`mcp-ssh-server over Streamable HTTP ${facts ? '' : `(SK
     return client;
   }
 
-  const post = (headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: string }> =>
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
+  const post = (headers: Record<string, string>, message: unknown = initialize): Promise<{ status: number; headers: Record<string, unknown>; body: string }> =>
     new Promise((resolve, reject) => {
-      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+      const body = JSON.stringify(message);
       const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
@@ -94,6 +95,24 @@ describe.skipIf(!facts)(`mcp-ssh-server over Streamable HTTP ${facts ? '' : `(SK
     const second = await connect();
     const pwd = (await second.callTool({ name: 'execute_command', arguments: { host: 'testhost', command: 'pwd' } })) as ToolResult;
     expect(pwd.structuredContent).toMatchObject({ output: '/etc\n' });
+  });
+
+  it('holds at most 32 clients: a 33rd replaces the longest idle, whose session then gets 404', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const ids: string[] = [];
+    for (let index = 0; index < 33; index++) {
+      const opened = await post(auth);
+      expect(opened.status, opened.body).toBe(200);
+      ids.push(String(opened.headers['mcp-session-id']));
+    }
+    const ping = (id: string) => post({ ...auth, 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' }, { jsonrpc: '2.0', id: 2, method: 'ping' });
+    // The clients of the earlier test and then ids[0] were the idlest: ids[0] is gone, the rest serve.
+    const gone = await ping(ids[0] as string);
+    expect(gone.status).toBe(404);
+    expect(gone.body).toContain('initialize again');
+    for (const id of [ids[1], ids[32]] as string[]) expect((await ping(id)).status).toBe(200);
+    const counts = [...stderr.join('').matchAll(/http client connected \{"clients":(\d+)\}/g)].map((m) => Number(m[1]));
+    expect(Math.max(...counts)).toBe(32);
   });
 
   it('never logs the token, never writes to stdout, and stops on SIGTERM', async () => {

@@ -153,8 +153,13 @@ export function resolveTarget(alias: string, options: ResolveTargetOptions): Pro
  * The hosts an ssh_config names: every `Host` pattern without wildcards or negation (in the file
  * and its Includes, in order, once each), resolved as {@link resolveTarget} would. `Match`
  * blocks and wildcard patterns are settings, not hosts, and are skipped.
+ *
+ * A host whose settings cannot be resolved (a ProxyJump loop, a bad port) fails the whole call,
+ * unless `onInvalid` is given: then it is reported there and left out, and the others are listed.
  */
-export async function listConfiguredHosts(options: Omit<ResolveTargetOptions, 'overrides'>): Promise<ResolvedTarget[]> {
+export async function listConfiguredHosts(
+  options: Omit<ResolveTargetOptions, 'overrides'> & { readonly onInvalid?: (alias: string, error: Error) => void },
+): Promise<ResolvedTarget[]> {
   validate('localhost', options);
   const settings: Settings = { homeDir: options.homeDir, localUser: options.localUser };
   const tree = await loadConfigTree(options, settings);
@@ -179,7 +184,12 @@ export async function listConfiguredHosts(options: Omit<ResolveTargetOptions, 'o
   for (const alias of aliases) {
     // A pattern `ssh` could never be asked for (spaces, '@') is not a host.
     if (/[\s@,\p{Cc}]/u.test(alias)) continue;
-    hosts.push(await resolveValidated(alias, options));
+    try {
+      hosts.push(await resolveValidated(alias, options));
+    } catch (error) {
+      if (options.onInvalid === undefined || !(error instanceof Error)) throw error;
+      options.onInvalid(alias, error);
+    }
   }
   return hosts;
 }

@@ -404,4 +404,15 @@ describe('listConfiguredHosts', () => {
   it('returns nothing for a missing config', async () => {
     await expect(listConfiguredHosts({ configPath: join(home, 'none'), homeDir: home, localUser: 'me' })).resolves.toEqual([]);
   });
+
+  it('fails on a host it cannot resolve, or with onInvalid reports it and lists the others', async () => {
+    const options = await withConfig(['Host good', '  Port 2222', 'Host loop1', '  ProxyJump loop2', 'Host loop2', '  ProxyJump loop1', 'Host badport', '  Port 99999', ''].join('\n'));
+    await expect(listConfiguredHosts(options)).rejects.toThrow(/ProxyJump loop/);
+    const invalid: [string, string][] = [];
+    const hosts = await listConfiguredHosts({ ...options, onInvalid: (alias, error) => invalid.push([alias, error.message]) });
+    expect(hosts.map((h) => [h.alias, h.port])).toEqual([['good', 2222]]);
+    expect(invalid.map(([alias]) => alias)).toEqual(['loop1', 'loop2', 'badport']);
+    expect(invalid[0]?.[1]).toMatch(/ProxyJump loop/);
+    expect(invalid[2]?.[1]).toMatch(/99999/);
+  });
 });
