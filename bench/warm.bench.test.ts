@@ -17,10 +17,12 @@ it('warm command: library and MCP stdio vs raw exec and OpenSSH ControlMaster', 
   const connection = await SshConnection.connect(keyLogin(f));
   const shell = await ShellSession.open(connection);
   const server = await startServer(f, { logLevel: 'info' });
-  const cm = controlMaster(f);
+  let cm: ReturnType<typeof controlMaster> | undefined;
   try {
+    cm = controlMaster(f);
+    const multiplexed = cm;
     const viaControlMaster = (): string => {
-      const result = spawnSync('ssh', cm.args('echo hi'));
+      const result = spawnSync('ssh', multiplexed.args('echo hi'));
       expect(result.status, result.stderr.toString()).toBe(0);
       return result.stdout.toString();
     };
@@ -82,7 +84,7 @@ it('warm command: library and MCP stdio vs raw exec and OpenSSH ControlMaster', 
       ],
     });
   } finally {
-    cm.stop();
+    cm?.stop();
     await server.close();
     shell.close();
     connection.close();

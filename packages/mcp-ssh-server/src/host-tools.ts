@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { LocalRoots } from './local-paths';
 import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
-import { connectionShape, guard, progressReporter } from './tools';
+import { connectionShape, deviceTypeSchema, guard, progressReporter } from './tools';
 
 /** Entries listed per call; a bigger directory says how many were left out. */
 const MAX_ENTRIES = 1000;
@@ -197,7 +197,10 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
           configPath: context.sshConfigPath,
           homeDir,
           localUser,
-          onInvalid: (alias, error) => invalid.push({ alias, error: error.message }),
+          // An alias whose OVRD_<alias>_HOST sends it elsewhere works whatever its ssh_config block says.
+          onInvalid: (alias, error) => {
+            if (!sessions.override(alias)?.host) invalid.push({ alias, error: error.message });
+          },
         });
         const open = new Set(sessions.list().map((s) => s.alias));
         const hosts = [];
@@ -251,13 +254,18 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         `Runs the same command on up to ${MAX_HOSTS} hosts at once, each in its host's persistent session, and returns ` +
         'every host\'s exit status and output (a failing or unreachable host does not stop the others). A host still ' +
         'running at `timeout` returns its command_id to follow with get_command_status. Connection parameters apply ' +
-        'to every host; hosts from ssh_config or OVRD_* carry their own.',
+        'to every host; hosts from ssh_config or OVRD_* carry their own. device_type and enable_password serve the ' +
+        'hosts without their own OVRD_<alias>_DEVICE_TYPE / _ENABLE_PASS (so one list may mix vendors; do not list ' +
+        'Linux hosts with a device_type).',
       inputSchema: {
         hosts: z.array(z.string().min(1)).min(1).max(MAX_HOSTS).describe('Host names, IPs or ssh_config aliases'),
         command: z.string().min(1),
         username: connectionShape.username,
         port: connectionShape.port,
         sudo_password: z.string().optional(),
+        device_type: deviceTypeSchema.describe('Network devices: netmiko device_type for the hosts without their own OVRD_<alias>_DEVICE_TYPE'),
+        enable_password: z.string().optional().describe('Network devices: enable secret for the hosts without their own OVRD_<alias>_ENABLE_PASS'),
+        enable_command: z.string().default('enable').describe('Network devices: command that enters privileged mode'),
         timeout: z.number().positive().max(86_400).default(30).describe('Seconds to wait per host before returning its command_id'),
       },
       outputSchema: multiSchema.shape,
@@ -270,7 +278,18 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         const results = await Promise.all(
           unique.map(async (host) => {
             try {
-              const session = await sessions.session({ host, username: args.username, port: args.port, sudo_password: args.sudo_password });
+              // A host's own OVRD_<alias>_DEVICE_TYPE / _ENABLE_PASS win over the call's, which
+              // serve the hosts without one (one list may mix vendors).
+              const own = sessions.override(host);
+              const session = await sessions.session({
+                host,
+                username: args.username,
+                port: args.port,
+                sudo_password: args.sudo_password,
+                device_type: own?.deviceType ?? args.device_type,
+                enable_password: own?.enablePassword ?? args.enable_password,
+                enable_command: args.enable_command,
+              });
               const run = await jobs.run(session.target, args.command, { timeoutMs: args.timeout * 1000, signal: extra.signal });
               const output = capped(run.output, OUTPUT_PER_HOST_CHARS);
               return {
@@ -290,16 +309,17 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
             }
           }),
         );
-        const succeeded = results.filter((r) => r.status === 'completed' && r.exit_code === 0).length;
+        // A network device has no exit status: completed without a failure indicator is success.
+        const succeeded = results.filter((r) => r.status === 'completed' && (r.exit_code === 0 || (r.exit_code === null && r.error === null))).length;
         const running = results.filter((r) => r.status === 'running' || r.status === 'awaiting_input').length;
         const failed = results.length - succeeded - running;
         const blocks = results.map((r) => {
           const head =
             r.status === 'completed'
-              ? `=== ${r.host}: Exit Status: ${r.exit_code}`
+              ? `=== ${r.host}: Exit Status: ${r.exit_code ?? 'none (network device)'}`
               : r.status === 'error'
                 ? `=== ${r.host}: Error ${r.error?.code}: ${r.error?.message}`
-                : `=== ${r.host}: ${r.status} (command_id ${r.command_id})`;
+                : `=== ${r.host}: ${r.status} (command_id ${r.command_id})${r.error ? `: ${r.error.code}: ${r.error.message}` : ''}`;
           const omitted = r.omitted_chars > 0 ? `\n[… ${r.omitted_chars} characters omitted: get_command_status command_id=${r.command_id} since_offset=0 pages them]` : '';
           return `${head}${r.output ? `\n${r.output}` : ''}${omitted}`;
         });

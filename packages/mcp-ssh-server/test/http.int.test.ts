@@ -106,7 +106,8 @@ describe.skipIf(!facts)(`mcp-ssh-server over Streamable HTTP ${facts ? '' : `(SK
       ids.push(String(opened.headers['mcp-session-id']));
     }
     const ping = (id: string) => post({ ...auth, 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' }, { jsonrpc: '2.0', id: 2, method: 'ping' });
-    // The clients of the earlier test and then ids[0] were the idlest: ids[0] is gone, the rest serve.
+    // The clients of the earlier tests and then ids[0] were the idlest: ids[0] is gone, the rest
+    // serve. (This evicts those earlier clients too: no later test may use them.)
     const gone = await ping(ids[0] as string);
     expect(gone.status).toBe(404);
     expect(gone.body).toContain('initialize again');

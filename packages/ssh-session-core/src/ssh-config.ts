@@ -185,9 +185,11 @@ export async function listConfiguredHosts(
     // A pattern `ssh` could never be asked for (spaces, '@') is not a host.
     if (/[\s@,\p{Cc}]/u.test(alias)) continue;
     try {
-      hosts.push(await resolveValidated(alias, options));
+      // Against the tree loaded above: every alias sees the same version of the files.
+      hosts.push(resolveWithTree(alias, options, tree, settings));
     } catch (error) {
-      if (options.onInvalid === undefined || !(error instanceof Error)) throw error;
+      // Only an alias's own settings (a ProxyJump loop, a bad port) make it invalid.
+      if (options.onInvalid === undefined || !(error instanceof RangeError || error instanceof TypeError)) throw error;
       options.onInvalid(alias, error);
     }
   }
@@ -233,7 +235,11 @@ function validate(alias: string, options: ResolveTargetOptions): void {
 
 async function resolveValidated(alias: string, options: ResolveTargetOptions): Promise<ResolvedTarget> {
   const settings: Settings = { homeDir: options.homeDir, localUser: options.localUser };
-  const tree = await loadConfigTree(options, settings);
+  return resolveWithTree(alias, options, await loadConfigTree(options, settings), settings);
+}
+
+/** One alias against an already loaded tree: throws RangeError/TypeError for settings it cannot use. */
+function resolveWithTree(alias: string, options: ResolveTargetOptions, tree: ConfigTree, settings: Settings): ResolvedTarget {
   const overrides = options.overrides ?? {};
   const computed = computeFor(tree, alias, overrides.user, settings);
 
