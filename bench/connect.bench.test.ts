@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 import { requireSshd } from 'test-utils';
 import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
 import { startServer, text } from '../packages/mcp-ssh-server/test/helpers';
-import { opensshArgs, percentile, size, timing, writeResult, x } from './lib';
+import { configSettled, opensshArgs, percentile, size, timing, writeResult, x } from './lib';
 
 const ROUNDS = size(30, 4);
 
@@ -17,6 +17,7 @@ it('first command: library and MCP vs raw ssh2 connect + exec and ssh host true'
   const f = requireSshd();
   const key = readFileSync(f.keyPath);
   const server = await startServer(f, { logLevel: 'info' });
+  await configSettled();
   const library = async (): Promise<void> => {
     const connection = await SshConnection.connect({
       host: f.host,

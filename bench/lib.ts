@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -143,4 +144,12 @@ export function controlMaster(f: { keyPath: string; port: number; knownHostsPath
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Waits out the ssh_config "racily clean" window: the server re-reads a config changed in the last
+ * 2 s on every call, and a bench has just written one. Measure the steady state, not that window.
+ */
+export function configSettled(): Promise<void> {
+  return sleep(2_100);
 }

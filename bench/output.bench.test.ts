@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { keyLogin, requireSshd } from 'test-utils';
 import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
 import { startServer, text } from '../packages/mcp-ssh-server/test/helpers';
-import { controlMaster, figure, memoryOf, ms, percentile, resetPeak, size, timing, writeResult, x, type Measurement, type Target } from './lib';
+import { configSettled, controlMaster, figure, memoryOf, ms, percentile, resetPeak, size, timing, writeResult, x, type Measurement, type Target } from './lib';
 
 const SEQ_ROUNDS = size(10, 2);
 const BIG_ROUNDS = size(3, 1);
@@ -20,6 +20,7 @@ it('large output: seq 1 100000, 3 MB and 100 MB vs raw exec and ssh cat', async 
   const connection = await SshConnection.connect(keyLogin(f));
   const shell = await ShellSession.open(connection);
   const server = await startServer(f, { logLevel: 'info' });
+  await configSettled();
   const remoteDir = (await connection.exec('mktemp -d')).stdout.trim();
   let cm: ReturnType<typeof controlMaster> | undefined;
   const line = 'benchmark output line 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ';

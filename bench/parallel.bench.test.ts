@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { keyLogin, requireSshd, startSshdFleet } from 'test-utils';
 import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
 import { endpointAliases, serverHome, startServer } from '../packages/mcp-ssh-server/test/helpers';
-import { figure, percentile, size, timing, writeResult, x, type Measurement } from './lib';
+import { configSettled, figure, percentile, size, timing, writeResult, x, type Measurement } from './lib';
 
 const SESSIONS = size(50, 5);
 const COMMANDS = size(100, 10);
@@ -55,6 +55,7 @@ it('parallel: 50 sessions × 100 commands, library and MCP vs raw exec', async (
     const { config, aliases } = endpointAliases(f, fleet.endpoints);
     server = await startServer(f, { home: serverHome(f, config, fleet.knownHosts), logLevel: 'info' });
     const mcpServer = server;
+    await configSettled();
     const paths = {
       library: async (lane: number, index: number) => (await (shells[lane] as ShellSession).run(`echo ${lane}:${index}`)).output,
       mcp: async (lane: number, index: number) => {

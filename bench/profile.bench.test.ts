@@ -5,13 +5,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { keyLogin, requireSshd, startSshdFleet } from 'test-utils';
 import { SshConnection } from '../packages/ssh-session-core/src/index';
 import { endpointAliases, serverHome, startServer } from '../packages/mcp-ssh-server/test/helpers';
+import { configSettled } from './lib';
 
 const OUT = fileURLToPath(new URL('../docs/bench/profile/', import.meta.url));
 const PROFILE = process.env.BENCH_PROFILE === '1';
@@ -81,9 +81,7 @@ it.skipIf(!PROFILE)('profile: the MCP server under 50 sessions × 100 concurrent
   const server = await startServer(f, { home: serverHome(f, config, fleet.knownHosts), nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir], logLevel: 'info' });
   try {
     await Promise.all(aliases.map((host) => server.call('execute_command', { host, command: 'true' })));
-    // An ssh_config changed in the last 2 s is re-read on every call (racily clean); the one this
-    // test just wrote would be, so wait that window out to profile the steady state.
-    await sleep(2_100);
+    await configSettled();
     const start = Date.now();
     await Promise.all(aliases.map(async (host) => {
       for (let index = 0; index < 100; index++) await server.call('execute_command', { host, command: `echo ${index}` });

@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { keyLogin, requireSshd } from 'test-utils';
 import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
 import { startServer, text } from '../packages/mcp-ssh-server/test/helpers';
-import { controlMaster, ms, percentile, size, timing, writeResult, x } from './lib';
+import { configSettled, controlMaster, ms, percentile, size, timing, writeResult, x } from './lib';
 
 const ROUNDS = size(300, 20);
 
@@ -17,6 +17,7 @@ it('warm command: library and MCP stdio vs raw exec and OpenSSH ControlMaster', 
   const connection = await SshConnection.connect(keyLogin(f));
   const shell = await ShellSession.open(connection);
   const server = await startServer(f, { logLevel: 'info' });
+  await configSettled();
   let cm: ReturnType<typeof controlMaster> | undefined;
   try {
     cm = controlMaster(f);
