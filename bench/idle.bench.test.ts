@@ -3,9 +3,9 @@
 // session, read from /proc, after the sessions have settled; and checks all 200 still answer.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
-import { requireSshd, startSshdFleet } from 'test-utils';
+import { memoryOf, requireSshd, startSshdFleet } from 'test-utils';
 import { endpointAliases, serverHome, startServer } from '../packages/mcp-ssh-server/test/helpers';
-import { figure, memoryOf, size, writeResult } from './lib';
+import { figure, size, writeResult } from './lib';
 
 const SESSIONS = size(200, 20);
 const OPEN_AT_ONCE = 20;

@@ -1,8 +1,8 @@
 // Shared by the bench files: sample statistics, quick/full sizing, and the result file every
 // scenario writes (bench/run.mjs turns them into the printed table and docs/benchmarks.md).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,26 +90,7 @@ export function formatMeasurement(m: Measurement): string {
 
 export function machineFacts(): { cpus: number; cpuModel: string; memoryGB: number; node: string; platform: string } {
   const list = cpus();
-  let memoryGB = 0;
-  try {
-    const match = /MemTotal:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
-    memoryGB = match ? Math.round(Number(match[1]) / 1024 / 1024) : 0;
-  } catch {
-    // not Linux: leave 0
-  }
-  return { cpus: list.length, cpuModel: list[0]?.model ?? 'unknown', memoryGB, node: process.version, platform: `${process.platform} ${process.arch}` };
-}
-
-/** Resident set size and its peak (VmHWM) of a process, in bytes, from /proc. */
-export function memoryOf(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) * 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-}
-
-/** Resets a process's peak RSS (VmHWM) to its current RSS (Linux: write 5 to clear_refs). */
-export function resetPeak(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  return { cpus: list.length, cpuModel: list[0]?.model ?? 'unknown', memoryGB: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: `${process.platform} ${process.arch}` };
 }
 
 export const ratio = (ours: number, baseline: number): number => ours / baseline;

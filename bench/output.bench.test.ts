@@ -5,10 +5,10 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
-import { keyLogin, requireSshd } from 'test-utils';
+import { keyLogin, memoryOf, requireSshd, resetPeak } from 'test-utils';
 import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
 import { startServer, text } from '../packages/mcp-ssh-server/test/helpers';
-import { configSettled, controlMaster, figure, memoryOf, ms, percentile, resetPeak, size, timing, writeResult, x, type Measurement, type Target } from './lib';
+import { configSettled, controlMaster, figure, ms, percentile, size, timing, writeResult, x, type Measurement, type Target } from './lib';
 
 const SEQ_ROUNDS = size(10, 2);
 const BIG_ROUNDS = size(3, 1);

@@ -6,7 +6,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { memoryOf, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { endpointAliases, serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
 import { recordFigure } from './reliability';
 
@@ -17,7 +17,6 @@ const MB = 1024 * 1024;
 
 /** The server process's RSS, open descriptors and sockets, from /proc. */
 function usage(pid: number): { rss: number; fds: number; sockets: number } {
-  const status = readFileStatus(pid);
   const fds = readdirSync(`/proc/${pid}/fd`);
   const sockets = fds.filter((fd) => {
     try {
@@ -26,12 +25,7 @@ function usage(pid: number): { rss: number; fds: number; sockets: number } {
       return false;
     }
   }).length;
-  return { rss: status, fds: fds.length, sockets };
-}
-
-function readFileStatus(pid: number): number {
-  const status = spawnSync('cat', [`/proc/${pid}/status`], { encoding: 'utf8' }).stdout;
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: memoryOf(pid).rss, fds: fds.length, sockets };
 }
 
 /** Processes of the test user on the host, by command name (the host is this machine). */

@@ -8,3 +8,4 @@ export type { ExecResult } from './ssh-client';
 export { connectClient, execCommand, openShell, readUntil } from './ssh-client';
 export type { FakeDeviceSpec, FakeVendor } from './fake-device';
 export { fakeConfigLines, fakeDevice } from './fake-device';
+export { memoryOf, resetPeak } from './proc';

@@ -216,10 +216,12 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<Running
         };
         let current = child;
         const family = (): number[] => (current.pid ? descendants(current.pid) : []);
+        /** sshd and every per-connection process. */
+        const everyone = (): number[] => (current.pid ? [current.pid, ...descendants(current.pid)] : []);
         return {
           facts,
           stop: () => {
-            signal([current.pid ?? 0, ...family()].filter(Boolean), 'SIGCONT');
+            signal(everyone(), 'SIGCONT');
             return stopSshd(current, dir, authorizedKeys);
           },
           killConnections: () => {
@@ -227,12 +229,12 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<Running
             signal(pids, 'SIGKILL');
             return pids.length;
           },
-          freeze: () => signal([current.pid ?? 0, ...family()].filter(Boolean), 'SIGSTOP'),
-          thaw: () => signal([current.pid ?? 0, ...family()].filter(Boolean), 'SIGCONT'),
+          freeze: () => signal(everyone(), 'SIGSTOP'),
+          thaw: () => signal(everyone(), 'SIGCONT'),
           kill: async () => {
             if (current.exitCode !== null || current.signalCode !== null) return;
             const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
-            signal([current.pid ?? 0, ...family()].filter(Boolean), 'SIGKILL');
+            signal(everyone(), 'SIGKILL');
             await exited;
           },
           restart: async () => {
