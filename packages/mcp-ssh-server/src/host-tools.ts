@@ -254,9 +254,9 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         `Runs the same command on up to ${MAX_HOSTS} hosts at once, each in its host's persistent session, and returns ` +
         'every host\'s exit status and output (a failing or unreachable host does not stop the others). A host still ' +
         'running at `timeout` returns its command_id to follow with get_command_status. Connection parameters apply ' +
-        'to every host; hosts from ssh_config or OVRD_* carry their own. device_type and enable_password serve the ' +
-        'hosts without their own OVRD_<alias>_DEVICE_TYPE / _ENABLE_PASS (so one list may mix vendors; do not list ' +
-        'Linux hosts with a device_type).',
+        'to every host; hosts from ssh_config or OVRD_* carry their own. Each host is found to be a POSIX host or a network device ' +
+        'by itself, so one list may mix them; device_type and enable_password serve the hosts without their own ' +
+        'OVRD_<alias>_DEVICE_TYPE / _ENABLE_PASS (give device_type only when every such host is of that type).',
       inputSchema: {
         hosts: z.array(z.string().min(1)).min(1).max(MAX_HOSTS).describe('Host names, IPs or ssh_config aliases'),
         command: z.string().min(1),
@@ -265,7 +265,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         sudo_password: z.string().optional(),
         device_type: deviceTypeSchema.describe('Network devices: netmiko device_type for the hosts without their own OVRD_<alias>_DEVICE_TYPE'),
         enable_password: z.string().optional().describe('Network devices: enable secret for the hosts without their own OVRD_<alias>_ENABLE_PASS'),
-        enable_command: z.string().default('enable').describe('Network devices: command that enters privileged mode'),
+        enable_command: z.string().min(1).optional().describe("Network devices: command that enters privileged mode (default: the profile's, enable)"),
         timeout: z.number().positive().max(86_400).default(30).describe('Seconds to wait per host before returning its command_id'),
       },
       outputSchema: multiSchema.shape,

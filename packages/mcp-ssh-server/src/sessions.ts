@@ -5,6 +5,7 @@ import {
   DeviceSession,
   deviceProfile,
   loginUsername,
+  openHostShell,
   resolveTarget,
   sessionKeyOf,
   ShellSession,
@@ -12,6 +13,7 @@ import {
   isSshError,
   type Logger,
   type ConnectOptions,
+  type HostShellDetection,
   type Redactor,
   type SshConnection,
 } from 'ssh-session-core';
@@ -28,7 +30,7 @@ export interface ConnectionParams {
   readonly key_filename?: string | undefined;
   readonly port?: number | undefined;
   readonly sudo_password?: string | undefined;
-  /** netmiko `device_type` (`cisco_ios`…, `autodetect`); absent or `linux`: a POSIX shell. */
+  /** netmiko `device_type` (`cisco_ios`…), `autodetect` (a device), `linux` (POSIX); absent: detected when the session opens. */
   readonly device_type?: string | undefined;
   readonly enable_password?: string | undefined;
   readonly enable_command?: string | undefined;
@@ -81,6 +83,10 @@ export interface Session {
   /** The persistent shell: POSIX, or a network device's CLI. */
   readonly shell: ShellSession | DeviceSession;
   readonly kind: 'posix' | 'device';
+  /** What the session talks to and the evidence (given by device_type, or detected). */
+  readonly detection: HostShellDetection;
+  /** Said once, in the next command result of this session (what was detected, a host key added). */
+  readonly notices: string[];
   readonly target: JobTarget;
   readonly files: RemoteFiles;
   readonly createdAt: number;
@@ -95,6 +101,7 @@ export interface SessionInfo {
   readonly connected: boolean;
   readonly login_shell: string;
   readonly device: { readonly profile: string; readonly prompt: string; readonly mode: string; readonly enabled: boolean } | null;
+  readonly detection: { readonly kind: 'posix' | 'device'; readonly profile: string; readonly detected: boolean; readonly evidence: string };
   readonly created_at: string;
   readonly last_used_at: string;
 }
@@ -119,7 +126,8 @@ interface Resolved {
   /** A digest of the credentials that open the session (never shown). */
   readonly credential: string;
   readonly sudoPassword: string | undefined;
-  readonly device: { readonly type: string; readonly enablePassword: string | undefined; readonly enableCommand: string | undefined } | undefined;
+  /** `device_type` as given (undefined: detect), and the enable secret and command for devices. */
+  readonly device: { readonly type: string | undefined; readonly enablePassword: string | undefined; readonly enableCommand: string | undefined };
 }
 
 /**
@@ -145,7 +153,8 @@ export class SessionManager {
     const existing = this.#find(resolved);
     if (existing && existing.connection.isOpen && existing.shell.isOpen) {
       if (resolved.sudoPassword !== undefined) this.#setSudoPassword(existing, resolved.sudoPassword);
-      if (resolved.device?.enablePassword !== undefined && existing.shell instanceof DeviceSession) existing.shell.setEnablePassword(resolved.device.enablePassword);
+      // Kept for the session: later calls without enable_password still run privileged.
+      if (resolved.device.enablePassword !== undefined && existing.shell instanceof DeviceSession) existing.shell.setEnablePassword(resolved.device.enablePassword);
       existing.lastUsedAt = Date.now();
       existing.aliases.add(params.host);
       return existing;
@@ -211,9 +220,9 @@ export class SessionManager {
     this.#options.redactor.add(sudoPassword);
     this.#options.redactor.add(enablePassword);
     const deviceType = params.device_type ?? override?.deviceType;
-    const device = deviceType === undefined || deviceType === 'linux' ? undefined : { type: deviceType, enablePassword, enableCommand: params.enable_command };
+    const device = { type: deviceType, enablePassword, enableCommand: params.enable_command };
     // An unknown type fails here, before anything connects.
-    const profile = device && device.type !== 'autodetect' ? deviceProfile(device.type) : undefined;
+    const profile = deviceType !== undefined && !['linux', 'autodetect'].includes(deviceType.toLowerCase()) ? deviceProfile(deviceType) : undefined;
     const keyFile = params.key_filename ?? override?.key;
     const target = await resolveTarget(override?.host ?? params.host, {
       configPath: this.#options.sshConfigPath,
@@ -270,16 +279,19 @@ export class SessionManager {
     if (previous) this.#closeSession(previous);
     let connection: SshConnection;
     let shell: ShellSession | DeviceSession;
+    let detection: HostShellDetection;
     try {
-      connection = await this.#pool.acquire(resolved.connectOptions, key);
       const device = resolved.device;
-      shell = device
-        ? await DeviceSession.open(connection, {
-            deviceType: device.type,
-            ...(device.enablePassword === undefined ? {} : { enablePassword: device.enablePassword }),
-            ...(device.enableCommand === undefined ? {} : { enableCommand: device.enableCommand }),
-          })
-        : await ShellSession.open(connection, { sudoPassword: resolved.sudoPassword });
+      // POSIX shell or device CLI: given by device_type, else decided from evidence (no extra
+      // round trip on a POSIX host). A device that hangs up after a probe is reconnected.
+      ({ connection, shell, detection } = await openHostShell(() => this.#pool.acquire(resolved.connectOptions, key), {
+        ...(device.type === undefined ? {} : { deviceType: device.type }),
+        shell: { sudoPassword: resolved.sudoPassword },
+        device: {
+          ...(device.enablePassword === undefined ? {} : { enablePassword: device.enablePassword }),
+          ...(device.enableCommand === undefined ? {} : { enableCommand: device.enableCommand }),
+        },
+      }));
     } catch (error) {
       // A login that succeeded must not stay pooled under this key for a later caller with other credentials.
       void this.#pool.close(key);
@@ -299,12 +311,14 @@ export class SessionManager {
       connection,
       shell,
       kind: shell instanceof DeviceSession ? 'device' : 'posix',
+      detection,
+      notices: detection.detected && detection.kind === 'device' ? [`detected: ${detection.profile} (${detection.evidence})`] : [],
       target: {
         key,
         shell,
         // Read at use: a sudo password given later reaches extra shells too. Devices get no
         // second CLI session (their VTY lines are few): a busy device refuses with SESSION_BUSY.
-        ...(shell instanceof DeviceSession ? {} : { openShell: () => ShellSession.open(connection, { sudoPassword: session.sudoPassword }) }),
+        ...(shell instanceof DeviceSession ? {} : { openShell: () => ShellSession.open(connection, { sudoPassword: session.sudoPassword, loginShell: (shell as ShellSession).info.loginShell }) }),
       },
       files: new RemoteFiles(connection, { redactor: this.#options.redactor }),
       createdAt: Date.now(),
@@ -312,7 +326,7 @@ export class SessionManager {
       sudoPassword: resolved.sudoPassword,
     };
     this.#sessions.set(key, session);
-    this.#options.logger.log('info', 'session opened', { session: key });
+    this.#options.logger.log('info', 'session opened', { session: key, kind: detection.kind, profile: detection.profile, evidence: detection.evidence });
     return session;
   }
 
@@ -343,6 +357,7 @@ export class SessionManager {
         session.shell instanceof DeviceSession
           ? { profile: session.shell.info.profile, prompt: session.shell.info.prompt, mode: session.shell.info.mode, enabled: session.shell.info.enabled }
           : null,
+      detection: { ...session.detection },
       created_at: new Date(session.createdAt).toISOString(),
       last_used_at: new Date(session.lastUsedAt).toISOString(),
     }));
@@ -402,7 +417,7 @@ function withDeadline<T>(promise: Promise<T>, ms: number, key: string): Promise<
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
-      () => reject(new SshSessionError('CONNECT_TIMEOUT', `opening the session to ${key} took more than ${Math.round(ms / 1000)} s (connect, login and shell start); is the host reachable and its shell POSIX?`)),
+      () => reject(new SshSessionError('CONNECT_TIMEOUT', `opening the session to ${key} took more than ${Math.round(ms / 1000)} s (connect, login and shell start); is the host reachable, and does its shell or CLI show a prompt?`)),
       ms,
     );
   });

@@ -23,9 +23,10 @@ export const deviceTypeSchema = z
   .min(1)
   .optional()
   .describe(
-    'Network devices: netmiko device_type (cisco_ios, cisco_xe, cisco_nxos, cisco_asa, arista_eos, juniper_junos, mikrotik_routeros, ' +
-      'huawei, hp_comware, generic) or autodetect; absent or linux for a POSIX shell (or set OVRD_<alias>_DEVICE_TYPE). Devices give exit status null; ' +
-      'an error line such as "% Invalid input" makes the command failed.',
+    'Usually leave it out: POSIX host or network device is detected when the session opens (the first result says what was found). ' +
+      'To force it: netmiko device_type (cisco_ios, cisco_xe, cisco_nxos, cisco_asa, arista_eos, juniper_junos, mikrotik_routeros, ' +
+      'huawei, hp_comware, ruckus_fastiron, generic), autodetect (a device), or linux (or OVRD_<alias>_DEVICE_TYPE). Devices give exit status null; ' +
+      'an error line such as "% Invalid input" makes the command failed; a multi-line command is sent line by line and stops at the first failing line.',
   );
 
 const jobShape = {
@@ -61,6 +62,9 @@ const sessionListSchema = z.object({
       connected: z.boolean(),
       login_shell: z.string(),
       device: z.object({ profile: z.string(), prompt: z.string(), mode: z.string(), enabled: z.boolean() }).nullable(),
+      detection: z
+        .object({ kind: z.enum(['posix', 'device']), profile: z.string(), detected: z.boolean(), evidence: z.string() })
+        .describe('What the session talks to: given by device_type, or detected (and from what)'),
       created_at: z.string(),
       last_used_at: z.string(),
     }),
@@ -98,7 +102,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         sudo_password: z.string().optional().describe('Answers sudo prompts (or set OVRD_<alias>_SUDO_PASS)'),
         device_type: deviceTypeSchema,
         enable_password: z.string().optional().describe('Network devices: enable secret ("" is a valid one; or OVRD_<alias>_ENABLE_PASS)'),
-        enable_command: z.string().default('enable').describe('Network devices: command that enters privileged mode'),
+        enable_command: z.string().min(1).optional().describe("Network devices: command that enters privileged mode (default: the profile's, enable)"),
         timeout: z.number().positive().max(86_400).default(30).describe('Seconds to wait before returning a command_id'),
       },
       outputSchema: commandResultSchema.shape,
@@ -114,7 +118,8 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
           signal: extra.signal,
           ...(report ? { onProgress: (progress: JobProgress) => report(progress.totalChars, undefined, progress.lastLine) } : {}),
         });
-        return commandResult(result.job, headAndTail(jobs, result.job.id), result.finished ? null : stillRunningNotice(result.job, args.timeout));
+        const notices = [...session.notices.splice(0), ...(result.finished ? [] : [stillRunningNotice(result.job, args.timeout)])];
+        return commandResult(result.job, headAndTail(jobs, result.job.id), notices.length > 0 ? notices.join('\n') : null);
       }),
   );
 
@@ -131,7 +136,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         sudo_password: z.string().optional(),
         device_type: deviceTypeSchema,
         enable_password: z.string().optional(),
-        enable_command: z.string().default('enable'),
+        enable_command: z.string().min(1).optional(),
         timeout: z.number().positive().default(300).describe('Accepted for compatibility; the job runs until it ends or is interrupted'),
       },
       outputSchema: commandResultSchema.shape,

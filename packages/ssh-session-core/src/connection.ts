@@ -349,15 +349,7 @@ export class SshConnection {
         start((error, channel) => {
           this.#inFlight.delete(fail);
           if (error) {
-            reject(
-              this.#closed
-                ? this.#lostError()
-                : new SshSessionError(
-                    'CHANNEL_OPEN_FAILED',
-                    `${this.key} refused a new channel: ${error.message} (too many sessions? MaxSessions in sshd_config)`,
-                    { cause: error },
-                  ),
-            );
+            reject(this.#closed ? this.#lostError() : channelError(this.key, error));
             return;
           }
           // Synchronously, before any later packet of this burst is parsed: see SshChannel.exit.
@@ -750,4 +742,19 @@ function describeTried(tried: readonly string[], skipped: readonly string[]): st
   const parts = tried.length > 0 ? [...tried] : ['no credentials (give a password, a key, or an agent)'];
   if (skipped.length > 0) parts.push(`skipped ${skipped.join(', ')}`);
   return parts.join(', ');
+}
+
+/**
+ * A refused channel, told apart by what was refused: the channel itself (a real sshd at its
+ * MaxSessions limit) or the request on an opened channel (`Unable to exec`: network devices and
+ * restricted accounts decline exec; `Unable to open shell`, `Unable to request a pseudo-terminal`).
+ */
+function channelError(key: string, error: Error): SshSessionError {
+  const refused = /^Unable to (exec|open shell|request a pseudo-terminal|start subsystem)/.exec(error.message)?.[1];
+  if (refused) {
+    const what = refused === 'exec' ? 'to run a command (exec request)' : refused === 'open shell' ? 'an interactive shell' : refused === 'start subsystem' ? 'the subsystem' : 'a terminal (PTY)';
+    const hint = refused === 'exec' ? ': network devices and restricted accounts (ForceCommand) decline exec' : refused === 'open shell' ? ': the account or device allows no interactive session' : '';
+    return new SshSessionError('CHANNEL_OPEN_FAILED', `${key} refused ${what}${hint}`, { cause: error, details: { refused: ({ exec: 'exec', 'open shell': 'shell', 'start subsystem': 'subsystem' } as Record<string, string>)[refused] ?? 'pty' } });
+  }
+  return new SshSessionError('CHANNEL_OPEN_FAILED', `${key} refused a new channel: ${error.message} (too many sessions? MaxSessions in sshd_config)`, { cause: error });
 }

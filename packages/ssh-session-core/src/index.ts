@@ -50,7 +50,7 @@ export type {
 export type { ScreenSnapshot } from './terminal-screen';
 export { keysToInput, TerminalScreen } from './terminal-screen';
 export { ShellSession } from './shell-session';
-export type { DeviceCommand, DeviceInfo, DeviceResult, DeviceSessionOptions } from './device/device-session';
+export type { DeviceCommand, DeviceDetection, DeviceInfo, DeviceResult, DeviceSessionOptions } from './device/device-session';
 export { DeviceSession } from './device/device-session';
 export type { DeviceMode, DeviceProfile } from './device/profiles';
 export {
@@ -69,4 +69,7 @@ export {
   modeOf,
   PAGER_PROMPTS,
   promptPattern,
+  ruckusFastiron,
 } from './device/profiles';
+export type { HostShell, HostShellDetection, OpenHostShellOptions } from './open-host-shell';
+export { openHostShell } from './open-host-shell';

@@ -8,6 +8,11 @@ import { keysToInput, SCREEN_SWITCH, TerminalScreen, type ScreenSnapshot } from 
 export interface ShellSessionOptions {
   /** Wait for the shell's first marker. Default 15000. */
   readonly startupTimeoutMs?: number;
+  /**
+   * The login shell (`$SHELL`) when the caller already knows it ({@link openHostShell} asks while
+   * probing): skips the exec round trip that asks. Default: asked over an exec channel.
+   */
+  readonly loginShell?: string;
   /** Output kept per command: head and rolling tail, in characters. Default 2 Mi each (3 MB of output stays whole). */
   readonly outputLimits?: { readonly headChars: number; readonly tailChars: number };
   /** Terminal size; full-screen programs draw to it and {@link ShellSession.readScreen} returns it. Default 200×50. */
@@ -354,7 +359,7 @@ export class ShellSession {
     if (options.term !== undefined && !/^[\w.+-]{1,64}$/.test(options.term)) throw new TypeError('term must be a terminal name such as xterm-256color');
     // Which login shell? One exec round trip (~2 ms warm). A shell we cannot drive (fish, csh…)
     // runs bash (or sh) for us instead, and the session says so.
-    const loginShell = (await connection.exec('printf %s "$SHELL"')).stdout.trim();
+    const loginShell = options.loginShell ?? (await connection.exec('printf %s "$SHELL"')).stdout.trim();
     const name = loginShell.split('/').pop() ?? '';
     const session = new ShellSession(connection, options, randomBytes(6).toString('hex'));
     session.#info = POSIX_SHELLS.has(name)

@@ -12,7 +12,8 @@ export type FakeVendor =
   | 'juniper_junos'
   | 'mikrotik_routeros'
   | 'huawei'
-  | 'hp_comware';
+  | 'hp_comware'
+  | 'ruckus_fastiron';
 
 export interface FakeDeviceSpec {
   readonly vendor: FakeVendor;
@@ -29,6 +30,12 @@ export interface FakeDeviceSpec {
   readonly log?: string[];
   /** Called once a prompt after a command's output has been handed to ssh2 (benchmarks). */
   readonly onPromptSent?: () => void;
+  /** Sees each command line first; returning true swallows it (a test then drops the connection, say). */
+  readonly onCommand?: (line: string) => boolean;
+  /** What `show version` prints instead of the vendor's text (an unknown vendor: generic). */
+  readonly version?: string;
+  /** The pager prompt instead of the vendor's (with ignorePagingOff, to exercise other vendors' pagers). */
+  readonly pager?: string;
 }
 
 type Mode = 'user' | 'privileged' | 'config' | 'config-if';
@@ -122,7 +129,25 @@ const VENDORS: Record<FakeVendor, Vendor> = {
     invalid: () => "                  ^\n % Unrecognized command found at '^' position.\n",
     enable: false,
   },
+  ruckus_fastiron: {
+    pagingOff: /^skip-page-display$/,
+    pager: '--More--, next page: Space, next line: Return key, quit: Control-c',
+    pagerErase: `\r${' '.repeat(66)}\r`,
+    version: 'Copyright (c) Ruckus Networks, Inc. All rights reserved.\n  UNIT 1: compiled on Jun 10 2024 at 01:22:14 labeled as SPR09010f\n  SW: Version 09.0.10fT213\n  HW: Stackable ICX7150-48P-4X1G\n',
+    runningConfig: /^show run(ning-config)?$/,
+    invalid: (line) => `Invalid input -> ${line.split(/\s+/).slice(1).join(' ') || line}\nType ? for a list\n`,
+    enable: true,
+  },
 };
+
+/** Questions each vendor asks before acting, and what it prints once answered. */
+const CONFIRMS: readonly { readonly vendors: readonly FakeVendor[] | 'cisco'; readonly command: RegExp; readonly question: string; readonly key?: boolean; readonly done: string }[] = [
+  { vendors: 'cisco', command: /^clear counters$/, question: 'Clear "show interface" counters on all interfaces [confirm]', key: true, done: '' },
+  { vendors: ['cisco_nxos'], command: /^reload$/, question: 'This command will reboot the system. (y/n)?  [n] ', done: 'reload cancelled' },
+  { vendors: ['juniper_junos'], command: /^request system reboot$/, question: 'Reboot the system ? [yes,no] (no) ', done: 'Reboot cancelled' },
+  { vendors: ['huawei', 'hp_comware'], command: /^save$/, question: 'The current configuration will be written to the device. Are you sure to continue?[Y/N]:', done: 'Info: Save the configuration successfully.' },
+  { vendors: ['mikrotik_routeros'], command: /^\/system reboot$/, question: 'Reboot, yes? [y/N]: ', key: true, done: 'action cancelled' },
+];
 
 /** Builds an `onShell` callback for FakeHost that behaves like `spec`'s device. */
 export function fakeDevice(spec: FakeDeviceSpec): (shell: FakeChannel) => void {
@@ -155,7 +180,8 @@ class DeviceCli {
   constructor(shell: FakeChannel, spec: FakeDeviceSpec) {
     this.#shell = shell;
     this.#spec = spec;
-    this.#vendor = VENDORS[spec.vendor];
+    const pager = spec.pager === undefined ? {} : { pager: spec.pager, pagerErase: `\r${' '.repeat(spec.pager.length)}\r` };
+    this.#vendor = { ...VENDORS[spec.vendor], ...(spec.version === undefined ? {} : { version: spec.version }), ...pager };
     this.#hostname = spec.hostname;
     this.#mode = spec.enableSecret !== undefined && this.#vendor.enable ? 'user' : 'privileged';
   }
@@ -186,6 +212,8 @@ class DeviceCli {
         return this.#mode === 'config' || this.#mode === 'config-if' ? `\n[edit]\n${user}@${h}# ` : `${user}@${h}> `;
       case 'mikrotik_routeros':
         return `[${user}@${h}] > `;
+      case 'ruckus_fastiron':
+        return this.#mode === 'user' ? `SSH@${h}>` : this.#mode === 'privileged' ? `SSH@${h}#` : this.#mode === 'config' ? `SSH@${h}(config)#` : `SSH@${h}(config-if-e1000-1/1/1)#`;
       case 'huawei':
       case 'hp_comware':
         return this.#mode === 'config' ? `[${h}]` : this.#mode === 'config-if' ? `[${h}-GigabitEthernet0/0/1]` : `<${h}>`;
@@ -310,6 +338,7 @@ class DeviceCli {
     }
     const line = raw.trim();
     this.#spec.log?.push(line);
+    if (this.#spec.onCommand?.(line)) return;
     if (line === '') {
       void this.#write(this.#prompt());
       return;
@@ -343,6 +372,15 @@ class DeviceCli {
     if (v.runningConfig.test(line)) {
       if (cisco && this.#mode === 'user') return this.#reply(v.invalid(line));
       return this.#reply(fakeConfigLines(this.#hostname).join('\n'));
+    }
+    const confirm = CONFIRMS.find((entry) => (entry.vendors === 'cisco' ? cisco : entry.vendors.includes(vendor)) && entry.command.test(line));
+    if (confirm) {
+      this.#ask(confirm.question, (answer) => {
+          // A key press is not echoed; the device moves to a new line itself.
+          if (confirm.key) void this.#write('\n');
+          this.#reply(/^(?:y|yes|)$/i.test(answer.trim()) ? confirm.done : 'Cancelled.');
+        }, confirm.key);
+      return;
     }
     if (/^(show clock|display clock|\/system clock print)$/.test(line)) return this.#reply('*10:00:00.000 UTC Wed Nov 25 2026');
     if (/^(ping|\/ping) /.test(line)) {

@@ -4,9 +4,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  chownSync,
+  chmodSync,
   createWriteStream,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -15,7 +16,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const SSHD_PATH = '/usr/sbin/sshd';
@@ -107,9 +108,26 @@ function freePort(): Promise<number> {
   });
 }
 
-function userHome(user: string): { home: string; uid: number; gid: number } {
-  const entry = run('getent', ['passwd', user]).trim().split(':');
-  return { uid: Number(entry[2]), gid: Number(entry[3]), home: entry[5] ?? `/home/${user}` };
+/** Where the test user's password is kept (root only), so suites run side by side agree on it. */
+const PASSWORD_FILE = '/var/lib/mcp-ssh-test/password';
+
+/** The test user's password: drawn once per machine, then reused. */
+function machinePassword(): string {
+  try {
+    const kept = readFileSync(PASSWORD_FILE, 'utf8').trim();
+    if (kept) return kept;
+  } catch {
+    // none yet
+  }
+  mkdirSync(dirname(PASSWORD_FILE), { recursive: true, mode: 0o700 });
+  const drawn = `Pw-${randomBytes(12).toString('base64url')}`;
+  try {
+    writeFileSync(PASSWORD_FILE, `${drawn}\n`, { mode: 0o600, flag: 'wx' });
+    return drawn;
+  } catch {
+    // Another suite drew it first.
+    return readFileSync(PASSWORD_FILE, 'utf8').trim();
+  }
 }
 
 /** OpenSSH's MAX_LISTEN_SOCKS: sshd refuses more listen addresses than this. */
@@ -131,6 +149,11 @@ function sshdConfig(dir: string, port: number, user: string, hosts: readonly str
     'PasswordAuthentication yes',
     'KbdInteractiveAuthentication no',
     'PubkeyAuthentication yes',
+    // This instance's own client key, so suites run side by side (two checkouts) never replace
+    // each other's; the user's own file still counts (tests add keys there). Its path under /tmp
+    // is world-writable above, which StrictModes would refuse.
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')} .ssh/authorized_keys`,
+    'StrictModes no',
     'PermitRootLogin no',
     `AllowUsers ${user}`,
     'AllowTcpForwarding yes',
@@ -173,17 +196,15 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<Running
     const clientKey = shared?.keyPath ?? join(dir, 'client_ed25519');
     let publicKey = shared?.publicKey ?? '';
     let password = shared?.password ?? '';
-    let authorizedKeys: string | undefined;
     if (!shared) {
       run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'mcp-ssh-test-client', '-f', clientKey]);
       publicKey = readFileSync(`${clientKey}.pub`, 'utf8').trim();
-      password = `Pw-${randomBytes(12).toString('base64url')}`;
+      password = machinePassword();
       run('chpasswd', [], `${user}:${password}\n`);
-      const { home, uid, gid } = userHome(user);
-      authorizedKeys = join(home, '.ssh', 'authorized_keys');
-      writeFileSync(authorizedKeys, `${publicKey}\n`, { mode: 0o600 });
-      chownSync(authorizedKeys, uid, gid);
     }
+    // sshd reads it as the user: the directory is traversable, its secrets stay 0600.
+    chmodSync(dir, 0o711);
+    writeFileSync(join(dir, 'authorized_keys'), `${publicKey}\n`, { mode: 0o644 });
 
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
@@ -222,7 +243,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<Running
           facts,
           stop: () => {
             signal(everyone(), 'SIGCONT');
-            return stopSshd(current, dir, authorizedKeys);
+            return stopSshd(current, dir);
           },
           killConnections: () => {
             const pids = family();
@@ -320,7 +341,7 @@ function signal(pids: readonly number[], name: NodeJS.Signals): void {
   }
 }
 
-async function stopSshd(child: ChildProcess, dir: string, authorizedKeys: string | undefined): Promise<void> {
+async function stopSshd(child: ChildProcess, dir: string): Promise<void> {
   if (child.pid && child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const family = descendants(child.pid);
@@ -330,7 +351,6 @@ async function stopSshd(child: ChildProcess, dir: string, authorizedKeys: string
     await exited;
     signal(family, 'SIGKILL');
   }
-  if (authorizedKeys) writeFileSync(authorizedKeys, '');
   rmSync(dir, { recursive: true, force: true });
 }
 

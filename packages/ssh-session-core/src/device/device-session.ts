@@ -20,6 +20,21 @@ export interface DeviceSessionOptions {
   readonly outputLimits?: { readonly headChars: number; readonly tailChars: number };
   /** Quiet time after a question-like last line before a command counts as waiting for input. Default 300. */
   readonly inputPromptQuietMs?: number;
+  /**
+   * Auto-detection may send the candidates' version command (`show version`) when the prompt
+   * alone does not tell the vendor. Default true; false picks by prompt shape only (used after a
+   * device dropped the connection on that probe).
+   */
+  readonly probeVersion?: boolean;
+}
+
+/** How the profile was chosen. */
+export interface DeviceDetection {
+  readonly profile: string;
+  /** `given` (deviceType or profile), `prompt` (a vendor-only prompt shape), `version` (the version command's output), `fallback` (generic). */
+  readonly by: 'given' | 'prompt' | 'version' | 'fallback';
+  /** What was seen: the login prompt and, when probed, the command and whether it answered. */
+  readonly evidence: string;
 }
 
 /** A finished device command. */
@@ -63,8 +78,11 @@ const DEFAULTS = Object.freeze({
   interruptGraceMs: 2_000,
 });
 
-/** A question waiting for an answer: `Destination filename [startup-config]? `, `[confirm]`, `Password:`. */
-const QUESTION_LIKE = /\S[^]*[:?\]]\s*$/;
+/**
+ * A question waiting for an answer: `Destination filename [startup-config]? `, `[confirm]`,
+ * `Password:`, `Save? (y/n)`, Junos `Reboot the system ? [yes,no] (no) `.
+ */
+const QUESTION_LIKE = /\S[^]*(?:[:?\]]|\((?:y(?:es)?[/,]n(?:o)?|yes|no|y|n)\))\s*$/i;
 /** Before the vendor is known, any vendor's login question may come. */
 const ALL_LOGIN_ANSWERS = DEVICE_PROFILES.flatMap((profile) => profile.loginAnswers);
 /** Commands that rename the device, and so its prompt. */
@@ -102,12 +120,14 @@ export class DeviceSession {
   #enableSecret: string | undefined;
   /** Login and preparation are done: queued commands may run. */
   #ready = false;
+  #detection: DeviceDetection;
 
   private constructor(connection: SshConnection, options: DeviceSessionOptions, profile: DeviceProfile) {
     this.#connection = connection;
     this.#options = options;
     this.#profile = profile;
     this.#enableSecret = options.enablePassword;
+    this.#detection = { profile: profile.name, by: 'given', evidence: '' };
   }
 
   /**
@@ -139,6 +159,11 @@ export class DeviceSession {
 
   get profile(): DeviceProfile {
     return this.#profile;
+  }
+
+  /** How the profile was chosen (given, or auto-detected and from what). */
+  get detection(): DeviceDetection {
+    return this.#detection;
   }
 
   get isOpen(): boolean {
@@ -225,20 +250,27 @@ export class DeviceSession {
   async #start(detect: boolean): Promise<void> {
     const deadline = Date.now() + (this.#options.startupTimeoutMs ?? DEFAULTS.startupTimeoutMs);
     this.#ready = false;
-    this.#lines = new TerminalLines();
-    this.#closed = undefined;
-    const channel = await this.#connection.shellChannel({ term: 'vt100', cols: 511, rows: 50 });
-    this.#channel = channel;
-    channel.on('data', (data: Buffer) => this.#onData(data.toString('utf8')));
-    channel.on('close', () => {
-      if (this.#channel === channel) {
-        this.#channel = undefined;
-        this.#fail(new SshSessionError(this.#connection.isOpen ? 'SHELL_EXITED' : 'CONNECTION_CLOSED', 'the device closed the session'));
-      }
-    });
+    let channel = await this.#openChannel();
     try {
-      const line = await this.#learnPrompt(deadline);
-      if (detect) this.#profile = await this.#detect(line, deadline);
+      let line = await this.#learnPrompt(deadline);
+      if (detect) {
+        const detection = await this.#detect(line, deadline);
+        if (detection === 'dropped') {
+          // The device ended the session on the version command. Never leave it broken: a new
+          // shell (the connection permitting) and a choice by the prompt alone.
+          if (!this.#connection.isOpen) {
+            throw new SshSessionError('CONNECTION_CLOSED', `the device closed the connection when auto-detection sent its version command at the prompt ${JSON.stringify(line)}; reconnect with probeVersion false or give device_type`, {
+              details: { prompt: line, versionProbeDropped: true },
+            });
+          }
+          channel = await this.#openChannel();
+          line = await this.#learnPrompt(deadline);
+          this.#detection = this.#byShape(line, 'the version command closed the session');
+        } else {
+          this.#detection = detection;
+        }
+        this.#profile = deviceProfile(this.#detection.profile);
+      }
       this.#adopt(line);
       for (const command of this.#profile.preparation) {
         await this.#exchange(command, deadline).catch((error: unknown) => {
@@ -252,6 +284,24 @@ export class DeviceSession {
       this.#channel = undefined;
       throw error;
     }
+  }
+
+  /** A new shell channel, the session's from now on (a fresh screen, nothing closed). */
+  async #openChannel(): Promise<SshChannel> {
+    this.#lines = new TerminalLines();
+    this.#closed = undefined;
+    const channel = await this.#connection.shellChannel({ term: 'vt100', cols: 511, rows: 50 });
+    this.#channel = channel;
+    channel.on('data', (data: Buffer) => {
+      if (this.#channel === channel) this.#onData(data.toString('utf8'));
+    });
+    channel.on('close', () => {
+      if (this.#channel === channel) {
+        this.#channel = undefined;
+        this.#fail(new SshSessionError(this.#connection.isOpen ? 'SHELL_EXITED' : 'CONNECTION_CLOSED', 'the device closed the session'));
+      }
+    });
+    return channel;
   }
 
   /** Sends newlines with backoff until a prompt-like last line shows twice the same. */
@@ -294,17 +344,30 @@ export class DeviceSession {
     return false;
   }
 
-  /** The profile: by a vendor-only prompt shape, else by what the version command prints. */
-  async #detect(line: string, deadline: number): Promise<DeviceProfile> {
+  /**
+   * The profile: by a vendor-only prompt shape, else by what the version command prints
+   * (`dropped` when the device closed the session on that command).
+   */
+  async #detect(line: string, deadline: number): Promise<DeviceDetection | 'dropped'> {
     const shaped = DEVICE_PROFILES.filter((profile) => profile.promptShape?.test(line));
     const candidates = shaped.length > 0 ? shaped : DEVICE_PROFILES.filter((profile) => profile.versionCommand && profile.basePrompt.test(line));
-    if (candidates.length === 1 && !candidates[0]?.versionCommand) return candidates[0] as DeviceProfile;
-    if (candidates.length === 0) return generic;
+    const seen = `prompt ${JSON.stringify(line)}`;
+    if (candidates.length === 1 && !candidates[0]?.versionCommand) return { profile: (candidates[0] as DeviceProfile).name, by: 'prompt', evidence: seen };
+    if (candidates.length === 0 || this.#options.probeVersion === false) return this.#byShape(line, this.#options.probeVersion === false ? 'no version probe' : undefined);
     this.#adopt(line);
     const command = candidates.find((profile) => profile.versionCommand)?.versionCommand ?? 'show version';
     const version = await this.#exchange(command, deadline).catch(() => undefined);
+    if (!version && !this.#channel) return 'dropped';
     const match = candidates.find((profile) => profile.versionSignature?.test(version?.output ?? ''));
-    return match ?? (shaped.length === 1 ? (shaped[0] as DeviceProfile) : generic);
+    if (match) return { profile: match.name, by: 'version', evidence: `${seen}; ${JSON.stringify(command)} names it` };
+    return this.#byShape(line, `${JSON.stringify(command)} named no known vendor`);
+  }
+
+  /** The profile a prompt alone points to: a single vendor-only shape, else generic. */
+  #byShape(line: string, note: string | undefined): DeviceDetection {
+    const shaped = DEVICE_PROFILES.filter((profile) => profile.promptShape?.test(line));
+    const evidence = `prompt ${JSON.stringify(line)}${note ? `; ${note}` : ''}`;
+    return shaped.length === 1 ? { profile: (shaped[0] as DeviceProfile).name, by: 'prompt', evidence } : { profile: generic.name, by: 'fallback', evidence };
   }
 
   /** Takes `line` as the prompt of the current profile. */
@@ -374,10 +437,14 @@ export class DeviceSession {
       next.begin();
       const started = Date.now();
       let failure: string | undefined;
+      // A pasted block goes line by line, each up to its prompt; the first failing line stops it.
       const lines = next.command.split(/\r?\n/).filter((line) => line.trim() !== '');
-      for (const line of lines) {
+      for (const [index, line] of lines.entries()) {
         const result = await this.#exchange(line, undefined, undefined, next);
-        failure ??= result.failure;
+        if (result.failure !== undefined) {
+          failure = lines.length === 1 ? result.failure : blockFailure(result.failure, line, index, lines.length, this.#prompt, this.#mode);
+          break;
+        }
         if ((next.state as DeviceCommand['state']) === 'finished') break;
       }
       const snapshot = next.snapshot();
@@ -561,6 +628,14 @@ export class DeviceSession {
       for (const queued of this.#queue.splice(0)) queued.fail(error);
     }
   }
+}
+
+/** Says which line of a multi-line command failed, what was not sent, and where the device is now. */
+function blockFailure(failure: string, line: string, index: number, count: number, prompt: string, mode: DeviceMode): string {
+  const rest = count - index - 1;
+  const notSent = rest > 0 ? `; the ${rest === 1 ? 'line' : `${rest} lines`} after it ${rest === 1 ? 'was' : 'were'} not sent` : '';
+  const where = mode === 'config' ? `; the device is still in config mode (${prompt})` : '';
+  return `${failure} (line ${index + 1} of ${count}: ${JSON.stringify(line.trim())}${notSent}${where})`;
 }
 
 interface CommandControl {

@@ -60,7 +60,10 @@ export const PAGER_PROMPTS: readonly RegExp[] = [
   /^\s*-+ ?\(?more(?: \d+%)?\)? ?-+\s*$/i, // --More--, ---(more)---, ---(more 42%)---, -- More --, ---- More ----
   /^\s*<--- More --->\s*$/, // Cisco ASA
   /^\s*-- \[Q quit\|D dump\|down\]\s*$/, // MikroTik
-  /^\s*Press any key to continue \(Q to quit\)\s*$/,
+  // `--More-- or (q)uit` (Brocade, Extreme), `-- More --, next page: Space, next line: Enter, quit: Control-C`
+  // (Ruckus/Brocade FastIron, Dell), `--More--, next page: Space, next line: Return key, quit: Control-c`.
+  /^\s*-+ ?more ?-+,? (?:or \(q\)uit|next page: .*quit: .*)$/i,
+  /^\s*Press any key to continue(?: \(Q to quit\))?\s*$/i,
 ];
 
 const CISCO_FAILURES = [/^\s*% ?(?:Invalid input|Incomplete command|Ambiguous command|Unknown command|Unrecognized command|Invalid command|Bad mask|Bad IP address).*$/m];
@@ -133,7 +136,8 @@ export const juniperJunos: DeviceProfile = {
   newline: '\n',
   loginAnswers: [],
   promptHeader: /^\[edit(?: [^\]]*)?\]$/,
-  promptShape: /^\S+@[^\s>#]+[>#]\s*$/,
+  // Not `SSH@ICX7150>`: Ruckus/Brocade FastIron shows the login method where Junos shows the user.
+  promptShape: /^(?!(?:SSH|Telnet|HTTP)@)\S+@[^\s>#]+[>#]\s*$/,
   versionSignature: /JUNOS|Junos/,
 };
 
@@ -190,6 +194,19 @@ export const hpComware: DeviceProfile = {
   versionSignature: /Comware|H3C/,
 };
 
+export const ruckusFastiron: DeviceProfile = {
+  ...CISCO_LIKE,
+  name: 'ruckus_fastiron',
+  aliases: ['brocade_fastiron', 'ruckus_icx'],
+  vendor: 'Ruckus / Brocade FastIron (ICX)',
+  // `SSH@ICX7150-48>`: the base keeps the `SSH@` the device puts in front of its name.
+  preparation: ['skip-page-display'],
+  enable: CISCO_ENABLE,
+  failures: [/^\s*(?:Invalid input -> .*|Error - .*|Incomplete command\.?)$/m, ...CISCO_FAILURES],
+  promptShape: /^(?:SSH|Telnet)@[^\s>#()]+(?:\([^)]*\))?[>#]\s*$/,
+  versionSignature: /FastIron|ICX\d|Ruckus|Brocade/,
+};
+
 export const generic: DeviceProfile = {
   name: 'generic',
   aliases: ['generic_termserver', 'terminal_server'],
@@ -197,6 +214,8 @@ export const generic: DeviceProfile = {
   basePrompt: /^(.*?[^\s>#$%\]])(?:\([^)]*\))?[>#$%\]]\s*$/,
   prompt: '{base}(?:\\([^)\\r\\n]*\\))?[>#$%\\]]',
   modes: CISCO_LIKE.modes,
+  // An enable_password given for an unknown CLI is used, not dropped: `enable` is the common word.
+  enable: CISCO_ENABLE,
   preparation: [],
   failures: [/^\s*% ?(?:Invalid input|Incomplete command|Unknown command).*$/m, /^\s*(?:syntax error|unknown command)\b.*$/im],
   newline: '\n',
@@ -206,6 +225,7 @@ export const generic: DeviceProfile = {
 /** Every built-in profile, in auto-detection order. */
 export const DEVICE_PROFILES: readonly DeviceProfile[] = [
   mikrotikRouteros,
+  ruckusFastiron,
   juniperJunos,
   hpComware,
   huaweiVrp,

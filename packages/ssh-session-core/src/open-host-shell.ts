@@ -1,0 +1,164 @@
+import type { SshConnection } from './connection';
+import { DeviceSession, type DeviceSessionOptions } from './device/device-session';
+import { deviceProfile } from './device/profiles';
+import { SshSessionError, isSshError } from './errors';
+import { ShellSession, type ShellSessionOptions } from './shell-session';
+
+export interface OpenHostShellOptions {
+  /**
+   * netmiko `device_type` (`cisco_ios`…), `autodetect` (a network device, vendor detected),
+   * `linux` (a POSIX shell), or undefined: decided from evidence when the session opens.
+   */
+  readonly deviceType?: string;
+  readonly shell?: Omit<ShellSessionOptions, 'loginShell'>;
+  readonly device?: Omit<DeviceSessionOptions, 'deviceType' | 'profile' | 'probeVersion'>;
+  /**
+   * How long the exec probe may take before the host counts as one that does not run commands
+   * (some devices accept exec and never answer). Default 15000: a slow `.bashrc` is still a
+   * POSIX host.
+   */
+  readonly probeTimeoutMs?: number;
+}
+
+/** What the session talks to, and why. */
+export interface HostShellDetection {
+  readonly kind: 'posix' | 'device';
+  /** `linux` for a POSIX shell, else the device profile (`cisco_ios`, `generic`…). */
+  readonly profile: string;
+  /** False when `deviceType` named it. */
+  readonly detected: boolean;
+  /** The evidence, for people: `exec refused; prompt "edge-rtr#"; "show version" names it`. */
+  readonly evidence: string;
+}
+
+export interface HostShell {
+  /** The connection the shell runs on: a device that hung up after a probe gets a new one. */
+  readonly connection: SshConnection;
+  readonly shell: ShellSession | DeviceSession;
+  readonly detection: HostShellDetection;
+}
+
+const PROBE_TAG = '__MCPSSH_PROBE';
+/**
+ * Every Unix shell (sh, bash, zsh, ash, fish, csh) expands `$SHELL` in double quotes; a device
+ * CLI answers with an error, or echoes the line with `$SHELL` left as it is.
+ */
+const PROBE = `echo "${PROBE_TAG}:$SHELL:"`;
+const PROBE_ANSWER = new RegExp(`${PROBE_TAG}:([^\\n:$]*):`);
+/** A prompt a POSIX shell shows (`user@host:~$`, `root@host:/etc#`, `bash-5.2$`), not a device's. */
+const POSIX_PROMPT = /^(?:[\w.-]+@[\w.-]+:\S*|[\w.-]+-\d[\d.]*)[$#]$|^\S*\$$/;
+const DEVICE_RECONNECTS = 2;
+
+/**
+ * Opens the persistent shell of a host: a {@link ShellSession} on POSIX hosts, a
+ * {@link DeviceSession} on network devices. With no `deviceType` it decides from evidence, at
+ * the cost of no round trip on a POSIX host (the probe is the exec that asks for `$SHELL`,
+ * which the POSIX shell needs anyway): exec refused, failing or not run by a shell, then the
+ * CLI prompt and the device's own version output pick the profile; a POSIX-looking prompt whose
+ * shell runs the marker setup is still a POSIX host. `connect` gives the connection (again, when
+ * a device hung up after the probe: Cisco IOS ends the connection with its exec channel).
+ *
+ * @throws SshSessionError `CHANNEL_OPEN_FAILED` (exec and shell both refused, or MaxSessions),
+ *   `PROMPT_NOT_FOUND`, `ENABLE_FAILED`, `CONNECTION_CLOSED`, `CONNECT_*`, `AUTH_FAILED`.
+ * @throws RangeError for an unknown `deviceType`.
+ */
+export async function openHostShell(connect: () => Promise<SshConnection>, options: OpenHostShellOptions = {}): Promise<HostShell> {
+  const wanted = options.deviceType?.toLowerCase();
+  // An unknown type fails before anything connects.
+  if (wanted !== undefined && wanted !== 'linux' && wanted !== 'autodetect') deviceProfile(wanted);
+  let connection = await connect();
+  if (wanted === 'linux') {
+    const shell = await ShellSession.open(connection, options.shell);
+    return { connection, shell, detection: { kind: 'posix', profile: 'linux', detected: false, evidence: 'device_type linux' } };
+  }
+  if (wanted !== undefined) return openDevice(connect, connection, options, wanted, wanted === 'autodetect' ? 'device_type autodetect' : undefined);
+
+  const probe = await probeExec(connection, options.probeTimeoutMs ?? 15_000);
+  if (probe.loginShell !== undefined) {
+    try {
+      const shell = await ShellSession.open(connection, { ...options.shell, loginShell: probe.loginShell });
+      return { connection, shell, detection: { kind: 'posix', profile: 'linux', detected: true, evidence: probe.evidence } };
+    } catch (error) {
+      // exec ran a shell, but the interactive session does not run our setup: a CLI behind it.
+      if (!isSshError(error) || error.code !== 'PROMPT_NOT_FOUND') throw error;
+      return openDevice(connect, connection, options, 'autodetect', `${probe.evidence}, but the interactive shell did not run the marker setup`);
+    }
+  }
+  if (!connection.isOpen) connection = await connect();
+  const opened = await openDevice(connect, connection, options, 'autodetect', probe.evidence);
+  const device = opened.shell as DeviceSession;
+  // No vendor matched and the prompt is a POSIX one: a shell whose exec is closed (ForceCommand).
+  if (device.detection.by === 'fallback' && POSIX_PROMPT.test(device.info.prompt)) {
+    device.close();
+    try {
+      const shell = await ShellSession.open(opened.connection, { ...options.shell, loginShell: 'sh', startupTimeoutMs: Math.min(options.shell?.startupTimeoutMs ?? 5_000, 5_000) });
+      return { connection: opened.connection, shell, detection: { kind: 'posix', profile: 'linux', detected: true, evidence: `${probe.evidence}; prompt ${JSON.stringify(device.info.prompt)} ran the marker setup` } };
+    } catch (error) {
+      if (!isSshError(error) || error.code !== 'PROMPT_NOT_FOUND') throw error;
+      return openDevice(connect, opened.connection, options, 'generic', `${opened.detection.evidence}; not a POSIX shell`);
+    }
+  }
+  return opened;
+}
+
+/** Asks for `$SHELL` over exec: a login shell means a POSIX host; otherwise the evidence why not. */
+async function probeExec(connection: SshConnection, timeoutMs: number): Promise<{ loginShell?: string; evidence: string }> {
+  try {
+    const result = await connection.exec(PROBE, { signal: AbortSignal.timeout(timeoutMs) });
+    const answer = PROBE_ANSWER.exec(result.stdout);
+    if (answer && result.exitCode === 0) return { loginShell: answer[1] ?? '', evidence: `exec ran a shell (${answer[1] || '$SHELL unset'})` };
+    const said = (result.stdout + result.stderr).trim().split('\n').find((line) => /[A-Za-z]/.test(line) && !line.includes(PROBE_TAG));
+    return { evidence: `exec is not run by a shell${said ? ` (${JSON.stringify(said.trim().slice(0, 80))})` : ''}` };
+  } catch (error) {
+    if (!isSshError(error)) throw error;
+    if (error.code === 'CHANNEL_OPEN_FAILED' && error.details['refused'] === 'exec') return { evidence: 'exec refused' };
+    if (error.code === 'ABORTED') return { evidence: `exec gave no answer within ${timeoutMs} ms` };
+    if (error.code === 'CONNECTION_CLOSED') return { evidence: 'the connection closed on exec' };
+    // A channel refused outright is a real limit (MaxSessions): say so, do not guess.
+    throw error;
+  }
+}
+
+async function openDevice(
+  connect: () => Promise<SshConnection>,
+  first: SshConnection,
+  options: OpenHostShellOptions,
+  deviceType: string,
+  evidence: string | undefined,
+): Promise<HostShell> {
+  let connection = first;
+  let probeVersion = true;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const shell = await DeviceSession.open(connection, { ...options.device, deviceType, probeVersion });
+      const detected = evidence !== undefined;
+      const seen = shell.detection;
+      return {
+        connection,
+        shell,
+        detection: {
+          kind: 'device',
+          profile: shell.info.profile,
+          detected,
+          evidence: detected ? `${evidence}; ${seen.evidence}${seen.by === 'fallback' ? '; no vendor recognised: generic' : ''}` : `device_type ${deviceType}`,
+        },
+      };
+    } catch (error) {
+      if (!isSshError(error)) throw error;
+      if (error.code === 'CHANNEL_OPEN_FAILED' && error.details['refused'] === 'shell') {
+        throw new SshSessionError(
+          'CHANNEL_OPEN_FAILED',
+          `${connection.key} refused ${evidence === 'exec refused' ? 'both a command (exec) and' : ''} an interactive shell: there is nothing to drive (an SFTP-only or tunnel-only account?)`.replace('  ', ' '),
+          { cause: error, details: { refused: 'shell' } },
+        );
+      }
+      // Cisco IOS hangs up after an exec channel; some devices hang up on `show version`.
+      if (error.code !== 'CONNECTION_CLOSED' || attempt >= DEVICE_RECONNECTS) throw error;
+      if (error.details['versionProbeDropped'] === true) {
+        probeVersion = false;
+        evidence = `${evidence ?? `device_type ${deviceType}`}; the version command closed the connection`;
+      }
+      connection = await connect();
+    }
+  }
+}
