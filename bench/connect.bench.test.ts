@@ -1,13 +1,15 @@
 // Scenario 2: the first command on a host — connect + auth + shell ready + `true` — through the
 // library and through the MCP server (close_session between rounds so each call connects anew),
 // against a raw ssh2 connect + exec and OpenSSH's `ssh host true`, interleaved round by round.
+// The cost of finding out that the host is POSIX (no device_type) is measured against the same
+// open told `linux`: the detection probe is the exec that asks for $SHELL, so it should be ~0.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import ssh2 from 'ssh2';
 import { expect, it } from 'vitest';
 import { requireSshd } from 'test-utils';
-import { ShellSession, SshConnection } from '../packages/ssh-session-core/src/index';
+import { openHostShell, ShellSession, SshConnection, type ConnectOptions } from '../packages/ssh-session-core/src/index';
 import { startServer, text } from '../packages/mcp-ssh-server/test/helpers';
 import { configSettled, opensshArgs, percentile, size, timing, writeResult, x } from './lib';
 
@@ -18,22 +20,35 @@ it('first command: library and MCP vs raw ssh2 connect + exec and ssh host true'
   const key = readFileSync(f.keyPath);
   const server = await startServer(f, { logLevel: 'info' });
   await configSettled();
+  const login: ConnectOptions = {
+    host: f.host,
+    port: f.port,
+    username: f.user,
+    auth: { privateKeys: [{ key }] },
+    hostKeys: { mode: 'strict', knownHostsFiles: [f.knownHostsPath] },
+  };
   const library = async (): Promise<void> => {
-    const connection = await SshConnection.connect({
-      host: f.host,
-      port: f.port,
-      username: f.user,
-      auth: { privateKeys: [{ key }] },
-      hostKeys: { mode: 'strict', knownHostsFiles: [f.knownHostsPath] },
-    });
+    const connection = await SshConnection.connect(login);
     const shell = await ShellSession.open(connection);
     const result = await shell.run('true');
     expect(result.exitCode).toBe(0);
     shell.close();
     connection.close();
   };
+  const detected = async (): Promise<void> => {
+    const { connection, shell, detection } = await openHostShell(() => SshConnection.connect(login));
+    expect(detection.kind).toBe('posix');
+    const result = await (shell as ShellSession).run('true');
+    expect(result.exitCode).toBe(0);
+    shell.close();
+    connection.close();
+  };
   const mcp = async (): Promise<void> => {
     const result = await server.call('execute_command', { host: 'testhost', command: 'true' });
+    expect(result.structuredContent?.exit_code, text(result)).toBe(0);
+  };
+  const mcpLinux = async (): Promise<void> => {
+    const result = await server.call('execute_command', { host: 'testhost', command: 'true', device_type: 'linux' });
     expect(result.structuredContent?.exit_code, text(result)).toBe(0);
   };
   const raw = (): Promise<void> =>
@@ -56,7 +71,7 @@ it('first command: library and MCP vs raw ssh2 connect + exec and ssh host true'
     const result = spawnSync('ssh', [...opensshArgs(f), `${f.user}@${f.host}`, 'true']);
     expect(result.status, result.stderr?.toString()).toBe(0);
   };
-  const samples = { library: [] as number[], mcp: [] as number[], raw: [] as number[], openssh: [] as number[] };
+  const samples = { library: [] as number[], detected: [] as number[], mcp: [] as number[], mcpLinux: [] as number[], raw: [] as number[], openssh: [] as number[] };
   const timed = async (into: number[] | undefined, run: () => Promise<void> | void): Promise<void> => {
     const start = performance.now();
     await run();
@@ -66,9 +81,23 @@ it('first command: library and MCP vs raw ssh2 connect + exec and ssh host true'
     // Warm each path once (JIT, page cache), then interleave.
     for (let round = -1; round < ROUNDS; round++) {
       const keep = round >= 0;
-      await timed(keep ? samples.library : undefined, library);
-      await timed(keep ? samples.mcp : undefined, mcp);
-      await server.call('close_session', { host: 'testhost' });
+      // Told and detected swap places every round, so neither always runs on a warmer machine.
+      const pairs: [number[], () => Promise<void>][][] = [
+        [
+          [samples.library, library],
+          [samples.detected, detected],
+        ],
+        [
+          [samples.mcp, mcp],
+          [samples.mcpLinux, mcpLinux],
+        ],
+      ];
+      for (const pair of pairs) {
+        for (const [into, run] of round % 2 === 0 ? pair : [...pair].reverse()) {
+          await timed(keep ? into : undefined, run);
+          await server.call('close_session', { host: 'testhost' });
+        }
+      }
       await timed(keep ? samples.raw : undefined, raw);
       await timed(keep ? samples.openssh : undefined, openssh);
     }
@@ -85,7 +114,9 @@ it('first command: library and MCP vs raw ssh2 connect + exec and ssh host true'
     title: `2. First command: connect + auth + shell ready + \`true\`, ${ROUNDS} interleaved rounds`,
     measurements: [
       timing('SshConnection + ShellSession + run (library)', 'ours', samples.library),
+      timing('openHostShell (POSIX detected) + run (library)', 'ours', samples.detected),
       timing('execute_command on a new session, MCP stdio', 'ours', samples.mcp),
+      timing('execute_command on a new session with device_type linux, MCP stdio', 'ours', samples.mcpLinux),
       timing('raw ssh2 connect + exec', 'baseline', samples.raw),
       timing('OpenSSH ssh host true', 'baseline', samples.openssh),
     ],
@@ -94,6 +125,9 @@ it('first command: library and MCP vs raw ssh2 connect + exec and ssh host true'
       vs(samples.library, samples.openssh, 'library ≤ 1.2× ssh host true', 1.2),
       vs(samples.mcp, samples.raw, 'over MCP ≤ 1.2× raw ssh2 connect + exec (design)', 1.2),
       vs(samples.library, samples.raw, 'library ≤ 1.2× raw ssh2 connect + exec', 1.2),
+      // Detection adds no round trip on a POSIX host: within noise of being told `linux`.
+      vs(samples.detected, samples.library, 'library: detected ≤ 1.05× told linux (detection cost)', 1.05),
+      vs(samples.mcp, samples.mcpLinux, 'over MCP: no device_type ≤ 1.05× device_type linux (detection cost)', 1.05),
     ],
   });
 }, 600_000);
