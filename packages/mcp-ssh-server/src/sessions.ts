@@ -312,7 +312,7 @@ export class SessionManager {
       shell,
       kind: shell instanceof DeviceSession ? 'device' : 'posix',
       detection,
-      notices: detection.detected && detection.kind === 'device' ? [`detected: ${detection.profile} (${detection.evidence})`] : [],
+      notices: openNotices(detection, shell, resolved.device.enablePassword !== undefined),
       target: {
         key,
         shell,
@@ -410,6 +410,16 @@ export class SessionManager {
     this.#sessions.delete(session.key);
     this.#options.logger.log('info', 'session closed', { session: session.key });
   }
+}
+
+/** What the first result of a new session says: what was detected, and an enable secret that has no use there. */
+function openNotices(detection: HostShellDetection, shell: ShellSession | DeviceSession, enableGiven: boolean): string[] {
+  const notices: string[] = [];
+  if (detection.detected && detection.kind === 'device') notices.push(`detected: ${detection.profile} (${detection.evidence})`);
+  if (enableGiven && shell instanceof DeviceSession && !shell.profile.enable) {
+    notices.push(`enable_password not used: ${shell.profile.name} has no enable mode (its CLI already has the login's rights)`);
+  }
+  return notices;
 }
 
 /** Rejects with `CONNECT_TIMEOUT` when `promise` takes longer than `ms` (it may still settle later). */

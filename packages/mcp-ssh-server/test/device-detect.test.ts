@@ -79,9 +79,12 @@ describe('mcp-ssh-server on network devices reached without device_type', () => 
     expect(answered.structuredContent).toMatchObject({ status: 'completed' });
   });
 
-  it('finds a Junos router by its prompt alone', async () => {
-    const result = await server.call('execute_command', { ...login(junos), command: 'show configuration' });
-    expect(result.structuredContent).toMatchObject({ status: 'completed', output: `${fakeConfigLines('mx-edge').join('\n')}\n`, notice: expect.stringMatching(/^detected: juniper_junos \(exec refused; prompt "admin@mx-edge>"\)/) as unknown });
+  it('finds a Junos router by its prompt alone, and says an enable_password has no use there', async () => {
+    const result = await server.call('execute_command', { ...login(junos), enable_password: 'unused-secret', command: 'show configuration' });
+    expect(result.structuredContent).toMatchObject({ status: 'completed', output: `${fakeConfigLines('mx-edge').join('\n')}\n` });
+    expect(result.structuredContent?.notice).toBe(
+      'detected: juniper_junos (exec refused; prompt "admin@mx-edge>")\nenable_password not used: juniper_junos has no enable mode (its CLI already has the login\'s rights)',
+    );
   });
 
   it('uses an explicit enable_password on a CLI no profile knows (generic), and fails a wrong one with a code', async () => {
@@ -102,6 +105,7 @@ describe('mcp-ssh-server on network devices reached without device_type', () => 
     const all = server.results.join('\n') + server.transport.stderr.join('');
     expect(all).not.toContain(enableSecret);
     expect(all).not.toContain('not-it');
+    expect(all).not.toContain('unused-secret');
     expect(all).not.toContain(ios.address.password);
     expect(server.transport.badLines).toEqual([]);
   });

@@ -135,6 +135,18 @@ describe('DeviceSession enable mode (Cisco-like)', () => {
     expect(plain.info.enabled).toBe(true);
   });
 
+  it.each(['huawei', 'hp_comware'] as const)('%s: `super` with the secret raises the level the `<name>` prompt cannot show; a wrong one is ENABLE_FAILED', async (vendor) => {
+    const session = await device({ vendor, hostname: 'vrp1', enableSecret: 'sup3r' }, { deviceType: vendor, enablePassword: 'sup3r' });
+    expect(session.info).toMatchObject({ prompt: '<vrp1>', mode: 'privileged', enabled: true });
+    await session.run('system-view', { timeoutMs: 5_000 });
+    await session.run('return', { timeoutMs: 5_000 });
+    expect(session.info).toMatchObject({ prompt: '<vrp1>', mode: 'privileged' });
+    await expect(device({ vendor, hostname: 'vrp2', enableSecret: 'sup3r' }, { deviceType: vendor, enablePassword: 'wrong' })).rejects.toMatchObject({
+      code: 'ENABLE_FAILED',
+      message: expect.stringContaining('Error: Password is wrong.') as unknown,
+    });
+  });
+
   it('re-enables a session that dropped back to user mode before the next command', async () => {
     const session = await device({ vendor: 'cisco_ios', hostname: 'r3', enableSecret: 'pw' }, { deviceType: 'cisco_ios', enablePassword: 'pw' });
     await session.run('disable', { timeoutMs: 5_000 });

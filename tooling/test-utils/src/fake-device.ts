@@ -321,6 +321,15 @@ class DeviceCli {
       then?.(raw);
       return;
     }
+    if (this.#state === 'password' && (this.#spec.vendor === 'huawei' || this.#spec.vendor === 'hp_comware')) {
+      // `super`: one try, and the prompt stays `<name>` either way.
+      this.#echo = true;
+      this.#state = 'line';
+      if (raw === this.#spec.enableSecret) this.#mode = 'privileged';
+      const said = raw === this.#spec.enableSecret ? 'Now user privilege is 15 level, and only those commands whose level is equal to or less than this level can be used.' : 'Error: Password is wrong.';
+      void this.#write(`${said}\n${this.#prompt()}`);
+      return;
+    }
     if (this.#state === 'password') {
       this.#echo = true;
       if (raw === this.#spec.enableSecret) {
@@ -362,6 +371,12 @@ class DeviceCli {
       this.#passwordTries = 0;
       this.#echo = false;
       void this.#write('Password: ');
+      return;
+    }
+    if (vrp && line === 'super' && this.#spec.enableSecret !== undefined) {
+      this.#state = 'password';
+      this.#echo = false;
+      void this.#write('Password:');
       return;
     }
     if (cisco && line === 'disable') {

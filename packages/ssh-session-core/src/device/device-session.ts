@@ -121,6 +121,8 @@ export class DeviceSession {
   /** Login and preparation are done: queued commands may run. */
   #ready = false;
   #detection: DeviceDetection;
+  /** A `super` was accepted where the prompt cannot show it (Huawei, H3C). */
+  #elevated = false;
 
   private constructor(connection: SshConnection, options: DeviceSessionOptions, profile: DeviceProfile) {
     this.#connection = connection;
@@ -289,6 +291,7 @@ export class DeviceSession {
   /** A new shell channel, the session's from now on (a fresh screen, nothing closed). */
   async #openChannel(): Promise<SshChannel> {
     this.#lines = new TerminalLines();
+    this.#elevated = false;
     this.#closed = undefined;
     const channel = await this.#connection.shellChannel({ term: 'vt100', cols: 511, rows: 50 });
     this.#channel = channel;
@@ -381,7 +384,13 @@ export class DeviceSession {
     this.#base = base;
     this.#promptRe = promptPattern(this.#profile, base);
     this.#prompt = line;
-    this.#mode = modeOf(this.#profile, line);
+    this.#mode = this.#modeOf(line);
+  }
+
+  /** The mode a prompt shows, raised to privileged after an accepted `super` the prompt cannot show. */
+  #modeOf(prompt: string): DeviceMode {
+    const mode = modeOf(this.#profile, prompt);
+    return mode === 'user' && this.#elevated ? 'privileged' : mode;
   }
 
   async #enable(): Promise<void> {
@@ -405,6 +414,10 @@ export class DeviceSession {
       this.#channel?.write(`${secret}${this.#profile.newline}`);
       return true;
     });
+    if (spec.promptUnchanged && !refused && answers > 0 && !spec.failure.test(result.output)) {
+      this.#elevated = true;
+      this.#mode = this.#modeOf(this.#prompt);
+    }
     if (refused || spec.failure.test(result.output) || this.#mode === 'user') {
       throw new SshSessionError('ENABLE_FAILED', `${command} did not reach privileged mode: ${refused ? 'the enable secret was refused' : JSON.stringify(result.output.trim().slice(-120) || result.prompt)}`, {
         details: { prompt: result.prompt },
@@ -526,7 +539,7 @@ export class DeviceSession {
       if (this.#promptRe.test(current)) {
         if (!held.some((text) => header?.test(text.trim()))) flush();
         this.#prompt = current.trim();
-        this.#mode = modeOf(this.#profile, this.#prompt);
+        this.#mode = this.#modeOf(this.#prompt);
         return true;
       }
       if (PAGER_PROMPTS.some((re) => re.test(current))) {

@@ -32,6 +32,11 @@ export interface DeviceProfile {
     readonly passwordPrompt: RegExp;
     /** What the device says when the secret is wrong. */
     readonly failure: RegExp;
+    /**
+     * The prompt does not show the privilege level (Huawei and H3C `super`: `<name>` before and
+     * after): success is an accepted secret and no failure line.
+     */
+    readonly promptUnchanged?: boolean;
   };
   readonly configMode?: { readonly enter: string; readonly exit: string };
   /** Lines that mark a command as failed (`% Invalid input`, `syntax error`…). */
@@ -81,6 +86,13 @@ const CISCO_LIKE = {
 const VRP_BASE = /^<([^<>\s]+)>\s*$/;
 const VRP_PROMPT = '[<\\[]{base}(?:-[^>\\]\\r\\n]*)?[>\\]]';
 const VRP_MODES = { config: /^\[.*\]\s*$/, user: /^<.*>\s*$/ };
+/** `super`: a higher command level for the same `<name>` prompt. */
+const VRP_SUPER = {
+  command: 'super',
+  passwordPrompt: /[Pp]assword:\s*$/,
+  failure: /^\s*(?:Error: .*|% ?.*(?:[Pp]assword|[Aa]uthentication).*|Invalid password.*)$/m,
+  promptUnchanged: true,
+};
 
 export const ciscoIos: DeviceProfile = {
   ...CISCO_LIKE,
@@ -168,6 +180,7 @@ export const huaweiVrp: DeviceProfile = {
   prompt: VRP_PROMPT,
   modes: VRP_MODES,
   preparation: ['screen-length 0 temporary'],
+  enable: VRP_SUPER,
   configMode: { enter: 'system-view', exit: 'return' },
   failures: [/^\s*Error: .*$/m],
   newline: '\n',
@@ -185,6 +198,7 @@ export const hpComware: DeviceProfile = {
   prompt: VRP_PROMPT,
   modes: VRP_MODES,
   preparation: ['screen-length disable'],
+  enable: VRP_SUPER,
   configMode: { enter: 'system-view', exit: 'return' },
   failures: [/^\s*% ?(?:Unrecognized command|Incomplete command|Too many parameters|Wrong parameter|Ambiguous command).*$/m],
   newline: '\n',
