@@ -1,0 +1,36 @@
+// Drop-in parity with the reference (devnullvoid/mcp-ssh-session), through the built bin on the
+// real sshd: send_input_by_session, `exit 7` keeping its status, key files that are not there,
+// and the host key that accept-new records.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { startServer, text, type E2eServer, type ToolResult } from './helpers';
+
+const facts = sshdFacts();
+
+describe.skipIf(!facts)(`reference parity through the bin ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
+  const f = facts as SshdFacts;
+  let server: E2eServer;
+  const call = (name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => server.call(name, args);
+
+  beforeAll(async () => {
+    server = await startServer(f);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('keeps the exit status of `exit 7` and says the next command gets a fresh shell', async () => {
+    await call('execute_command', { host: 'testhost', command: 'cd /tmp' });
+    const exited = await call('execute_command', { host: 'testhost', command: 'exit 7' });
+    expect(exited.structuredContent).toMatchObject({ status: 'failed', exit_code: 7, error: { code: 'SHELL_EXITED' } });
+    expect(text(exited)).toContain('Status: failed (exit status 7)');
+    expect(text(exited)).toMatch(/Error: SHELL_EXITED: the shell exited with status 7 .*fresh shell/);
+    const next = await call('execute_command', { host: 'testhost', command: 'pwd' });
+    expect(next.structuredContent).toMatchObject({ status: 'completed', exit_code: 0, output: `/home/${f.user}\n` });
+  });
+
+  it('wrote nothing but JSON-RPC messages to stdout', () => {
+    expect(server.transport.badLines).toEqual([]);
+    expect(server.results.join('\n')).not.toContain(f.password);
+  });
+});
