@@ -1,6 +1,9 @@
 // Drop-in parity with the reference (devnullvoid/mcp-ssh-session), through the built bin on the
 // real sshd: send_input_by_session, `exit 7` keeping its status, key files that are not there,
 // and the host key that accept-new records.
+import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { startServer, text, type E2eServer, type ToolResult } from './helpers';
@@ -27,6 +30,30 @@ describe.skipIf(!facts)(`reference parity through the bin ${facts ? '' : `(SKIPP
     expect(text(exited)).toMatch(/Error: SHELL_EXITED: the shell exited with status 7 .*fresh shell/);
     const next = await call('execute_command', { host: 'testhost', command: 'pwd' });
     expect(next.structuredContent).toMatchObject({ status: 'completed', exit_code: 0, output: `/home/${f.user}\n` });
+  });
+
+  it('fails a key_filename that is not there at once, locally, naming the path and why', async () => {
+    // A listener that counts connections: the call must not reach it.
+    let connects = 0;
+    const listener = createServer((socket) => {
+      connects++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (listener.address() as AddressInfo).port;
+      const missing = join(server.home, 'no-such-dir', 'id_ed25519');
+      const result = await call('execute_command', { host: '127.0.0.1', port, username: f.user, key_filename: missing, command: 'true' });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toBe(`Error INVALID_ARGUMENT: key file ${missing}: no such file; nothing was sent to the host`);
+      const publicKey = join(server.home, 'id_ed25519.pub');
+      writeFileSync(publicKey, `${f.publicKey}\n`);
+      const wrongFile = await call('execute_command', { host: '127.0.0.1', port, username: f.user, key_filename: publicKey, command: 'true' });
+      expect(text(wrongFile)).toMatch(/^Error INVALID_ARGUMENT: key file \S+\.pub: a public key, not a private key/);
+      expect(connects).toBe(0);
+    } finally {
+      listener.close();
+    }
   });
 
   it('wrote nothing but JSON-RPC messages to stdout', () => {
