@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { LocalRoots } from './local-paths';
 import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
-import { connectionShape, deviceTypeSchema, guard, progressReporter } from './tools';
+import { connectionShape, deviceTypeSchema, guard, hostKeyNotice, progressReporter } from './tools';
 
 /** Entries listed per call; a bigger directory says how many were left out. */
 const MAX_ENTRIES = 1000;
@@ -55,6 +55,7 @@ const multiSchema = z.object({
       omitted_chars: z.number().int(),
       command_id: z.string().nullable(),
       error: z.object({ code: z.string(), message: z.string() }).nullable(),
+      notice: z.string().nullable().describe('e.g. the host key accept-new recorded for this host'),
     }),
   ),
   succeeded: z.number().int(),
@@ -301,11 +302,12 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
                 omitted_chars: output.omitted,
                 command_id: run.job.id,
                 error: run.job.error,
+                notice: hostKeyNotice(session),
               };
             } catch (error) {
               const code = isSshError(error) ? error.code : 'INTERNAL_ERROR';
               const message = error instanceof Error ? error.message : String(error);
-              return { host, session: null, status: 'error', exit_code: null, output: '', omitted_chars: 0, command_id: null, error: { code, message } };
+              return { host, session: null, status: 'error', exit_code: null, output: '', omitted_chars: 0, command_id: null, error: { code, message }, notice: null };
             }
           }),
         );
@@ -321,7 +323,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
                 ? `=== ${r.host}: Error ${r.error?.code}: ${r.error?.message}`
                 : `=== ${r.host}: ${r.status} (command_id ${r.command_id})${r.error ? `: ${r.error.code}: ${r.error.message}` : ''}`;
           const omitted = r.omitted_chars > 0 ? `\n[… ${r.omitted_chars} characters omitted: get_command_status command_id=${r.command_id} since_offset=0 pages them]` : '';
-          return `${head}${r.output ? `\n${r.output}` : ''}${omitted}`;
+          return `${head}${r.output ? `\n${r.output}` : ''}${omitted}${r.notice ? `\n${r.notice}` : ''}`;
         });
         const summary = `${results.length} hosts: ${succeeded} succeeded, ${failed} failed${running ? `, ${running} still running` : ''}.`;
         return {

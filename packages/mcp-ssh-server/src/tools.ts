@@ -5,7 +5,7 @@ import { JobManager, type JobInfo, type JobOutput, type JobProgress } from 'ssh-
 import { isSshError, type Logger, type Redactor } from 'ssh-session-core';
 import { z } from 'zod';
 import type { Policy } from './policy';
-import type { SessionManager } from './sessions';
+import type { Session, SessionManager } from './sessions';
 
 /** Output text sent to the model per call: head + tail within this many characters. */
 const OUTPUT_CAP_CHARS = 20_000;
@@ -114,7 +114,8 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
           signal: extra.signal,
           ...(report ? { onProgress: (progress: JobProgress) => report(progress.totalChars, undefined, progress.lastLine) } : {}),
         });
-        return commandResult(result.job, headAndTail(jobs, result.job.id), result.finished ? null : stillRunningNotice(result.job, args.timeout));
+        const notice = notices(hostKeyNotice(session), result.finished ? null : stillRunningNotice(result.job, args.timeout));
+        return commandResult(result.job, headAndTail(jobs, result.job.id), notice);
       }),
   );
 
@@ -142,7 +143,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkCommand(args.command);
         const session = await sessions.session(args);
         const result = await jobs.run(session.target, args.command, { detached: true });
-        return commandResult(result.job, emptyOutput(), `Started. Follow it with get_command_status command_id=${result.job.id}.`);
+        return commandResult(result.job, emptyOutput(), notices(hostKeyNotice(session), `Started. Follow it with get_command_status command_id=${result.job.id}.`));
       }),
   );
 
@@ -325,6 +326,28 @@ export function progressReporter(extra: ToolExtra): ((progress: number, total?: 
         params: { progressToken, progress, ...(total === undefined ? {} : { total }), ...(message === undefined ? {} : { message }) },
       })
       .catch(() => undefined);
+}
+
+/** Connections whose recorded host keys a result has announced (a WeakSet: nothing kept once a connection is gone). */
+const announcedHostKeys = new WeakSet<Session['connection']>();
+
+/**
+ * `Added host key SHA256:… for [host]:port to <file>` — once per connection, in the first command
+ * result after accept-new recorded a new host key (as ssh prints "Permanently added"), else null.
+ */
+export function hostKeyNotice(session: Session): string | null {
+  const connection = session.connection;
+  if (connection.hostKeysAdded.length === 0 || announcedHostKeys.has(connection)) return null;
+  announcedHostKeys.add(connection);
+  return connection.hostKeysAdded
+    .map((added) => `Added host key ${added.fingerprint} for ${added.host} to ${added.file} (${added.type}; first connection, StrictHostKeyChecking accept-new).`)
+    .join('\n');
+}
+
+/** The notices that apply, one paragraph each; null when none does. */
+export function notices(...parts: (string | null)[]): string | null {
+  const present = parts.filter((part): part is string => part !== null && part !== '');
+  return present.length === 0 ? null : present.join('\n\n');
 }
 
 function stillRunningNotice(job: JobInfo, timeoutSeconds: number): string {

@@ -1,12 +1,12 @@
 // Drop-in parity with the reference (devnullvoid/mcp-ssh-session), through the built bin on the
 // real sshd: send_input_by_session, `exit 7` keeping its status, key files that are not there,
 // and the host key that accept-new records.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
-import { startServer, text, type E2eServer, type ToolResult } from './helpers';
+import { serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
 
 const facts = sshdFacts();
 
@@ -16,7 +16,9 @@ describe.skipIf(!facts)(`reference parity through the bin ${facts ? '' : `(SKIPP
   const call = (name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => server.call(name, args);
 
   beforeAll(async () => {
-    server = await startServer(f);
+    // `newhost`: the test sshd under accept-new, with a known_hosts file that does not know it yet.
+    const newHost = `Host newhost\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n  StrictHostKeyChecking accept-new\n  UserKnownHostsFile ~/.ssh/known_hosts_new\n\n`;
+    server = await startServer(f, { home: serverHome(f, newHost) });
   });
   afterAll(async () => {
     await server?.close();
@@ -54,6 +56,23 @@ describe.skipIf(!facts)(`reference parity through the bin ${facts ? '' : `(SKIPP
     } finally {
       listener.close();
     }
+  });
+
+  it('says so when accept-new records a host key, in the first command result of the session only', async () => {
+    const file = join(server.home, '.ssh', 'known_hosts_new');
+    // newhost is the same user@host:port as testhost: its open session would be reused.
+    await call('close_all_sessions');
+    const first = await call('execute_command', { host: 'newhost', command: 'echo first' });
+    const line = `Added host key ${f.hostKeyFingerprint} for [${f.host}]:${f.port} to ${file} (ssh-ed25519; first connection, StrictHostKeyChecking accept-new).`;
+    expect(first.structuredContent).toMatchObject({ exit_code: 0, output: 'first\n', notice: line });
+    expect(text(first)).toBe(`Exit Status: 0\n\nSTDOUT:\nfirst\n\n\n${line}`);
+    expect(readFileSync(file, 'utf8')).toBe(`${f.knownHostsLine}\n`);
+    const second = await call('execute_command', { host: 'newhost', command: 'echo second' });
+    expect(second.structuredContent).toMatchObject({ output: 'second\n', notice: null });
+    // A new connection finds the key known: nothing to say.
+    await call('close_session', { host: 'newhost' });
+    const again = await call('execute_command_async', { host: 'newhost', command: 'true' });
+    expect(again.structuredContent?.notice).toMatch(/^Started\./);
   });
 
   it('wrote nothing but JSON-RPC messages to stdout', () => {

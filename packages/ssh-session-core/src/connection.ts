@@ -83,6 +83,19 @@ export interface HostKeyInfo {
   readonly fingerprint: string;
   /** `known` (matched a known_hosts line), `added` (accept-new appended it), `unchecked` (insecure opt-out). */
   readonly status: 'known' | 'added' | 'unchecked';
+  /** The known_hosts file it was appended to, when `added`. */
+  readonly file?: string;
+}
+
+/** A host key that accept-new recorded while connecting (OpenSSH: "Permanently added …"). */
+export interface AddedHostKey {
+  /** The host as known_hosts names it: `host`, or `[host]:port` off port 22. */
+  readonly host: string;
+  readonly type: string;
+  /** `SHA256:…`. */
+  readonly fingerprint: string;
+  /** The known_hosts file it was appended to. */
+  readonly file: string;
 }
 
 /** Result of {@link SshConnection.exec}. */
@@ -160,6 +173,11 @@ export class SshConnection {
   /** `user@host:port` of the target. */
   readonly key: string;
   readonly hostKey: HostKeyInfo;
+  /**
+   * The host keys accept-new recorded to open this connection (jump hosts first, then the
+   * target); empty when every key was known. Worth telling the user, as ssh does.
+   */
+  readonly hostKeysAdded: readonly AddedHostKey[];
   readonly #client: Ssh2Client;
   readonly #hops: readonly Ssh2Client[];
   readonly #events = new EventEmitter();
@@ -168,11 +186,12 @@ export class SshConnection {
   #closedError: SshSessionError | undefined;
   #closed = false;
 
-  private constructor(key: string, client: Ssh2Client, hops: readonly Ssh2Client[], hostKey: HostKeyInfo) {
+  private constructor(key: string, client: Ssh2Client, hops: readonly Ssh2Client[], hostKey: HostKeyInfo, hostKeysAdded: readonly AddedHostKey[]) {
     this.key = key;
     this.#client = client;
     this.#hops = hops;
     this.hostKey = hostKey;
+    this.hostKeysAdded = Object.freeze(hostKeysAdded);
     client.on('error', (error: Error) => {
       this.#closedError ??= fromSsh2Error(error, 'established', key);
     });
@@ -192,15 +211,22 @@ export class SshConnection {
     // Every hop's key files first: a missing one fails here, locally, before any hop connects.
     const keys = await Promise.all([...jumps, options].map((endpoint) => loadKeys(endpoint.auth)));
     const hops: Ssh2Client[] = [];
+    const added: AddedHostKey[] = [];
+    const noteAdded = (endpoint: SshEndpoint, hostKey: HostKeyInfo): void => {
+      if (hostKey.status !== 'added' || hostKey.file === undefined) return;
+      added.push({ host: knownHostsName(endpoint.host, endpoint.port ?? DEFAULTS.port), type: hostKey.type, fingerprint: hostKey.fingerprint, file: hostKey.file });
+    };
     try {
       let sock: Duplex | undefined;
       for (const [index, hop] of jumps.entries()) {
         const opened = await openClient(hop, options, sock, keys[index] as LoadedKeys);
         hops.push(opened.client);
+        noteAdded(hop, opened.hostKey);
         sock = await forwardOut(opened.client, nextOf(options, hop), sessionKeyOf(hop), options);
       }
       const target = await openClient(options, options, sock, keys[jumps.length] as LoadedKeys);
-      return new SshConnection(sessionKeyOf(options), target.client, hops, target.hostKey);
+      noteAdded(options, target.hostKey);
+      return new SshConnection(sessionKeyOf(options), target.client, hops, target.hostKey, added);
     } catch (error) {
       for (const hop of hops.reverse()) shutdown(hop, 0);
       throw error;
@@ -589,7 +615,7 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
         verifyHostKey(endpoint.host, port, blob, options.hostKeys).then(
           (info) => {
             hostKeyInfo = info;
-            if (info.status === 'added') logger.log('info', `added host key for ${knownHostsName(endpoint.host, port)}`, { fingerprint: info.fingerprint });
+            if (info.status === 'added') logger.log('info', `added host key for ${knownHostsName(endpoint.host, port)} to ${info.file ?? 'known_hosts'}`, { fingerprint: info.fingerprint });
             verify(true);
           },
           (error: unknown) => {
@@ -647,7 +673,7 @@ async function verifyHostKey(host: string, port: number, blob: Buffer, policy: H
         );
       }
       await appendKnownHost({ file: appendTo, host, port, key: blob });
-      return { type, fingerprint, status: 'added' };
+      return { type, fingerprint, status: 'added', file: appendTo };
     }
   }
 }
