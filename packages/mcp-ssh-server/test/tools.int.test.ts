@@ -119,7 +119,8 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
     const read = await call('read_file', { host: 'testhost', remote_path: path });
     expect(read.structuredContent).toMatchObject({ content: 'a=1\nb=2\n', truncated: false, binary: false });
     expect(text(read)).toBe('a=1\nb=2\n');
-    const numeric = await call('write_file', { host: 'testhost', remote_path: path, content: 'c=3\n', permissions: 644 });
+    // An integer is a mode value, as in the reference: 420 is 0644.
+    const numeric = await call('write_file', { host: 'testhost', remote_path: path, content: 'c=3\n', permissions: 420 });
     expect(numeric.structuredContent).toMatchObject({ mode: '0644' });
     const truncated = await call('read_file', { host: 'testhost', remote_path: path, max_bytes: 2 });
     expect(text(truncated)).toBe('c=\n[truncated: read 2 of 4 bytes; max_bytes is at most 2097152]');
