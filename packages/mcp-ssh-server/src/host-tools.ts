@@ -2,8 +2,9 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { JobManager } from 'ssh-async-jobs';
 import { isSshError, listConfiguredHosts, resolveTarget, type Redactor } from 'ssh-session-core';
-import { parseMode, type FileInfo } from 'ssh-sftp-files';
+import type { FileInfo } from 'ssh-sftp-files';
 import { z } from 'zod';
+import { permissionsMode } from './file-tools';
 import type { LocalRoots } from './local-paths';
 import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
@@ -123,7 +124,10 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         remote_path: z.string().min(1).describe('Destination on the host; ~ is the home directory'),
         make_dirs: z.boolean().default(false),
         preserve_mode: z.boolean().default(false).describe('Give the destination the local file\'s permission bits'),
-        permissions: z.union([z.string(), z.number().int()]).optional().describe('Octal mode for the destination, e.g. "640"'),
+        permissions: z
+          .union([z.number(), z.string()])
+          .optional()
+          .describe('Mode of the destination, as in write_file: an integer mode value (416 = 0640) or octal digits as a string ("640")'),
       },
       outputSchema: transferSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
@@ -131,14 +135,14 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     (args, extra) =>
       guard(redactor, async () => {
         policy.checkWrite('upload_file');
+        const mode = args.permissions === undefined ? undefined : permissionsMode(args.permissions).mode;
         const local = await localRoots.source(args.local_path);
         const session = await sessions.session(args);
         const report = progressReporter(extra);
         const result = await session.files.upload(local, args.remote_path, {
           makeDirs: args.make_dirs,
           preserveMode: args.preserve_mode,
-          // JSON has no octal: 640 from a model means 0o640.
-          ...(args.permissions === undefined ? {} : { mode: parseMode(String(args.permissions)) }),
+          ...(mode === undefined ? {} : { mode }),
           ...(report ? { onProgress: (p: { bytes: number; totalBytes: number }) => report(p.bytes, p.totalBytes) } : {}),
         });
         return transferResult('Uploaded', result);
