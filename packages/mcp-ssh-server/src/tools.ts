@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import { JobManager, type JobInfo, type JobOutput, type JobProgress } from 'ssh-async-jobs';
+import { JobManager, SshJobError, type JobInfo, type JobOutput, type JobProgress } from 'ssh-async-jobs';
 import { isSshError, type Logger, type Redactor } from 'ssh-session-core';
 import { z } from 'zod';
 import type { Policy } from './policy';
@@ -221,6 +221,47 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkWrite('send_input');
         policy.checkInput(args.input_text);
         const status = await jobs.sendInput(args.command_id, args.input_text, { secret: args.secret });
+        return commandResult(status.job, status.output, null);
+      }),
+  );
+
+  server.registerTool(
+    'send_input_by_session',
+    {
+      title: 'Type into the shell of a session',
+      description:
+        'Types text into whatever runs in the persistent shell of a host\'s session — a pager ("q" to leave it), ' +
+        'a prompt, a REPL, Ctrl+C as "\\x03" — with the escapes of send_input (\\n, \\r, \\t, \\xHH), and returns the ' +
+        'output that follows. The same as send_input on the command running there. Never opens a session ' +
+        '(NO_SESSION when the host has none); when nothing runs, the shell is at its prompt and nothing is typed: ' +
+        'run commands with execute_command.',
+      inputSchema: {
+        host: connectionShape.host,
+        input_text: z.string().describe('Text to type, e.g. "q" or "yes\\n"'),
+        username: connectionShape.username,
+        port: connectionShape.port,
+        secret: z.boolean().default(false).describe('A password: never shown in results or history'),
+      },
+      outputSchema: commandResultSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args) =>
+      guard(redactor, async () => {
+        policy.checkWrite('send_input_by_session');
+        policy.checkInput(args.input_text);
+        const session = await sessions.existing(args);
+        const running = jobs.runningOn(session.key);
+        const inShell = running.find((job) => job.shell === 'primary');
+        if (!inShell) {
+          const elsewhere = running.map((job) => ` Command ${job.id} (${JSON.stringify(job.command.slice(0, 60))}) runs in a second shell of this session: answer it with send_input command_id=${job.id}.`);
+          throw new SshJobError(
+            'JOB_NOT_RUNNING',
+            `nothing is running in the shell of ${session.key}: it is at its prompt, and the input was not typed. ` +
+              `Run commands with execute_command.${elsewhere.join('')}`,
+            { details: { session: session.key } },
+          );
+        }
+        const status = await jobs.sendInput(inShell.id, args.input_text, { secret: args.secret });
         return commandResult(status.job, status.output, null);
       }),
   );

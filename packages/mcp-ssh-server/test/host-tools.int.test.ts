@@ -207,6 +207,8 @@ describe.skipIf(!facts)('mcp-ssh-server policy and log file', () => {
     expect(text(denied)).toMatch(/^Error POLICY_DENIED: the command matches/);
     const write = await server.call('write_file', { host: 'testhost', remote_path: '/tmp/x', content: 'x' });
     expect(text(write)).toMatch(/^Error POLICY_DENIED: .*write_file/);
+    const typed = await server.call('send_input_by_session', { host: 'testhost', input_text: 'q' });
+    expect(text(typed)).toMatch(/^Error POLICY_DENIED: the server is read-only: send_input_by_session is refused/);
     const otherHost = await server.call('read_file', { host: 'localhost', port: f.port, remote_path: '/etc/hostname' });
     expect(text(otherHost)).toMatch(/^Error POLICY_DENIED: host "localhost"/);
     const read = await server.call('read_file', { host: 'testhost', remote_path: '/etc/hostname' });

@@ -1,6 +1,6 @@
 // Drop-in parity with the reference (devnullvoid/mcp-ssh-session), through the built bin on the
-// real sshd: send_input_by_session, `exit 7` keeping its status, key files that are not there,
-// and the host key that accept-new records.
+// real sshd: `exit 7` keeping its status, key files that are not there, the host key that
+// accept-new records, and send_input_by_session.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -73,6 +73,69 @@ describe.skipIf(!facts)(`reference parity through the bin ${facts ? '' : `(SKIPP
     await call('close_session', { host: 'newhost' });
     const again = await call('execute_command_async', { host: 'newhost', command: 'true' });
     expect(again.structuredContent?.notice).toMatch(/^Started\./);
+  });
+
+  describe('send_input_by_session', () => {
+    const byHost = (input_text: string, extra: Record<string, unknown> = {}): Promise<ToolResult> =>
+      call('send_input_by_session', { host: 'testhost', input_text, ...extra });
+
+    it('never opens a session: NO_SESSION when the host has none', async () => {
+      await call('close_all_sessions');
+      const none = await byHost('q');
+      expect(none.isError).toBe(true);
+      expect(text(none)).toMatch(/^Error NO_SESSION: there is no open session to /);
+      expect((await call('list_sessions')).structuredContent).toEqual({ sessions: [] });
+    });
+
+    it('says so when nothing runs: the shell is at its prompt, nothing is typed', async () => {
+      await call('execute_command', { host: 'testhost', command: 'rm -f ~/mcp-typed-at-prompt' });
+      const idle = await byHost('touch ~/mcp-typed-at-prompt\n');
+      expect(idle.isError).toBe(true);
+      expect(text(idle)).toMatch(/^Error JOB_NOT_RUNNING: nothing is running in the shell of \S+: it is at its prompt, and the input was not typed\. Run commands with execute_command\./);
+      const check = await call('execute_command', { host: 'testhost', command: 'test -e ~/mcp-typed-at-prompt; echo $?' });
+      expect(check.structuredContent).toMatchObject({ output: '1\n' });
+    });
+
+    it('answers a prompt like send_input (escapes honoured) and returns the output that follows', async () => {
+      const asked = await call('execute_command', { host: 'testhost', command: "read -p 'Name: ' n; echo \"hi $n\"", timeout: 10 });
+      expect(asked.structuredContent).toMatchObject({ status: 'awaiting_input' });
+      const answered = await byHost('bob\\n');
+      expect(answered.structuredContent).toMatchObject({ command_id: asked.structuredContent?.command_id, status: 'completed', exit_code: 0, output: 'hi bob\n' });
+    });
+
+    it('leaves a pager with "q" and stops a command with "\\x03"', async () => {
+      const pager = await call('execute_command', { host: 'testhost', command: 'less /etc/passwd', timeout: 10 });
+      expect(pager.structuredContent).toMatchObject({ status: 'awaiting_input', full_screen: true });
+      const left = await byHost('q');
+      expect(left.structuredContent).toMatchObject({ command_id: pager.structuredContent?.command_id, status: 'completed', exit_code: 0, full_screen: false });
+      const started = await call('execute_command_async', { host: 'testhost', command: 'sleep 30' });
+      const stopped = await byHost('\\x03');
+      expect(stopped.structuredContent).toMatchObject({ command_id: started.structuredContent?.command_id, status: 'completed', exit_code: 130 });
+      expect(stopped.structuredContent?.duration_ms as number).toBeLessThan(10_000);
+    });
+
+    it('keeps a secret out of the output and the history', async () => {
+      const secret = `tok-${Date.now()}-Zq`;
+      await call('execute_command', { host: 'testhost', command: "read -p 'Token: ' t; echo \"got $t\"", timeout: 10 });
+      const answered = await byHost(`${secret}\\n`, { secret: true });
+      expect(answered.structuredContent).toMatchObject({ status: 'completed', output: 'got ********\n' });
+      const history = await call('list_command_history', { limit: 5 });
+      expect(JSON.stringify([answered, history])).not.toContain(secret);
+    });
+
+    it('follows the policy: denied patterns are not typed', async () => {
+      const guarded = await startServer(f, { args: ['--deny-command', 'rm\\s+-rf'] });
+      try {
+        const asked = await guarded.call('execute_command', { host: 'testhost', command: "read -p 'Command: ' c; echo \"typed $c\"", timeout: 10 });
+        const refused = await guarded.call('send_input_by_session', { host: 'testhost', input_text: 'rm -rf ~\\n' });
+        expect(text(refused)).toMatch(/^Error POLICY_DENIED: the input matches the server's denied pattern/);
+        const status = await guarded.call('get_command_status', { command_id: asked.structuredContent?.command_id });
+        expect(status.structuredContent).toMatchObject({ status: 'awaiting_input' });
+        await guarded.call('send_input_by_session', { host: 'testhost', input_text: 'ls\\n' });
+      } finally {
+        await guarded.close();
+      }
+    });
   });
 
   it('wrote nothing but JSON-RPC messages to stdout', () => {

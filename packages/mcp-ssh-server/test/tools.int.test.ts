@@ -29,6 +29,7 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
       'get_command_status',
       'interrupt_command_by_id',
       'send_input',
+      'send_input_by_session',
       'list_running_commands',
       'list_command_history',
       'list_sessions',
