@@ -9,7 +9,12 @@ export function connectOptionsFromEnv(env = process.env) {
     host: env.SSH_HOST ?? '127.0.0.1',
     port: Number(env.SSH_PORT ?? 22),
     username: env.SSH_USER ?? userInfo().username,
-    auth: { privateKeys: [{ path: env.SSH_KEY ?? join(homedir(), '.ssh', 'id_ed25519') }], agent: env.SSH_AUTH_SOCK },
+    // A key named in SSH_KEY must be there (else the connect fails at once, naming it); the
+    // default one is skipped when missing, so the agent alone works.
+    auth: {
+      privateKeys: [env.SSH_KEY ? { path: env.SSH_KEY } : { path: join(homedir(), '.ssh', 'id_ed25519'), optional: true }],
+      agent: env.SSH_AUTH_SOCK,
+    },
     hostKeys: { mode: 'strict', knownHostsFiles: [env.SSH_KNOWN_HOSTS ?? join(homedir(), '.ssh', 'known_hosts')] },
   };
 }

@@ -1,14 +1,19 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JobManager } from 'ssh-async-jobs';
 import { DeviceSession, type Redactor, type ShellSession } from 'ssh-session-core';
-import { parseMode } from 'ssh-sftp-files';
+import { encodeContent, SftpFileError } from 'ssh-sftp-files';
 import { z } from 'zod';
 import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
 import { ServerError } from './errors';
-import { connectionShape, guard, markRedacted } from './tools';
+import { connectionShape, guard, markRedacted, notices } from './tools';
 
 const MAX_READ_BYTES = 2 * 1024 * 1024;
+/** write_file content, after encoding (the reference's limit too); upload_file streams bigger files. */
+const MAX_WRITE_BYTES = 2 * 1024 * 1024;
+
+const encodingSchema = z.enum(['utf-8', 'utf8', 'latin1', 'ascii', 'utf16le', 'base64', 'hex']);
+const errorsSchema = z.enum(['strict', 'replace', 'ignore']);
 
 const readResultSchema = z.object({
   path: z.string(),
@@ -19,6 +24,7 @@ const readResultSchema = z.object({
   size: z.number().int(),
   truncated: z.boolean(),
   via_sudo: z.boolean(),
+  decode_errors: z.number().int().describe('Invalid sequences replaced (errors: replace) or dropped (errors: ignore)'),
 });
 const writeResultSchema = z.object({
   path: z.string(),
@@ -56,11 +62,16 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
       description:
         'Reads a file on a host over SFTP (byte-exact; binary content comes back as base64 and says so). ' +
         'At most max_bytes (default and limit 2 MiB); the result says when it was truncated. use_sudo reads ' +
-        'root-only files through sudo.',
+        'root-only files through sudo. errors (as Python\'s bytes.decode) decodes whatever the bytes are: ' +
+        'strict fails on invalid bytes (DECODE_FAILED), replace puts U+FFFD, ignore drops them; without it, ' +
+        'a file that is not valid text comes back whole as base64.',
       inputSchema: {
         ...connectionShape,
         remote_path: z.string().min(1).describe('Path on the host; ~ is the home directory'),
-        encoding: z.enum(['utf-8', 'utf8', 'latin1', 'ascii', 'utf16le', 'base64', 'hex']).default('utf-8'),
+        encoding: encodingSchema.default('utf-8'),
+        errors: errorsSchema
+          .optional()
+          .describe('strict | replace | ignore: decode as text even when invalid. Absent: invalid text (NUL, bad UTF-8) is returned as base64, exact'),
         max_bytes: z.number().int().min(1).max(MAX_READ_BYTES).optional(),
         use_sudo: z.boolean().default(false),
         sudo_password: z.string().optional(),
@@ -73,6 +84,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
         const session = await sessions.session(args);
         const read = await session.files.readFile(args.remote_path, {
           encoding: args.encoding,
+          ...(args.errors === undefined ? {} : { errors: args.errors }),
           maxBytes: args.max_bytes ?? MAX_READ_BYTES,
           useSudo: args.use_sudo,
           ...(args.sudo_password ?? session.sudoPassword ? { sudoPassword: args.sudo_password ?? session.sudoPassword } : {}),
@@ -84,6 +96,9 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
         const content = encoded ? read.content : redactor.redact(read.content);
         if (read.truncated) notes.push(`[truncated: read ${read.bytesRead} of ${read.size} bytes; max_bytes is at most ${MAX_READ_BYTES}]`);
         if (read.binary) notes.push(`[binary content, shown as ${read.encoding}]`);
+        if (read.decodeErrors > 0) {
+          notes.push(`[${read.decodeErrors} invalid ${read.encoding} sequence(s) ${args.errors === 'ignore' ? 'dropped' : 'replaced with U+FFFD'} (errors: ${args.errors ?? ''})]`);
+        }
         return markRedacted({
           content: [{ type: 'text', text: [content, ...notes].join('\n') }],
           structuredContent: {
@@ -95,6 +110,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
             size: read.size,
             truncated: read.truncated,
             via_sudo: read.viaSudo,
+            decode_errors: read.decodeErrors,
           },
         });
       }),
@@ -106,17 +122,25 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
       title: 'Write a remote file',
       description:
         'Writes a file on a host atomically (temp file + rename: readers never see half a file; mode and ' +
-        'owner kept). append adds to the end instead; make_dirs creates missing directories; permissions ' +
-        'as octal ("644", "0600"). use_sudo writes root-owned files through sudo.',
+        'owner kept). append adds to the end instead; make_dirs creates missing directories. permissions: ' +
+        'an integer is the mode value, as in the reference (420 is 0644, 384 is 0600), a string is octal ' +
+        'digits ("644", "0600"). At most 2 MiB of content after encoding (max_bytes may lower it): bigger ' +
+        'content is refused with FILE_TOO_LARGE before anything is written; use upload_file for large files. ' +
+        'errors (as Python\'s str.encode; default strict): what to do with characters the encoding cannot carry. ' +
+        'use_sudo writes root-owned files through sudo.',
       inputSchema: {
         ...connectionShape,
         remote_path: z.string().min(1),
         content: z.string(),
-        encoding: z.enum(['utf-8', 'utf8', 'latin1', 'ascii', 'utf16le', 'base64', 'hex']).default('utf-8').describe('How content is encoded (base64 for bytes)'),
+        encoding: encodingSchema.default('utf-8').describe('How content is encoded (base64 for bytes)'),
+        errors: errorsSchema.default('strict').describe('A character the encoding cannot carry: strict fails (ENCODE_FAILED), replace writes ?, ignore drops it'),
         append: z.boolean().default(false),
         make_dirs: z.boolean().default(false),
-        permissions: z.union([z.string(), z.number().int()]).optional().describe('Octal mode, e.g. "644" (a number is read as octal digits)'),
-        max_bytes: z.number().int().min(1).optional(),
+        permissions: z
+          .union([z.number(), z.string()])
+          .optional()
+          .describe('Mode: an integer mode value as in the reference (420 = 0644, 384 = 0600), or octal digits as a string ("644", "0600"); at most 0o7777'),
+        max_bytes: z.number().int().min(1).optional().describe(`Refuse content over this many bytes (at most ${MAX_WRITE_BYTES}, the default)`),
         use_sudo: z.boolean().default(false),
         sudo_password: z.string().optional(),
       },
@@ -126,21 +150,33 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     (args) =>
       guard(redactor, async () => {
         policy.checkWrite('write_file');
+        // Everything that can refuse the write is checked before the session opens: a refused
+        // write leaves nothing behind (no file, no directory, no temp file).
+        const permissions = args.permissions === undefined ? undefined : permissionsMode(args.permissions);
+        const bytes = encodeContent(args.content, args.encoding, args.errors);
+        const limit = Math.min(args.max_bytes ?? MAX_WRITE_BYTES, MAX_WRITE_BYTES);
+        if (bytes.length > limit) {
+          throw new SftpFileError(
+            'FILE_TOO_LARGE',
+            `write_file ${args.remote_path}: the content is ${bytes.length} bytes (${args.encoding}), over ` +
+              (limit < MAX_WRITE_BYTES ? `max_bytes (${limit})` : `write_file's limit of ${MAX_WRITE_BYTES} bytes (2 MiB)`) +
+              '; nothing was written. For large files use upload_file (streams a local file of any size), or write in parts with append.',
+            { details: { path: args.remote_path, bytes: bytes.length, maxBytes: limit } },
+          );
+        }
         const session = await sessions.session(args);
-        // JSON has no octal: 644 from a model means 0o644.
-        const permissions = args.permissions === undefined ? undefined : parseMode(String(args.permissions));
-        const written = await session.files.writeFile(args.remote_path, args.content, {
-          encoding: args.encoding,
+        const written = await session.files.writeFile(args.remote_path, bytes, {
           append: args.append,
           makeDirs: args.make_dirs,
-          ...(permissions === undefined ? {} : { permissions }),
-          ...(args.max_bytes === undefined ? {} : { maxBytes: args.max_bytes }),
+          ...(permissions === undefined ? {} : { permissions: permissions.mode }),
+          maxBytes: limit,
           useSudo: args.use_sudo,
           ...(args.sudo_password ?? session.sudoPassword ? { sudoPassword: args.sudo_password ?? session.sudoPassword } : {}),
         });
         const mode = written.mode.toString(8).padStart(4, '0');
         const how = written.atomic ? 'atomically' : 'in place (not atomic)';
-        const text = `Wrote ${written.bytesWritten} bytes to ${written.path} ${how}${written.viaSudo ? ' through sudo' : ''}, mode ${mode}.` + (written.notice ? `\n${written.notice}` : '');
+        const notice = notices(permissions?.notice ?? null, written.notice ?? null);
+        const text = `Wrote ${written.bytesWritten} bytes to ${written.path} ${how}${written.viaSudo ? ' through sudo' : ''}, mode ${mode}.` + (notice ? `\n${notice}` : '');
         return {
           content: [{ type: 'text', text }],
           structuredContent: {
@@ -150,7 +186,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
             via_sudo: written.viaSudo,
             created: written.created,
             mode,
-            notice: written.notice ?? null,
+            notice,
           },
         };
       }),
@@ -201,6 +237,44 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
         return screenResult(await posixShell(session.shell).readScreen(args.max_lines));
       }),
   );
+}
+
+/**
+ * `permissions` of write_file: an integer is the mode value, as in the reference (`420` is 0644,
+ * `384` is 0600); a string is octal digits (`"644"`, `"0600"`, `"0o755"`). Until this release an
+ * integer was read as octal digits (644 → 0644). The three-digit integers 512–777 whose digits are
+ * all octal (600, 644, 700, 755…) are almost surely meant that way, and as mode values they would
+ * be 01130–01411 (sticky bit, odd bits): they are refused as ambiguous instead of silently changing
+ * meaning. Any other integer whose digits are all octal (420, 400, 1512) is taken as the mode value
+ * and the result says how it was read.
+ *
+ * @throws ServerError `INVALID_ARGUMENT` for anything else (negative, not an integer, over
+ *   0o7777, not octal digits).
+ */
+export function permissionsMode(value: number | string): { mode: number; notice: string | null } {
+  const octal = (mode: number): string => `0${mode.toString(8).padStart(3, '0')}`;
+  const forms = 'an integer mode value (420 for 0644, 384 for 0600) or octal digits as a string ("644", "0600")';
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (!/^(?:0o?)?[0-7]{1,4}$/.test(text)) throw new ServerError('INVALID_ARGUMENT', `permissions ${JSON.stringify(value)} is not octal digits; give ${forms}, at most 7777`);
+    return { mode: Number.parseInt(text.replace(/^0o/, ''), 8), notice: null };
+  }
+  if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
+    throw new ServerError('INVALID_ARGUMENT', `permissions ${value} is not a mode value from 0 to 4095 (0o7777); give ${forms}`);
+  }
+  const digits = String(value);
+  if (!/^[0-7]+$/.test(digits) || value < 8) return { mode: value, notice: null };
+  if (value > 0o777 && digits.length === 3) {
+    throw new ServerError(
+      'INVALID_ARGUMENT',
+      `permissions ${value} is ambiguous: as a mode value (the reference's meaning) it is ${octal(value)}, with the sticky bit; ` +
+        `for ${digits.padStart(4, '0')} pass the string "${digits}" (or the mode value ${Number.parseInt(digits, 8)})`,
+    );
+  }
+  return {
+    mode: value,
+    notice: `permissions ${value} is the mode value ${octal(value)} (integers are mode values, as in the reference); for ${digits.padStart(4, '0')} pass the string "${digits}".`,
+  };
 }
 
 /** send_keys and read_screen drive a terminal emulator that only POSIX sessions have. */

@@ -2,12 +2,13 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { JobManager } from 'ssh-async-jobs';
 import { isSshError, listConfiguredHosts, resolveTarget, type Redactor } from 'ssh-session-core';
-import { parseMode, type FileInfo } from 'ssh-sftp-files';
+import type { FileInfo } from 'ssh-sftp-files';
 import { z } from 'zod';
+import { permissionsMode } from './file-tools';
 import type { LocalRoots } from './local-paths';
 import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
-import { connectionShape, deviceTypeSchema, guard, progressReporter } from './tools';
+import { connectionShape, deviceTypeSchema, guard, progressReporter, sessionNotices } from './tools';
 
 /** Entries listed per call; a bigger directory says how many were left out. */
 const MAX_ENTRIES = 1000;
@@ -55,6 +56,7 @@ const multiSchema = z.object({
       omitted_chars: z.number().int(),
       command_id: z.string().nullable(),
       error: z.object({ code: z.string(), message: z.string() }).nullable(),
+      notice: z.string().nullable().describe('e.g. the host key accept-new recorded for this host'),
     }),
   ),
   succeeded: z.number().int(),
@@ -122,7 +124,10 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         remote_path: z.string().min(1).describe('Destination on the host; ~ is the home directory'),
         make_dirs: z.boolean().default(false),
         preserve_mode: z.boolean().default(false).describe('Give the destination the local file\'s permission bits'),
-        permissions: z.union([z.string(), z.number().int()]).optional().describe('Octal mode for the destination, e.g. "640"'),
+        permissions: z
+          .union([z.number(), z.string()])
+          .optional()
+          .describe('Mode of the destination, as in write_file: an integer mode value (416 = 0640) or octal digits as a string ("640")'),
       },
       outputSchema: transferSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
@@ -130,14 +135,14 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     (args, extra) =>
       guard(redactor, async () => {
         policy.checkWrite('upload_file');
+        const mode = args.permissions === undefined ? undefined : permissionsMode(args.permissions).mode;
         const local = await localRoots.source(args.local_path);
         const session = await sessions.session(args);
         const report = progressReporter(extra);
         const result = await session.files.upload(local, args.remote_path, {
           makeDirs: args.make_dirs,
           preserveMode: args.preserve_mode,
-          // JSON has no octal: 640 from a model means 0o640.
-          ...(args.permissions === undefined ? {} : { mode: parseMode(String(args.permissions)) }),
+          ...(mode === undefined ? {} : { mode }),
           ...(report ? { onProgress: (p: { bytes: number; totalBytes: number }) => report(p.bytes, p.totalBytes) } : {}),
         });
         return transferResult('Uploaded', result);
@@ -301,11 +306,12 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
                 omitted_chars: output.omitted,
                 command_id: run.job.id,
                 error: run.job.error,
+                notice: sessionNotices(session),
               };
             } catch (error) {
               const code = isSshError(error) ? error.code : 'INTERNAL_ERROR';
               const message = error instanceof Error ? error.message : String(error);
-              return { host, session: null, status: 'error', exit_code: null, output: '', omitted_chars: 0, command_id: null, error: { code, message } };
+              return { host, session: null, status: 'error', exit_code: null, output: '', omitted_chars: 0, command_id: null, error: { code, message }, notice: null };
             }
           }),
         );
@@ -321,7 +327,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
                 ? `=== ${r.host}: Error ${r.error?.code}: ${r.error?.message}`
                 : `=== ${r.host}: ${r.status} (command_id ${r.command_id})${r.error ? `: ${r.error.code}: ${r.error.message}` : ''}`;
           const omitted = r.omitted_chars > 0 ? `\n[… ${r.omitted_chars} characters omitted: get_command_status command_id=${r.command_id} since_offset=0 pages them]` : '';
-          return `${head}${r.output ? `\n${r.output}` : ''}${omitted}`;
+          return `${head}${r.output ? `\n${r.output}` : ''}${omitted}${r.notice ? `\n${r.notice}` : ''}`;
         });
         const summary = `${results.length} hosts: ${succeeded} succeeded, ${failed} failed${running ? `, ${running} still running` : ''}.`;
         return {

@@ -120,8 +120,9 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
 }
 
 /**
- * The largest MCP message accepted, on stdio and HTTP alike: room for a write_file of ~70 MB of
- * text (JSON-escaped). The MCP SDK's stdio default (10 MB) would close the pipe on a bigger one.
+ * The largest MCP message accepted, on stdio and HTTP alike (write_file itself refuses content
+ * over 2 MiB; a bigger message is answered by id). The MCP SDK's stdio default (10 MB) would
+ * close the pipe on a bigger one.
  */
 export const MAX_MESSAGE_BYTES = 96 * 1024 * 1024;
 

@@ -1,11 +1,11 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import { JobManager, type JobInfo, type JobOutput, type JobProgress } from 'ssh-async-jobs';
+import { JobManager, SshJobError, type JobInfo, type JobOutput, type JobProgress } from 'ssh-async-jobs';
 import { isSshError, type Logger, type Redactor } from 'ssh-session-core';
 import { z } from 'zod';
 import type { Policy } from './policy';
-import type { SessionManager } from './sessions';
+import type { Session, SessionManager } from './sessions';
 
 /** Output text sent to the model per call: head + tail within this many characters. */
 const OUTPUT_CAP_CHARS = 20_000;
@@ -118,8 +118,8 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
           signal: extra.signal,
           ...(report ? { onProgress: (progress: JobProgress) => report(progress.totalChars, undefined, progress.lastLine) } : {}),
         });
-        const notices = [...session.notices.splice(0), ...(result.finished ? [] : [stillRunningNotice(result.job, args.timeout)])];
-        return commandResult(result.job, headAndTail(jobs, result.job.id), notices.length > 0 ? notices.join('\n') : null);
+        const notice = notices(sessionNotices(session), result.finished ? null : stillRunningNotice(result.job, args.timeout));
+        return commandResult(result.job, headAndTail(jobs, result.job.id), notice);
       }),
   );
 
@@ -147,7 +147,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkCommand(args.command);
         const session = await sessions.session(args);
         const result = await jobs.run(session.target, args.command, { detached: true });
-        return commandResult(result.job, emptyOutput(), `Started. Follow it with get_command_status command_id=${result.job.id}.`);
+        return commandResult(result.job, emptyOutput(), notices(sessionNotices(session), `Started. Follow it with get_command_status command_id=${result.job.id}.`));
       }),
   );
 
@@ -225,6 +225,47 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkWrite('send_input');
         policy.checkInput(args.input_text);
         const status = await jobs.sendInput(args.command_id, args.input_text, { secret: args.secret });
+        return commandResult(status.job, status.output, null);
+      }),
+  );
+
+  server.registerTool(
+    'send_input_by_session',
+    {
+      title: 'Type into the shell of a session',
+      description:
+        'Types text into whatever runs in the persistent shell of a host\'s session — a pager ("q" to leave it), ' +
+        'a prompt, a REPL, Ctrl+C as "\\x03" — with the escapes of send_input (\\n, \\r, \\t, \\xHH), and returns the ' +
+        'output that follows. The same as send_input on the command running there. Never opens a session ' +
+        '(NO_SESSION when the host has none); when nothing runs, the shell is at its prompt and nothing is typed: ' +
+        'run commands with execute_command.',
+      inputSchema: {
+        host: connectionShape.host,
+        input_text: z.string().describe('Text to type, e.g. "q" or "yes\\n"'),
+        username: connectionShape.username,
+        port: connectionShape.port,
+        secret: z.boolean().default(false).describe('A password: never shown in results or history'),
+      },
+      outputSchema: commandResultSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args) =>
+      guard(redactor, async () => {
+        policy.checkWrite('send_input_by_session');
+        policy.checkInput(args.input_text);
+        const session = await sessions.existing(args);
+        const running = jobs.runningOn(session.key);
+        const inShell = running.find((job) => job.shell === 'primary');
+        if (!inShell) {
+          const elsewhere = running.map((job) => ` Command ${job.id} (${JSON.stringify(job.command.slice(0, 60))}) runs in a second shell of this session: answer it with send_input command_id=${job.id}.`);
+          throw new SshJobError(
+            'JOB_NOT_RUNNING',
+            `nothing is running in the shell of ${session.key}: it is at its prompt, and the input was not typed. ` +
+              `Run commands with execute_command.${elsewhere.join('')}`,
+            { details: { session: session.key } },
+          );
+        }
+        const status = await jobs.sendInput(inShell.id, args.input_text, { secret: args.secret });
         return commandResult(status.job, status.output, null);
       }),
   );
@@ -330,6 +371,33 @@ export function progressReporter(extra: ToolExtra): ((progress: number, total?: 
         params: { progressToken, progress, ...(total === undefined ? {} : { total }), ...(message === undefined ? {} : { message }) },
       })
       .catch(() => undefined);
+}
+
+/** Connections whose recorded host keys a result has announced (a WeakSet: nothing kept once a connection is gone). */
+const announcedHostKeys = new WeakSet<Session['connection']>();
+
+/**
+ * `Added host key SHA256:… for [host]:port to <file>` — once per connection, in the first command
+ * result after accept-new recorded a new host key (as ssh prints "Permanently added"), else null.
+ */
+export function hostKeyNotice(session: Session): string | null {
+  const connection = session.connection;
+  if (connection.hostKeysAdded.length === 0 || announcedHostKeys.has(connection)) return null;
+  announcedHostKeys.add(connection);
+  return connection.hostKeysAdded
+    .map((added) => `Added host key ${added.fingerprint} for ${added.host} to ${added.file} (${added.type}; first connection, StrictHostKeyChecking accept-new).`)
+    .join('\n');
+}
+
+/** What a session says once, in its first command result: a host key recorded, what was detected. */
+export function sessionNotices(session: Session): string | null {
+  return notices(hostKeyNotice(session), session.notices.splice(0).join('\n'));
+}
+
+/** The notices that apply, one paragraph each; null when none does. */
+export function notices(...parts: (string | null)[]): string | null {
+  const present = parts.filter((part): part is string => part !== null && part !== '');
+  return present.length === 0 ? null : present.join('\n\n');
 }
 
 function stillRunningNotice(job: JobInfo, timeoutSeconds: number): string {

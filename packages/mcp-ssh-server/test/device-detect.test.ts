@@ -39,7 +39,8 @@ describe('mcp-ssh-server on network devices reached without device_type', () => 
   it('runs a privileged show on a Cisco-like switch given only a login and enable_password "", and says what it found', async () => {
     const first = await server.call('execute_command', { ...login(ios), enable_password: '', command: 'show running-config' });
     expect(first.structuredContent, text(first)).toMatchObject({ status: 'completed', exit_code: null, output: `${fakeConfigLines('sw-core').join('\n')}\n` });
-    expect(first.structuredContent?.notice).toMatch(/^detected: cisco_ios \(exec refused; prompt "sw-core>"; "show version" names it\)/);
+    // accept-new recorded the switch's key first; then what the session found.
+    expect(first.structuredContent?.notice).toMatch(/^Added host key SHA256:\S+ for \[127\.0\.0\.1\]:\d+ to \S+known_hosts .*\n\ndetected: cisco_ios \(exec refused; prompt "sw-core>"; "show version" names it\)$/);
     expect(text(first)).toContain('detected: cisco_ios');
     const sessions = (await server.call('list_sessions')).structuredContent?.sessions as Record<string, unknown>[];
     expect(sessions.find((session) => String(session.session).endsWith(`:${ios.address.port}`))).toMatchObject({
@@ -82,7 +83,7 @@ describe('mcp-ssh-server on network devices reached without device_type', () => 
   it('finds a Junos router by its prompt alone, and says an enable_password has no use there', async () => {
     const result = await server.call('execute_command', { ...login(junos), enable_password: 'unused-secret', command: 'show configuration' });
     expect(result.structuredContent).toMatchObject({ status: 'completed', output: `${fakeConfigLines('mx-edge').join('\n')}\n` });
-    expect(result.structuredContent?.notice).toBe(
+    expect(String(result.structuredContent?.notice).split('\n\n')[1]).toBe(
       'detected: juniper_junos (exec refused; prompt "admin@mx-edge>")\nenable_password not used: juniper_junos has no enable mode (its CLI already has the login\'s rights)',
     );
   });

@@ -4,7 +4,7 @@
 // within its timeout plus a small margin with a clear, coded error, and the next call must recover
 // once the host is back. The faulty sshd is a second instance sharing the run's login, so the
 // shared one is never disturbed.
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ describe.skipIf(!f)(`faults through the server bin ${sshdSkipReason()}`, () => {
   const silentSockets: Socket[] = [];
   let server: E2eServer;
   let shared: string;
+  let localRoot: string;
   const faults: Record<string, number> = {};
   let calls = 0;
 
@@ -57,7 +58,8 @@ describe.skipIf(!f)(`faults through the server bin ${sshdSkipReason()}`, () => {
       alias('nxdomain', 'no-such-host.invalid', 22),
       alias('silent', '127.0.0.1', silentPort),
     ].join('');
-    server = await startServer(facts, { home: serverHome(facts, config, `${victim.facts.knownHostsLine}\n`) });
+    localRoot = mkdtempSync(join(tmpdir(), 'faults-local-'));
+    server = await startServer(facts, { home: serverHome(facts, config, `${victim.facts.knownHostsLine}\n`), args: ['--local-root', localRoot] });
     shared = mkdtempSync(join(tmpdir(), 'faults-'));
     chmodSync(shared, 0o777);
   });
@@ -70,6 +72,7 @@ describe.skipIf(!f)(`faults through the server bin ${sshdSkipReason()}`, () => {
     for (const socket of silentSockets) socket.destroy(); // else close() waits for them
     await new Promise((resolve) => silent?.close(resolve));
     if (shared) rmSync(shared, { recursive: true, force: true });
+    if (localRoot) rmSync(localRoot, { recursive: true, force: true });
   });
 
   it('the sshd process serving a session is killed mid-command: the call ends at once as connection_lost; the next call reconnects', async () => {
@@ -161,20 +164,23 @@ describe.skipIf(!f)(`faults through the server bin ${sshdSkipReason()}`, () => {
     expect(back.result.structuredContent?.content, text(back.result)).toBe('before the freeze\n');
   });
 
-  it('a write_file cut by a dropped connection leaves the original file intact; the next write works', async () => {
+  it('a 40 MB write cut by a dropped connection leaves the original file intact; the next write_file works', async () => {
     const path = `${shared}/precious.txt`;
     expect((await timed('execute_command', { host: 'victim', command: `printf 'original\\n' > ${path}` })).result.structuredContent?.exit_code).toBe(0);
     // Kill the connection as soon as the temp file next to the target appears (mid-upload).
     const tempAppears = appears(shared, (file) => file.startsWith('.precious.txt.') && file.endsWith('.tmp')).then(() => {
-      inject('connection dropped during write_file');
+      inject('connection dropped during upload_file');
       victim.killConnections();
     });
-    const cut = await timed('write_file', { host: 'victim', remote_path: path, content: 'y'.repeat(40 * 1024 * 1024) });
+    // write_file takes at most 2 MiB (over loopback that is done before a kill lands): 40 MB go
+    // through upload_file, which writes the same temp file next to the target and renames it.
+    writeFileSync(join(localRoot, 'big.txt'), 'y'.repeat(40 * 1024 * 1024));
+    const cut = await timed('upload_file', { host: 'victim', local_path: 'big.txt', remote_path: path });
     await tempAppears;
     expect(cut.result.isError, text(cut.result).slice(0, 300)).toBe(true);
     expect(text(cut.result)).toMatch(/^Error (CONNECTION_CLOSED|SFTP_FAILED): /);
     expect(readFileSync(path, 'utf8')).toBe('original\n');
-    recordFigure('faults', 'write_file cut mid-upload: original intact, error after', Math.round(cut.ms), 'ms');
+    recordFigure('faults', 'upload_file (40 MB) cut mid-transfer: original intact, error after', Math.round(cut.ms), 'ms');
     const next = await timed('write_file', { host: 'victim', remote_path: path, content: 'replaced\n' });
     expect(next.result.isError, text(next.result)).toBeFalsy();
     expect(readFileSync(path, 'utf8')).toBe('replaced\n');

@@ -65,6 +65,11 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
     expect(text(up)).toMatch(/^Uploaded 300004 bytes: /);
     expect(sha256(readFileSync(`${remoteDir}/in/blob.bin`))).toBe(sha256(bytes));
     expect(statSync(`${remoteDir}/in/blob.bin`).mode & 0o777).toBe(0o640);
+    // permissions as in write_file: an integer is the mode value; 640 (octal digits) is ambiguous.
+    await call('upload_file', { host: 'testhost', local_path: source, remote_path: `${remoteDir}/in/mode.bin`, permissions: 0o600 });
+    expect(statSync(`${remoteDir}/in/mode.bin`).mode & 0o777).toBe(0o600);
+    const ambiguous = await call('upload_file', { host: 'testhost', local_path: source, remote_path: `${remoteDir}/in/never.bin`, permissions: 640 });
+    expect(text(ambiguous)).toMatch(/^Error INVALID_ARGUMENT: permissions 640 is ambiguous/);
 
     const target = join(local, 'back', 'blob.bin');
     const down = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/in/blob.bin`, local_path: target, make_dirs: true });
@@ -202,6 +207,8 @@ describe.skipIf(!facts)('mcp-ssh-server policy and log file', () => {
     expect(text(denied)).toMatch(/^Error POLICY_DENIED: the command matches/);
     const write = await server.call('write_file', { host: 'testhost', remote_path: '/tmp/x', content: 'x' });
     expect(text(write)).toMatch(/^Error POLICY_DENIED: .*write_file/);
+    const typed = await server.call('send_input_by_session', { host: 'testhost', input_text: 'q' });
+    expect(text(typed)).toMatch(/^Error POLICY_DENIED: the server is read-only: send_input_by_session is refused/);
     const otherHost = await server.call('read_file', { host: 'localhost', port: f.port, remote_path: '/etc/hostname' });
     expect(text(otherHost)).toMatch(/^Error POLICY_DENIED: host "localhost"/);
     const read = await server.call('read_file', { host: 'testhost', remote_path: '/etc/hostname' });

@@ -29,6 +29,7 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
       'get_command_status',
       'interrupt_command_by_id',
       'send_input',
+      'send_input_by_session',
       'list_running_commands',
       'list_command_history',
       'list_sessions',
@@ -119,7 +120,8 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
     const read = await call('read_file', { host: 'testhost', remote_path: path });
     expect(read.structuredContent).toMatchObject({ content: 'a=1\nb=2\n', truncated: false, binary: false });
     expect(text(read)).toBe('a=1\nb=2\n');
-    const numeric = await call('write_file', { host: 'testhost', remote_path: path, content: 'c=3\n', permissions: 644 });
+    // An integer is a mode value, as in the reference: 420 is 0644.
+    const numeric = await call('write_file', { host: 'testhost', remote_path: path, content: 'c=3\n', permissions: 420 });
     expect(numeric.structuredContent).toMatchObject({ mode: '0644' });
     const truncated = await call('read_file', { host: 'testhost', remote_path: path, max_bytes: 2 });
     expect(text(truncated)).toBe('c=\n[truncated: read 2 of 4 bytes; max_bytes is at most 2097152]');

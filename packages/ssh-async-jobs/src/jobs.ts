@@ -50,7 +50,11 @@ export interface JobInfo {
   readonly command: string;
   readonly sessionKey: string;
   readonly state: JobState;
-  /** The shell's exit status; null while running or when the command did not finish normally. */
+  /**
+   * The shell's exit status; null while running or when the command did not finish normally. A
+   * command that ended its shell (`exit 7`: state `failed`, error `SHELL_EXITED`) has the shell's
+   * exit status here.
+   */
   readonly exitCode: number | null;
   readonly startedAt: string;
   readonly endedAt: string | null;
@@ -463,6 +467,9 @@ export class JobManager {
       const code = isSshError(error) ? error.code : 'FAILED';
       const message = error instanceof Error ? error.message : String(error);
       job.error = { code, message };
+      // `exit 7` ended the shell: its status is the command's, even though the shell is gone.
+      const shellStatus = isSshError(error) && code === 'SHELL_EXITED' ? error.details.exitCode : undefined;
+      if (typeof shellStatus === 'number') job.exitCode = shellStatus;
       job.state = job.interruptRequested ? 'interrupted' : code === 'CONNECTION_CLOSED' ? 'connection_lost' : 'failed';
     }
     this.#running.delete(job.id);

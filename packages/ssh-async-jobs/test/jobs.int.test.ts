@@ -29,6 +29,21 @@ describe.skipIf(!facts)(`JobManager on the real sshd ${facts ? '' : `(SKIPPED: $
     expect(jobs.history(1)[0]?.id).toBe(result.job.id);
   });
 
+  it('keeps the exit status of a command that ends the shell (exit 7); the next job runs in a fresh shell', async () => {
+    const shell = await ShellSession.open(connection);
+    try {
+      const own: JobTarget = { key: connection.key, shell };
+      const exited = await jobs.run(own, 'echo bye; exit 7', { timeoutMs: 5_000 });
+      // A login bash says "logout" as it goes.
+      expect(exited).toMatchObject({ finished: true, output: expect.stringMatching(/^bye\n/) as unknown, job: { state: 'failed', exitCode: 7, error: { code: 'SHELL_EXITED' } } });
+      expect(exited.job.error?.message).toMatch(/exited with status 7 .*fresh shell/);
+      const next = await jobs.run(own, 'echo again', { timeoutMs: 5_000 });
+      expect(next).toMatchObject({ finished: true, output: 'again\n', job: { state: 'completed', exitCode: 0, freshShell: true } });
+    } finally {
+      shell.close();
+    }
+  });
+
   it('goes async at the timeout and keeps running: sleep 4; echo late', async () => {
     const started = Date.now();
     const result = await jobs.run(target, 'sleep 4; echo late', { timeoutMs: 1_000 });

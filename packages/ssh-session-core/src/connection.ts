@@ -30,9 +30,16 @@ export type HostKeyPolicy =
   | { readonly mode: 'accept-new'; readonly knownHostsFiles: readonly string[]; readonly appendTo?: string }
   | { readonly mode: 'insecureAcceptAnyHostKey' };
 
-/** A private key given by path (read at connect) or by content. */
+/**
+ * A private key given by path (read at connect, before anything is sent) or by content.
+ *
+ * A path that cannot be read (missing, unreadable, not a regular file) or that holds no private
+ * key fails the connect at once with `INVALID_ARGUMENT` naming the path and the reason, with no
+ * network round trip — unless `optional` is set: then it is skipped (and named in an
+ * `AUTH_FAILED` message), as ssh does for ssh_config's IdentityFile and its default keys.
+ */
 export type PrivateKeySource =
-  | { readonly path: string; readonly passphrase?: string }
+  | { readonly path: string; readonly passphrase?: string; readonly optional?: boolean }
   | { readonly key: string | Buffer; readonly passphrase?: string; readonly label?: string };
 
 /** Credentials to try, in this order: agent, keys, password, keyboard-interactive. */
@@ -76,6 +83,19 @@ export interface HostKeyInfo {
   readonly fingerprint: string;
   /** `known` (matched a known_hosts line), `added` (accept-new appended it), `unchecked` (insecure opt-out). */
   readonly status: 'known' | 'added' | 'unchecked';
+  /** The known_hosts file it was appended to, when `added`. */
+  readonly file?: string;
+}
+
+/** A host key that accept-new recorded while connecting (OpenSSH: "Permanently added …"). */
+export interface AddedHostKey {
+  /** The host as known_hosts names it: `host`, or `[host]:port` off port 22. */
+  readonly host: string;
+  readonly type: string;
+  /** `SHA256:…`. */
+  readonly fingerprint: string;
+  /** The known_hosts file it was appended to. */
+  readonly file: string;
 }
 
 /** Result of {@link SshConnection.exec}. */
@@ -153,6 +173,11 @@ export class SshConnection {
   /** `user@host:port` of the target. */
   readonly key: string;
   readonly hostKey: HostKeyInfo;
+  /**
+   * The host keys accept-new recorded to open this connection (jump hosts first, then the
+   * target); empty when every key was known. Worth telling the user, as ssh does.
+   */
+  readonly hostKeysAdded: readonly AddedHostKey[];
   readonly #client: Ssh2Client;
   readonly #hops: readonly Ssh2Client[];
   readonly #events = new EventEmitter();
@@ -161,11 +186,12 @@ export class SshConnection {
   #closedError: SshSessionError | undefined;
   #closed = false;
 
-  private constructor(key: string, client: Ssh2Client, hops: readonly Ssh2Client[], hostKey: HostKeyInfo) {
+  private constructor(key: string, client: Ssh2Client, hops: readonly Ssh2Client[], hostKey: HostKeyInfo, hostKeysAdded: readonly AddedHostKey[]) {
     this.key = key;
     this.#client = client;
     this.#hops = hops;
     this.hostKey = hostKey;
+    this.hostKeysAdded = Object.freeze(hostKeysAdded);
     client.on('error', (error: Error) => {
       this.#closedError ??= fromSsh2Error(error, 'established', key);
     });
@@ -175,21 +201,32 @@ export class SshConnection {
   /**
    * Connects, verifies host keys (every hop), authenticates.
    *
-   * @throws SshSessionError `CONNECT_FAILED`, `CONNECT_TIMEOUT`, `AUTH_FAILED`, `HOST_KEY_UNKNOWN`,
+   * @throws SshSessionError `INVALID_ARGUMENT` (a key file that cannot be read, before anything
+   *   connects), `CONNECT_FAILED`, `CONNECT_TIMEOUT`, `AUTH_FAILED`, `HOST_KEY_UNKNOWN`,
    *   `HOST_KEY_CHANGED`, `HOST_KEY_REVOKED`, `ABORTED`.
    */
   static async connect(options: ConnectOptions): Promise<SshConnection> {
     validate(options);
+    const jumps = options.jumps ?? [];
+    // Every hop's key files first: a missing one fails here, locally, before any hop connects.
+    const keys = await Promise.all([...jumps, options].map((endpoint) => loadKeys(endpoint.auth)));
     const hops: Ssh2Client[] = [];
+    const added: AddedHostKey[] = [];
+    const noteAdded = (endpoint: SshEndpoint, hostKey: HostKeyInfo): void => {
+      if (hostKey.status !== 'added' || hostKey.file === undefined) return;
+      added.push({ host: knownHostsName(endpoint.host, endpoint.port ?? DEFAULTS.port), type: hostKey.type, fingerprint: hostKey.fingerprint, file: hostKey.file });
+    };
     try {
       let sock: Duplex | undefined;
-      for (const hop of options.jumps ?? []) {
-        const opened = await openClient(hop, options, sock);
+      for (const [index, hop] of jumps.entries()) {
+        const opened = await openClient(hop, options, sock, keys[index] as LoadedKeys);
         hops.push(opened.client);
+        noteAdded(hop, opened.hostKey);
         sock = await forwardOut(opened.client, nextOf(options, hop), sessionKeyOf(hop), options);
       }
-      const target = await openClient(options, options, sock);
-      return new SshConnection(sessionKeyOf(options), target.client, hops, target.hostKey);
+      const target = await openClient(options, options, sock, keys[jumps.length] as LoadedKeys);
+      noteAdded(options, target.hostKey);
+      return new SshConnection(sessionKeyOf(options), target.client, hops, target.hostKey, added);
     } catch (error) {
       for (const hop of hops.reverse()) shutdown(hop, 0);
       throw error;
@@ -486,12 +523,13 @@ interface Opened {
   readonly hostKey: HostKeyInfo;
 }
 
-async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: Duplex | undefined): Promise<Opened> {
+async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: Duplex | undefined, loaded: LoadedKeys): Promise<Opened> {
   const key = sessionKeyOf(endpoint);
   const port = endpoint.port ?? DEFAULTS.port;
   const logger = options.logger ?? noopLogger;
   const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
-  const keys = await loadKeys(endpoint.auth);
+  // Skipped keys are noted per attempt (ssh2 reports unusable ones as it goes).
+  const keys = { usable: loaded.usable, skipped: [...loaded.skipped] };
   const knownTypes =
     options.hostKeys.mode === 'insecureAcceptAnyHostKey'
       ? []
@@ -569,7 +607,7 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
         verifyHostKey(endpoint.host, port, blob, options.hostKeys).then(
           (info) => {
             hostKeyInfo = info;
-            if (info.status === 'added') logger.log('info', `added host key for ${knownHostsName(endpoint.host, port)}`, { fingerprint: info.fingerprint });
+            if (info.status === 'added') logger.log('info', `added host key for ${knownHostsName(endpoint.host, port)} to ${info.file ?? 'known_hosts'}`, { fingerprint: info.fingerprint });
             verify(true);
           },
           (error: unknown) => {
@@ -627,7 +665,7 @@ async function verifyHostKey(host: string, port: number, blob: Buffer, policy: H
         );
       }
       await appendKnownHost({ file: appendTo, host, port, key: blob });
-      return { type, fingerprint, status: 'added' };
+      return { type, fingerprint, status: 'added', file: appendTo };
     }
   }
 }
@@ -638,11 +676,18 @@ interface LoadedKey {
   readonly label: string;
 }
 
+interface LoadedKeys {
+  readonly usable: readonly LoadedKey[];
+  /** Keys that cannot be offered, each with why (shown in an `AUTH_FAILED` message). */
+  readonly skipped: readonly string[];
+}
+
 /** A key file is a small regular file: a FIFO or a device (`/dev/stdin`) would block the read forever. */
 async function readKeyFile(path: string): Promise<Buffer> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = await handle.stat();
+    if (stats.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     if (!stats.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
     if (stats.size > 1_048_576) throw Object.assign(new Error('too large for a key'), { code: 'ETOOBIG' });
     return await handle.readFile();
@@ -651,23 +696,66 @@ async function readKeyFile(path: string): Promise<Buffer> {
   }
 }
 
-async function loadKeys(auth: AuthOptions): Promise<{ usable: LoadedKey[]; skipped: string[] }> {
+/** Why a key file could not be read, as a person says it. */
+function unreadableReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'ENOTDIR':
+      return 'no such file (a parent is not a directory)';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'a directory, not a key file';
+    case 'ENOTREG':
+      return 'not a regular file';
+    case 'ETOOBIG':
+      return 'over 1 MiB, too large for a key';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    default:
+      return code ?? (error instanceof Error ? error.message : String(error));
+  }
+}
+
+/**
+ * Reads and parses the private keys of one endpoint. A key file that cannot be read or holds no
+ * private key fails at once (`INVALID_ARGUMENT`) unless it is `optional`; an encrypted key without
+ * its passphrase is skipped either way (the agent may hold it).
+ */
+async function loadKeys(auth: AuthOptions): Promise<LoadedKeys> {
   const usable: LoadedKey[] = [];
   const skipped: string[] = [];
+  const unusable = (path: string, reason: string): SshSessionError =>
+    new SshSessionError('INVALID_ARGUMENT', `key file ${path}: ${reason}; nothing was sent to the host`, { details: { keyFile: path, reason } });
   for (const source of auth.privateKeys ?? []) {
     const label = 'path' in source ? source.path : (source.label ?? 'inline key');
+    const required = 'path' in source && source.optional !== true;
     let key: Buffer | string;
     try {
       key = 'path' in source ? await readKeyFile(source.path) : source.key;
     } catch (error) {
+      if (required) throw unusable(label, unreadableReason(error));
       skipped.push(`${label} (unreadable: ${(error as NodeJS.ErrnoException).code ?? 'error'})`);
       continue;
     }
     const passphrase = source.passphrase ?? auth.passphrase;
-    const parsed = utils.parseKey(key, passphrase);
+    const result = utils.parseKey(key, passphrase) as ReturnType<typeof utils.parseKey> | ReturnType<typeof utils.parseKey>[];
+    // An OpenSSH private key file parses to a list (of one).
+    const parsed = Array.isArray(result) ? (result[0] ?? new Error('no key in the file')) : result;
+    // ssh2 parses public keys too (`id_ed25519.pub` named by mistake): they cannot sign.
+    if (!(parsed instanceof Error) && !parsed.isPrivateKey()) {
+      if (required) throw unusable(label, 'a public key, not a private key (name the file without .pub)');
+      skipped.push(`${label} (a public key)`);
+      continue;
+    }
     if (parsed instanceof Error) {
+      const encrypted = /encrypted|passphrase/i.test(parsed.message);
+      if (required && !encrypted) throw unusable(label, 'not a private key');
       skipped.push(
-        /encrypted|passphrase/i.test(parsed.message)
+        encrypted
           ? `${label} (${passphrase === undefined ? 'encrypted, no passphrase given' : 'wrong passphrase'})`
           : `${label} (not a private key)`,
       );

@@ -20,7 +20,9 @@ export type SshSessionErrorCode =
   | 'SHELL_EXITED'
   | 'AWAITING_INPUT'
   | 'FULL_SCREEN'
-  | 'ABORTED';
+  | 'ABORTED'
+  /** A value the caller gave cannot be used, found out at run time (a key file that is not there). */
+  | 'INVALID_ARGUMENT';
 
 export interface SshErrorOptions {
   readonly cause?: unknown;

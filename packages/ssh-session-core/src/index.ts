@@ -8,6 +8,7 @@ export type { PublicKeyInfo } from './keys';
 export type { AppendKnownHostInput, CheckKnownHostsInput, HostKeyCheck } from './known-hosts';
 export { appendKnownHost, checkKnownHosts, knownHostsName } from './known-hosts';
 export type {
+  AddedHostKey,
   AuthOptions,
   ChannelExit,
   ConnectOptions,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import type { SshChannel, SshConnection } from './connection';
+import type { ChannelExit, SshChannel, SshConnection } from './connection';
 import { SshSessionError } from './errors';
 import { cleanTerminalOutput, OutputWindow, type OutputSnapshot } from './output';
 import { keysToInput, SCREEN_SWITCH, TerminalScreen, type ScreenSnapshot } from './terminal-screen';
@@ -107,7 +107,11 @@ export interface CommandHandle<Result> {
   interrupt(graceMs?: number): Promise<InterruptOutcome>;
   /** Calls `listener` for each event until the returned function is called or the command ends. */
   subscribe(listener: (event: ShellCommandEvent) => void): () => void;
-  /** Settles when the session is back at its prompt (or rejects with `SHELL_EXITED`, `CONNECTION_CLOSED`). */
+  /**
+   * Settles when the session is back at its prompt, or rejects with `CONNECTION_CLOSED` or
+   * `SHELL_EXITED` — when the command ended the shell (`exit 7`), that error's `details.exitCode`
+   * is the shell's exit status (null when it was killed by a signal, then `details.signal`).
+   */
   readonly done: Promise<Result>;
   /** Output so far (cleaned), bounded like the result. */
   snapshot(): OutputSnapshot;
@@ -1024,11 +1028,16 @@ export class ShellSession {
     if (this.#shell !== shell) return;
     this.#shell = undefined;
     this.#startup?.reject(new SshSessionError('CONNECTION_CLOSED', 'the shell channel closed before it was ready'));
-    // ssh2 closes channels just before the connection reports its own close: look at the link.
-    queueMicrotask(() => this.#afterClose());
+    // ssh2 closes channels just before the connection reports its own close: look at the link
+    // a microtask later, with the shell's exit status (its 'exit' comes before the 'close', and
+    // `exit` is settled by now).
+    void Promise.resolve(shell.channel.exit).then(
+      (exit) => this.#afterClose(exit),
+      () => this.#afterClose(undefined),
+    );
   }
 
-  #afterClose(): void {
+  #afterClose(exit: ChannelExit | undefined): void {
     if (!this.#connection.isOpen || this.#connection.closedError) {
       this.#fail(
         this.#connection.closedError ??
@@ -1036,14 +1045,19 @@ export class ShellSession {
       );
       return;
     }
-    // The shell exited: the running command fails, the next one gets a fresh shell.
+    // The shell exited: the running command fails (with the shell's exit status: `exit 7` is a
+    // result too), the next one gets a fresh shell.
     this.#fresh = true;
     const running = this.#running;
     this.#running = undefined;
+    const exitCode = exit?.code ?? null;
+    const signal = exit?.signal;
+    const how = exitCode !== null ? ` with status ${exitCode}` : signal !== undefined ? ` (killed by ${signal.startsWith('SIG') ? signal : `SIG${signal}`})` : '';
     running?.reject(
       new SshSessionError(
         'SHELL_EXITED',
-        'the shell exited (the command ran `exit`, or the shell was killed); the next command starts in a fresh shell — directory, variables and functions are lost',
+        `the shell exited${how} (the command ran \`exit\`, or the shell was killed); the next command starts in a fresh shell — directory, variables and functions are lost`,
+        { details: { exitCode, ...(signal === undefined ? {} : { signal }) } },
       ),
     );
   }

@@ -33,6 +33,12 @@ export interface ResolvedTarget {
   readonly user: string;
   /** Every IdentityFile, `~` and `%d %u %h %r %p %n %%` expanded, in order; empty if none configured. */
   readonly identityFiles: readonly string[];
+  /**
+   * True when `identityFiles` are the caller's (`overrides.identityFiles`), not ssh_config's:
+   * {@link connectOptionsFor} then makes a missing or unreadable one fail the connect at once,
+   * where configured ones are skipped as ssh skips them.
+   */
+  readonly identityFilesExplicit: boolean;
   /** Default false. */
   readonly identitiesOnly: boolean;
   /** ProxyJump chain, first hop first; empty for no ProxyJump or `none`. */
@@ -247,7 +253,8 @@ function resolveWithTree(alias: string, options: ResolveTargetOptions, tree: Con
   const port = overrides.port ?? parsePortValue(single(computed, 'port'), alias) ?? 22;
   const user = overrides.user ?? single(computed, 'user') ?? settings.localUser;
   const tokens = { h: host, r: user, p: String(port), n: alias, d: settings.homeDir, u: settings.localUser };
-  const identitySource = overrides.identityFiles !== undefined && overrides.identityFiles.length > 0 ? overrides.identityFiles : list(computed, 'identityfile');
+  const identityFilesExplicit = overrides.identityFiles !== undefined && overrides.identityFiles.length > 0;
+  const identitySource = identityFilesExplicit ? (overrides.identityFiles as readonly string[]) : list(computed, 'identityfile');
   const sessionKey = `${user}@${host}:${port}`;
 
   const jumpSpec = overrides.proxyJump ?? single(computed, 'proxyjump');
@@ -265,6 +272,7 @@ function resolveWithTree(alias: string, options: ResolveTargetOptions, tree: Con
     port,
     user,
     identityFiles: Object.freeze(identitySource.map((file) => expandPath(file, settings.homeDir, tokens))),
+    identityFilesExplicit,
     identitiesOnly: parseFlag(single(computed, 'identitiesonly'), 'IdentitiesOnly', alias) ?? false,
     proxyJump: Object.freeze(proxyJump),
     ...(connectTimeout === undefined ? {} : { connectTimeoutMs: parseSeconds(connectTimeout, 'ConnectTimeout', alias) * 1000 }),

@@ -13,7 +13,8 @@ export interface TargetCredentials {
   readonly passphrase?: string;
   /**
    * Key files tried when ssh_config names none (like ssh's defaults); default
-   * `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` under `homeDir`. Missing files are skipped.
+   * `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` under `homeDir`. Missing files are skipped (so are
+   * ssh_config's IdentityFiles; `overrides.identityFiles` given to {@link resolveTarget} must exist).
    */
   readonly defaultIdentityFiles?: readonly string[];
   /** Used for the default identity files. */
@@ -55,9 +56,12 @@ export function connectOptionsFor(
       hop.identityFiles.length > 0 || hop.identitiesOnly
         ? hop.identityFiles
         : (credentials.defaultIdentityFiles ?? defaultIdentityFiles(credentials.homeDir));
+    // A key the caller named must be there (it fails the connect at once, locally); configured
+    // and default ones are skipped when missing, as ssh does.
+    const optional = !('identityFilesExplicit' in hop && hop.identityFilesExplicit);
     const auth: AuthOptions = {
       ...(credentials.agent && !hop.identitiesOnly ? { agent: credentials.agent } : {}),
-      privateKeys: keyFiles.map((path) => ({ path })),
+      privateKeys: keyFiles.map((path) => (optional ? { path, optional } : { path })),
       ...(credentials.passphrase === undefined ? {} : { passphrase: credentials.passphrase }),
       ...(password === undefined ? {} : { password }),
     };

@@ -1,8 +1,13 @@
 // SshConnection against in-process fake hosts: what the loopback sshd is not configured to show
-// (keyboard-interactive, as network gear uses it).
+// (keyboard-interactive, as network gear uses it), and key files that fail before anything connects.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeHost, fakeLogin } from 'test-utils';
-import { SshConnection } from '../src/index';
+import { connectOptionsFor, resolveTarget, SshConnection } from '../src/index';
 
 const hosts: FakeHost[] = [];
 const connections: SshConnection[] = [];
@@ -38,23 +43,88 @@ describe('SshConnection with keyboard-interactive', () => {
 });
 
 describe('SshConnection key files', () => {
-  it('skips a key path that is a FIFO or a directory instead of blocking on it', async () => {
-    const { execFileSync } = await import('node:child_process');
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
+  it('skips an optional key path that is a FIFO or a directory instead of blocking on it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'key-fifo-'));
     try {
       execFileSync('mkfifo', [join(dir, 'fifo')]);
       const { address } = await kbdHost();
       const connection = await SshConnection.connect({
         ...fakeLogin(address),
-        auth: { privateKeys: [{ path: join(dir, 'fifo') }, { path: dir }], password: address.password },
+        auth: { privateKeys: [{ path: join(dir, 'fifo'), optional: true }, { path: dir, optional: true }], password: address.password },
       });
       connections.push(connection);
       await expect(connection.exec('x')).resolves.toMatchObject({ exitCode: 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails at once with INVALID_ARGUMENT naming a key file that is missing, unreadable or no private key; nothing connects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'key-missing-'));
+    // A listener that counts connections: none may arrive.
+    let connects = 0;
+    const listener = createServer((socket) => {
+      connects++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as AddressInfo).port;
+    try {
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      writeFileSync(join(dir, 'id.pub'), 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@host\n');
+      writeFileSync(join(dir, 'locked'), 'x', { mode: 0o000 });
+      const cases: [string, RegExp][] = [
+        [join(dir, 'nope', 'id_ed25519'), /no such file/],
+        [join(dir, 'fifo'), /not a regular file/],
+        [dir, /a directory/],
+        [join(dir, 'id.pub'), /a public key, not a private key/],
+        // root reads anything: only a non-root run can see the permission case
+        ...(process.getuid?.() === 0 ? [] : [[join(dir, 'locked'), /permission denied/] as [string, RegExp]]),
+      ];
+      for (const [path, reason] of cases) {
+        const attempt = SshConnection.connect({
+          host: '127.0.0.1',
+          port,
+          username: 'me',
+          auth: { privateKeys: [{ path }], password: 'unused' },
+          hostKeys: { mode: 'insecureAcceptAnyHostKey' },
+        });
+        await expect(attempt).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { keyFile: path } });
+        await expect(attempt).rejects.toThrow(new RegExp(`^key file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${reason.source}`));
+      }
+      // A jump host's key too: nothing connects, not even the first hop.
+      const viaJump = SshConnection.connect({
+        host: '10.0.0.1',
+        username: 'me',
+        auth: { password: 'unused' },
+        jumps: [{ host: '127.0.0.1', port, username: 'me', auth: { privateKeys: [{ path: join(dir, 'gone') }] } }],
+        hostKeys: { mode: 'insecureAcceptAnyHostKey' },
+      });
+      await expect(viaJump).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(connects).toBe(0);
+    } finally {
+      listener.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('connectOptionsFor: a key file the caller named must exist; configured and default ones are optional', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'key-opts-'));
+    try {
+      const config = `Host web\n  HostName 127.0.0.1\n  IdentityFile ~/.ssh/configured\n`;
+      const named = await resolveTarget('web', { configText: config, homeDir: home, localUser: 'me', overrides: { identityFiles: ['/x/id'] } });
+      expect(named.identityFilesExplicit).toBe(true);
+      expect(connectOptionsFor(named, { homeDir: home }).auth.privateKeys).toEqual([{ path: '/x/id' }]);
+      const configured = await resolveTarget('web', { configText: config, homeDir: home, localUser: 'me' });
+      expect(configured.identityFilesExplicit).toBe(false);
+      expect(connectOptionsFor(configured, { homeDir: home }).auth.privateKeys).toEqual([{ path: join(home, '.ssh', 'configured'), optional: true }]);
+      const defaults = await resolveTarget('other', { configText: config, homeDir: home, localUser: 'me' });
+      expect(connectOptionsFor(defaults, { homeDir: home }).auth.privateKeys).toEqual(
+        ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => ({ path: join(home, '.ssh', name), optional: true })),
+      );
+      await expect(SshConnection.connect(connectOptionsFor(named, { homeDir: home }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

@@ -142,10 +142,12 @@ describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED
       const file = join(dir, 'accept_new', 'known_hosts');
       const policy = { mode: 'accept-new', knownHostsFiles: [file] } as const;
       const first = await connect(options(f, { hostKeys: policy }));
-      expect(first.hostKey.status).toBe('added');
+      expect(first.hostKey).toMatchObject({ status: 'added', file });
+      expect(first.hostKeysAdded).toEqual([{ host: `[127.0.0.1]:${f.port}`, type: 'ssh-ed25519', fingerprint: f.hostKeyFingerprint, file }]);
       expect(readFileSync(file, 'utf8')).toBe(`${f.knownHostsLine}\n`);
       const second = await connect(options(f, { hostKeys: policy }));
       expect(second.hostKey.status).toBe('known');
+      expect(second.hostKeysAdded).toEqual([]);
     });
 
     it('refuses a changed key, naming host, offered fingerprint and the known_hosts line; nothing runs', async () => {
@@ -271,6 +273,15 @@ describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED
       await expect(connection.exec('echo chained')).resolves.toMatchObject({ stdout: 'chained\n' });
       expectForward(jump1.facts.logPath, jump2.facts.port);
       expectForward(jump2.facts.logPath, f.port);
+    });
+
+    it('says which keys accept-new recorded on the way: the jump host first, then the target', async () => {
+      const file = join(dir, 'accept_new_jump', 'known_hosts');
+      const connection = await connect(options(f, { jumps: [endpoint(jump1.facts)], hostKeys: { mode: 'accept-new', knownHostsFiles: [file] } }));
+      expect(connection.hostKeysAdded.map((added) => [added.host, added.fingerprint, added.file])).toEqual([
+        [`[127.0.0.1]:${jump1.facts.port}`, jump1.facts.hostKeyFingerprint, file],
+        [`[127.0.0.1]:${f.port}`, f.hostKeyFingerprint, file],
+      ]);
     });
 
     it('connects to an ssh_config alias: HostName, Port, User, IdentityFile, ProxyJump alias, known_hosts, keepalive', async () => {

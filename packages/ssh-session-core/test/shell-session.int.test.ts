@@ -281,13 +281,32 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
   it('reports a command that exits the shell as SHELL_EXITED; the next command opens a fresh shell', async () => {
     const own = await ShellSession.open(connection);
     await own.run('cd /tmp');
-    await expect(own.run('exit 3')).rejects.toMatchObject({ code: 'SHELL_EXITED', message: expect.stringContaining('fresh shell') as unknown });
+    await expect(own.run('exit 3')).rejects.toMatchObject({
+      code: 'SHELL_EXITED',
+      message: expect.stringMatching(/exited with status 3 .*fresh shell/) as unknown,
+      details: { exitCode: 3 },
+    });
     expect(own.isOpen).toBe(true);
     await expect(own.run('pwd')).resolves.toMatchObject({ output: `/home/${f.user}\n`, exitCode: 0, freshShell: true });
     await expect(own.run('echo again')).resolves.toMatchObject({ output: 'again\n', freshShell: false });
     own.close();
     expect(own.isOpen).toBe(false);
     await expect(own.run('echo x')).rejects.toMatchObject({ code: 'SHELL_EXITED' });
+  });
+
+  it('keeps the status of `exit 7`, and says which signal killed a shell (no status then)', async () => {
+    const own = await ShellSession.open(connection);
+    try {
+      await expect(own.run('exit 7')).rejects.toMatchObject({ code: 'SHELL_EXITED', details: { exitCode: 7 } });
+      await expect(own.run('kill -KILL $$')).rejects.toMatchObject({
+        code: 'SHELL_EXITED',
+        message: expect.stringContaining('killed by SIGKILL') as unknown,
+        details: { exitCode: null, signal: 'SIGKILL' },
+      });
+      await expect(own.run('echo back')).resolves.toMatchObject({ output: 'back\n', exitCode: 0, freshShell: true });
+    } finally {
+      own.close();
+    }
   });
 
   describe('full-screen programs', () => {

@@ -42,6 +42,7 @@ describe('resolveTarget', () => {
       port: 22,
       user: 'me',
       identityFiles: [],
+      identityFilesExplicit: false,
       identitiesOnly: false,
       proxyJump: [],
       userKnownHostsFiles: [join(home, '.ssh', 'known_hosts')],

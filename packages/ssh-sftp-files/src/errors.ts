@@ -8,7 +8,11 @@ export type SftpFileErrorCode =
   | 'FILE_TOO_LARGE'
   | 'ATOMIC_RENAME_UNSUPPORTED'
   | 'SUDO_FALLBACK_FAILED'
-  | 'SFTP_FAILED';
+  | 'SFTP_FAILED'
+  /** Bytes read are not valid in the encoding asked for (`errors: 'strict'`). */
+  | 'DECODE_FAILED'
+  /** Content has a character the encoding cannot carry (`errors: 'strict'`). */
+  | 'ENCODE_FAILED';
 
 /** An error of ssh-sftp-files. Check with `isSshError` from ssh-session-core. */
 export class SftpFileError extends SshError<SftpFileErrorCode> {

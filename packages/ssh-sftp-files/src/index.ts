@@ -1,5 +1,7 @@
 export type { SftpFileErrorCode } from './errors';
 export { SftpFileError } from './errors';
+export type { DecodedText, EncodingErrors } from './text-codec';
+export { decodeText, encodeContent } from './text-codec';
 export type {
   ContentEncoding,
   FileInfo,

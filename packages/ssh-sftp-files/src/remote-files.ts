@@ -6,9 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { isSshError, Redactor, SshSessionError, type SFTPWrapper, type SshConnection } from 'ssh-session-core';
 import { SftpFileError } from './errors';
 import { toSftpFileError } from './internal/sftp-status';
+import { decodeText, encodeContent, type ContentEncoding, type EncodingErrors } from './text-codec';
 
-/** How text content is encoded; `base64` for bytes. */
-export type ContentEncoding = 'utf-8' | 'utf8' | 'latin1' | 'ascii' | 'utf16le' | 'base64' | 'hex';
+export type { ContentEncoding, EncodingErrors } from './text-codec';
 
 export interface RemoteFilesOptions {
   /** Default cap of `readFile`. 2 MiB. */
@@ -22,8 +22,15 @@ export interface RemoteFilesOptions {
 }
 
 export interface ReadFileOptions {
-  /** Default `utf-8`. Binary content asked for as text comes back as base64, and says so. */
+  /** Default `utf-8`. Binary content asked for as text comes back as base64, and says so (unless `errors` is given). */
   readonly encoding?: ContentEncoding;
+  /**
+   * Decode the bytes as text whatever they hold, as Python's `bytes.decode(encoding, errors)`:
+   * invalid sequences fail (`strict`: `DECODE_FAILED` with their offset), become U+FFFD
+   * (`replace`) or are dropped (`ignore`). Absent: text that is not valid (NUL bytes, invalid
+   * UTF-8) comes back whole as base64 instead (`binary: true`), so no byte is lost.
+   */
+  readonly errors?: EncodingErrors;
   readonly maxBytes?: number;
   /** On permission denied, read through `sudo` (over an exec channel without a PTY: byte-exact). */
   readonly useSudo?: boolean;
@@ -36,8 +43,10 @@ export interface ReadFileResult {
   readonly content: string;
   /** The encoding of `content`: the one asked for, or `base64` for binary content. */
   readonly encoding: ContentEncoding;
-  /** NUL bytes or invalid UTF-8 were found. */
+  /** NUL bytes or invalid UTF-8 were found, and `content` is base64 (never with `errors`: the bytes are decoded as asked). */
   readonly binary: boolean;
+  /** Invalid sequences replaced (`errors: 'replace'`) or dropped (`'ignore'`); 0 otherwise. */
+  readonly decodeErrors: number;
   readonly bytesRead: number;
   /** The file's size (bytes). */
   readonly size: number;
@@ -49,6 +58,12 @@ export interface ReadFileResult {
 export interface WriteFileOptions {
   /** How a string `content` is encoded. Default `utf-8`; `base64` for bytes. */
   readonly encoding?: ContentEncoding;
+  /**
+   * A character `encoding` cannot carry (a lone surrogate, `é` in ASCII): fail with
+   * `ENCODE_FAILED` (`strict`, the default, as Python's `str.encode`), write `?` (`replace`) or
+   * drop it (`ignore`). Checked, like the size, before anything is written.
+   */
+  readonly errors?: EncodingErrors;
   /** Append instead of replacing (not atomic: appended in place). */
   readonly append?: boolean;
   /** Create missing parent directories. */
@@ -153,7 +168,7 @@ export class RemoteFiles {
   async readFile(remotePath: string, options: ReadFileOptions = {}): Promise<ReadFileResult> {
     const path = await this.resolvePath(remotePath);
     const maxBytes = checkSize(options.maxBytes ?? this.#maxReadBytes, 'maxBytes');
-    const encoding = options.encoding ?? 'utf-8';
+    const decoding = { encoding: options.encoding ?? 'utf-8', errors: options.errors };
     try {
       const sftp = await this.#session();
       const stats = await call<SftpStats>(sftp, (cb) => sftp.stat(path, cb)).catch((error: unknown) => {
@@ -161,10 +176,10 @@ export class RemoteFiles {
       });
       if (!isRegularFile(stats.mode)) throw notAFile(path, stats.mode);
       const bytes = await readBounded(sftp, path, maxBytes);
-      return decoded(path, bytes.subarray(0, maxBytes), encoding, Math.max(stats.size, bytes.length), bytes.length > maxBytes, false);
+      return decoded(path, bytes.subarray(0, maxBytes), decoding, Math.max(stats.size, bytes.length), bytes.length > maxBytes, false);
     } catch (error) {
       if (!(isCode(error, 'PERMISSION_DENIED') && options.useSudo)) throw error;
-      return this.#readWithSudo(path, maxBytes, encoding, options.sudoPassword);
+      return this.#readWithSudo(path, maxBytes, decoding, options.sudoPassword);
     }
   }
 
@@ -173,22 +188,23 @@ export class RemoteFiles {
    * (`posix-rename@openssh.com`). The existing file's mode and owner are kept unless
    * `permissions` is given.
    *
-   * @throws SftpFileError `FILE_TOO_LARGE`, `NOT_FOUND` (missing directory without `makeDirs`),
-   *   `NOT_A_FILE`, `PERMISSION_DENIED` (without `useSudo`), `SUDO_FALLBACK_FAILED`, `SFTP_FAILED`.
+   * Encoding, size and mode are checked first: a refused write creates nothing (no file, no
+   * directory, no temp file).
+   *
+   * @throws SftpFileError `FILE_TOO_LARGE`, `ENCODE_FAILED`, `NOT_FOUND` (missing directory
+   *   without `makeDirs`), `NOT_A_FILE`, `PERMISSION_DENIED` (without `useSudo`),
+   *   `SUDO_FALLBACK_FAILED`, `SFTP_FAILED`; RangeError for bad `permissions`.
    */
   async writeFile(remotePath: string, content: string | Uint8Array, options: WriteFileOptions = {}): Promise<WriteFileResult> {
-    const path = await this.resolvePath(remotePath);
-    if (typeof content === 'string' && options.encoding === 'base64' && !isBase64(content)) {
-      throw new TypeError('content is not valid base64 (encoding: base64)');
-    }
-    const bytes = typeof content === 'string' ? Buffer.from(content, toBufferEncoding(options.encoding ?? 'utf-8')) : Buffer.from(content);
+    const bytes = typeof content === 'string' ? encodeContent(content, options.encoding ?? 'utf-8', options.errors ?? 'strict') : Buffer.from(content);
     const maxBytes = checkSize(options.maxBytes ?? this.#maxWriteBytes, 'maxBytes');
     if (bytes.length > maxBytes) {
-      throw new SftpFileError('FILE_TOO_LARGE', `write ${path}: ${bytes.length} bytes is over the cap of ${maxBytes} (max_bytes)`, {
-        details: { path, bytes: bytes.length, maxBytes },
+      throw new SftpFileError('FILE_TOO_LARGE', `write ${remotePath}: ${bytes.length} bytes is over the cap of ${maxBytes} (maxBytes); nothing was written`, {
+        details: { path: remotePath, bytes: bytes.length, maxBytes },
       });
     }
     const mode = options.permissions === undefined ? undefined : parseMode(options.permissions);
+    const path = await this.resolvePath(remotePath);
     try {
       return await this.#writeWithSftp(path, bytes, options, mode);
     } catch (error) {
@@ -414,7 +430,7 @@ export class RemoteFiles {
     }
   }
 
-  async #readWithSudo(path: string, maxBytes: number, encoding: ContentEncoding, password: string | undefined): Promise<ReadFileResult> {
+  async #readWithSudo(path: string, maxBytes: number, decoding: Decoding, password: string | undefined): Promise<ReadFileResult> {
     // One exec, no PTY: the first line is "<size> <type>", then the bytes themselves.
     const script = 'export LC_ALL=C; if [ ! -f "$1" ]; then [ -e "$1" ] && echo "not a regular file" >&2 || echo "No such file" >&2; exit 3; fi; stat -L -c "%s regular" -- "$1" && head -c "$2" -- "$1"';
     const result = await this.#sudo(`sh -c ${quote(script)} sh ${quote(path)} ${maxBytes + 1}`, password, path, 'read');
@@ -426,7 +442,7 @@ export class RemoteFiles {
       throw new SftpFileError('NOT_A_FILE', `read ${path}: not a regular file (${type})`, { details: { path, type } });
     }
     const bytes = result.stdoutBytes.subarray(newline + 1);
-    return decoded(path, bytes.subarray(0, maxBytes), encoding, Number(sizeText), bytes.length > maxBytes, true);
+    return decoded(path, bytes.subarray(0, maxBytes), decoding, Number(sizeText), bytes.length > maxBytes, true);
   }
 
   async #writeWithSudo(path: string, bytes: Buffer, options: WriteFileOptions, mode: number | undefined): Promise<WriteFileResult> {
@@ -650,21 +666,26 @@ async function writeStream(
   }
 }
 
-function decoded(path: string, bytes: Buffer, encoding: ContentEncoding, size: number, truncated: boolean, viaSudo: boolean): ReadFileResult {
+/** How a read turns bytes into `content`. */
+interface Decoding {
+  readonly encoding: ContentEncoding;
+  /** Given: decode as text whatever the bytes are (Python's `errors`); absent: binary → base64. */
+  readonly errors: EncodingErrors | undefined;
+}
+
+function decoded(path: string, bytes: Buffer, decoding: Decoding, size: number, truncated: boolean, viaSudo: boolean): ReadFileResult {
+  const { encoding, errors } = decoding;
+  const facts = { path, bytesRead: bytes.length, size, truncated, viaSudo };
+  if (errors !== undefined && encoding !== 'base64' && encoding !== 'hex') {
+    // A character cut by the truncation is left out, not counted as invalid.
+    const text = decodeText(bytes, encoding, errors, { stream: truncated, what: `read ${path}` });
+    return { ...facts, content: text.text, encoding, binary: false, decodeErrors: text.invalid };
+  }
   // UTF-8 text has no NUL and decodes; other text encodings accept any byte but NUL.
   const binary = encoding === 'utf-8' || encoding === 'utf8' ? isBinary(bytes, truncated) : encoding !== 'utf16le' && bytes.includes(0);
   const asText = encoding !== 'base64' && encoding !== 'hex' && !binary;
   const used: ContentEncoding = asText || encoding === 'hex' ? encoding : 'base64';
-  return {
-    path,
-    content: bytes.toString(toBufferEncoding(used)),
-    encoding: used,
-    binary,
-    bytesRead: bytes.length,
-    size,
-    truncated,
-    viaSudo,
-  };
+  return { ...facts, content: bytes.toString(toBufferEncoding(used)), encoding: used, binary, decodeErrors: 0 };
 }
 
 /** NUL bytes or invalid UTF-8 (a multi-byte character cut by truncation does not count). */
@@ -676,11 +697,6 @@ function isBinary(bytes: Buffer, truncated: boolean): boolean {
   } catch {
     return true;
   }
-}
-
-function isBase64(text: string): boolean {
-  const compact = text.replace(/\s+/g, '');
-  return compact.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(compact);
 }
 
 function toBufferEncoding(encoding: ContentEncoding): BufferEncoding {

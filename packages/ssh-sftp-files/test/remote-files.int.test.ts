@@ -81,6 +81,33 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     await expect(files.readFile(`~/${run}/plain.txt`)).resolves.toMatchObject({ content: 'no newline — ünïcödé', binary: false });
   });
 
+  it('decodes as asked with errors (strict, replace, ignore); without it, invalid text comes back whole as base64', async () => {
+    const latin1 = Buffer.from('café\n', 'latin1');
+    writeFileSync(`${home}/${run}/latin1.txt`, latin1);
+    const path = `~/${run}/latin1.txt`;
+    await expect(files.readFile(path)).resolves.toMatchObject({ binary: true, encoding: 'base64', content: latin1.toString('base64'), decodeErrors: 0 });
+    await expect(files.readFile(path, { errors: 'replace' })).resolves.toMatchObject({ binary: false, encoding: 'utf-8', content: 'caf\uFFFD\n', decodeErrors: 1 });
+    await expect(files.readFile(path, { errors: 'ignore' })).resolves.toMatchObject({ content: 'caf\n', decodeErrors: 1 });
+    await expect(files.readFile(path, { errors: 'strict' })).rejects.toMatchObject({ code: 'DECODE_FAILED', details: { offset: 3 } });
+    await expect(files.readFile(path, { encoding: 'latin1', errors: 'strict' })).resolves.toMatchObject({ content: 'café\n', decodeErrors: 0 });
+    // Writing: strict by default, as Python's str.encode.
+    await expect(files.writeFile(`~/${run}/ascii.txt`, 'café', { encoding: 'ascii' })).rejects.toMatchObject({ code: 'ENCODE_FAILED' });
+    expect(existsSync(`${home}/${run}/ascii.txt`)).toBe(false);
+    await files.writeFile(`~/${run}/ascii.txt`, 'café', { encoding: 'ascii', errors: 'replace' });
+    expect(readFileSync(`${home}/${run}/ascii.txt`, 'latin1')).toBe('caf?');
+  });
+
+  it('refuses content over maxBytes before creating anything: no file, no directories, no temp file', async () => {
+    const dir = `~/${run}/made/by/write`;
+    await expect(files.writeFile(`${dir}/big`, 'é'.repeat(6), { maxBytes: 11, makeDirs: true })).rejects.toMatchObject({
+      code: 'FILE_TOO_LARGE',
+      details: { bytes: 12, maxBytes: 11 },
+    });
+    expect(existsSync(`${home}/${run}/made`)).toBe(false);
+    await files.writeFile(`${dir}/fits`, 'é'.repeat(6), { maxBytes: 12, makeDirs: true });
+    expect(readdirSync(`${home}/${run}/made/by/write`)).toEqual(['fits']);
+  });
+
   it('gives typed errors: missing file, a directory, permission denied, too large', async () => {
     await expect(files.readFile(`~/${run}/missing.txt`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(files.readFile(`~/${run}`)).rejects.toMatchObject({ code: 'NOT_A_FILE', message: expect.stringContaining('directory') as unknown });
