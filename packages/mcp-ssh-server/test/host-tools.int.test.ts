@@ -1,5 +1,6 @@
 // End to end: the tools beyond the reference (directories, transfers, host list, many hosts), the
 // session rules (credentials, close ends jobs), and the policy, through the built bin over stdio.
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,21 +99,24 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
     expect(text(noSource)).toMatch(/^Error LOCAL_NOT_FOUND: /);
   });
 
-  it('lists a directory with types, modes and sizes; hidden entries on request', async () => {
+  it('lists a directory with types, modes, sizes, owner and group names; hidden entries on request', async () => {
     await call('execute_command', { host: 'testhost', command: `mkdir -p ${remoteDir}/list/sub && printf abc > ${remoteDir}/list/a.txt && touch ${remoteDir}/list/.hidden && ln -s a.txt ${remoteDir}/list/link && chmod 600 ${remoteDir}/list/a.txt` });
+    const group = execFileSync('id', ['-gn', f.user], { encoding: 'utf8' }).trim();
+    const owned = { owner: f.user, group, uid: statSync(`${remoteDir}/list/a.txt`).uid };
     const all = await call('list_directory', { host: 'testhost', remote_path: `${remoteDir}/list` });
     expect(all.structuredContent).toMatchObject({
       path: `${remoteDir}/list`,
       total: 4,
       omitted: 0,
       entries: [
-        expect.objectContaining({ name: '.hidden', type: 'file', size: 0 }),
-        expect.objectContaining({ name: 'a.txt', type: 'file', size: 3, mode: '0600' }),
-        expect.objectContaining({ name: 'link', type: 'symlink' }),
-        expect.objectContaining({ name: 'sub', type: 'directory' }),
+        expect.objectContaining({ name: '.hidden', type: 'file', size: 0, ...owned }),
+        expect.objectContaining({ name: 'a.txt', type: 'file', size: 3, mode: '0600', ...owned }),
+        expect.objectContaining({ name: 'link', type: 'symlink', ...owned }),
+        expect.objectContaining({ name: 'sub', type: 'directory', ...owned }),
       ],
     });
     expect(text(all)).toContain('sub/');
+    expect(text(all)).toMatch(new RegExp(`^- 0600 ${f.user} ${group} +3 \\S+  a\\.txt$`, 'm'));
     const visible = await call('list_directory', { host: 'testhost', remote_path: `${remoteDir}/list`, show_hidden: false });
     expect((visible.structuredContent?.entries as { name: string }[]).map((e) => e.name)).toEqual(['a.txt', 'link', 'sub']);
     const notDir = await call('list_directory', { host: 'testhost', remote_path: `${remoteDir}/list/a.txt` });

@@ -52,6 +52,25 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     await expect(files.list(`~/${run}/a`)).resolves.toMatchObject([{ name: 'b', type: 'directory' }]);
   });
 
+  it('lists owner and group names from the server\'s long listing; ids as text where there is no name; stat gives ids', async () => {
+    const dir = `${home}/${run}/owners`;
+    await files.writeFile(`${dir}/mine.txt`, 'x', { makeDirs: true });
+    // The test host is this machine (tests run as root): give two entries other owners directly.
+    writeFileSync(`${dir}/roots.txt`, 'r');
+    chmodSync(`${dir}/roots.txt`, 0o644);
+    writeFileSync(`${dir}/orphan.txt`, 'o');
+    execFileSync('chown', ['54321:54322', `${dir}/orphan.txt`]);
+    const group = execFileSync('id', ['-gn', f.user], { encoding: 'utf8' }).trim();
+    const { uid, gid } = statSync(`${dir}/mine.txt`);
+    expect(await files.list(dir)).toEqual([
+      expect.objectContaining({ name: 'mine.txt', uid, gid, owner: f.user, group }),
+      expect.objectContaining({ name: 'orphan.txt', uid: 54321, gid: 54322, owner: '54321', group: '54322' }),
+      expect.objectContaining({ name: 'roots.txt', uid: 0, gid: 0, owner: 'root', group: 'root' }),
+    ]);
+    // SFTP attributes carry ids only; stat has no long name to read.
+    await expect(files.stat(`${dir}/mine.txt`)).resolves.toMatchObject({ uid, gid, owner: String(uid), group: String(gid) });
+  });
+
   it('replaces a file atomically, keeping its mode, and leaves no temp file behind', async () => {
     const path = `${home}/${run}/script.sh`;
     await files.writeFile(path, '#!/bin/sh\necho one\n', { permissions: 0o750 });
