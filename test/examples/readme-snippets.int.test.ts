@@ -60,6 +60,28 @@ describe('README code blocks', () => {
     }
   });
 
+  it('has JSON blocks that parse, and tool-call examples (```jsonc, after a // <tool> comment) that name real tools and parameters', () => {
+    const tools = toolSchemas();
+    const checked: string[] = [];
+    for (const block of all.filter((b) => b.lang === 'json')) expect(() => JSON.parse(block.code), block.where).not.toThrow();
+    for (const block of all.filter((b) => b.lang === 'jsonc')) {
+      let tool: string | undefined;
+      for (const [index, line] of block.code.split('\n').entries()) {
+        const where = `${block.readme}:${block.line + index + 1}`;
+        const named = /^\/\/\s*(\w+)/.exec(line)?.[1];
+        if (named && tools.has(named)) tool = named;
+        if (!line.startsWith('{')) continue;
+        expect(tool, `${where}: which tool? Put a // <tool name> comment above`).toBeDefined();
+        const schema = tools.get(tool as string) as { properties: string[]; required: string[] };
+        const args = Object.keys(JSON.parse(line) as Record<string, unknown>);
+        expect(args.filter((name) => !schema.properties.includes(name)), `${where}: not parameters of ${tool}`).toEqual([]);
+        expect(schema.required.filter((name) => !args.includes(name)), `${where}: required by ${tool}`).toEqual([]);
+        checked.push(`${tool}`);
+      }
+    }
+    expect(checked.length).toBeGreaterThan(5);
+  });
+
   it('has no claim that the unpublished packages install from npm without saying "once published"', () => {
     for (const readme of readmes) {
       const text = readFileSync(join(root, readme), 'utf8');
@@ -148,6 +170,24 @@ describe.skipIf(!facts)(`README runnable blocks on the real sshd ${facts ? '' : 
     expect(result, `${block.where} failed:\n${result.stderr}\n--- stdout:\n${result.stdout}`).toMatchObject({ code: 0, signal: null });
   }, 90_000);
 });
+
+/** Every tool of the built server: its parameters and the required ones (tools/list over stdio, through the SDK client). */
+function toolSchemas(): Map<string, { properties: string[]; required: string[] }> {
+  const script = `
+    import { createRequire } from 'node:module';
+    import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+    import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+    const cli = createRequire(import.meta.url).resolve('mcp-ssh-server/package.json').replace(/package\\.json$/, 'dist/cli.js');
+    const client = new Client({ name: 'readme-check', version: '0.0.0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [cli, '--log-level', 'silent'], env: { ...process.env } }));
+    const { tools } = await client.listTools();
+    console.log(JSON.stringify(tools.map((t) => [t.name, { properties: Object.keys(t.inputSchema.properties ?? {}), required: t.inputSchema.required ?? [] }])));
+    await client.close();`;
+  // From examples/, where the SDK and the built server resolve by name.
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(root, 'examples'), encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`tools/list failed (pnpm build first?):\n${result.stderr}`);
+  return new Map(JSON.parse(result.stdout) as [string, { properties: string[]; required: string[] }][]);
+}
 
 /** Runs a script without blocking the event loop (the fake device answers from this process). */
 function runNode(file: string, cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
