@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
@@ -82,7 +82,8 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
     // Nothing outside the local roots, and never a .ssh directory (the server's own keys).
     const outside = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/in/blob.bin`, local_path: join(server.home, 'x.bin') });
     expect(text(outside)).toMatch(/^Error POLICY_DENIED: .*outside the server's local roots/);
-    const escape = await call('upload_file', { host: 'testhost', local_path: '../../etc/passwd', remote_path: `${remoteDir}/passwd` });
+    // As many ../ as it takes from the root to /etc/passwd (which exists: refused for where it is, not missing).
+    const escape = await call('upload_file', { host: 'testhost', local_path: relative(local, '/etc/passwd'), remote_path: `${remoteDir}/passwd` });
     expect(text(escape)).toMatch(/^Error POLICY_DENIED: /);
     const sshDir = join(local, '.ssh');
     mkdirSync(sshDir);
