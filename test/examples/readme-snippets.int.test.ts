@@ -96,15 +96,17 @@ describe('README code blocks', () => {
 
 describe.skipIf(!facts)(`README runnable blocks on the real sshd ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
   const f = facts as SshdFacts;
-  // Inside examples/: `import 'ssh-session-core'` resolves through examples/node_modules to the built package.
-  const dir = mkdtempSync(join(root, 'examples', '.readme-snippets-'));
-  const home = join(dir, 'home');
-  const remoteHome = `/home/${f.user}`;
+  // Inside examples/: `import 'ssh-session-core'` resolves through examples/node_modules to the built
+  // package. Made in beforeAll: a skipped or filtered suite still collects, but runs no afterAll.
+  let dir: string;
+  let home: string;
   const files = new Map<Block, string>();
   let device: FakeHost;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(root, 'examples', '.readme-snippets-'));
+    home = join(dir, 'home');
     device = await FakeHost.start({ password: 'device-pass', onShell: fakeDevice({ vendor: 'cisco_ios', hostname: 'core1', enableSecret: 'enable-secret' }) });
     mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
     copyFileSync(f.keyPath, join(home, '.ssh', 'id_ed25519'));
@@ -141,9 +143,9 @@ describe.skipIf(!facts)(`README runnable blocks on the real sshd ${facts ? '' : 
 
   afterAll(async () => {
     await device?.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
     // What the blocks leave on the host (which is this machine): the files README's ~/app.
-    rmSync(join(remoteHome, 'app'), { recursive: true, force: true });
+    rmSync(`/home/${f.user}/app`, { recursive: true, force: true });
   });
 
   it('typechecks every runnable block against the built packages', () => {

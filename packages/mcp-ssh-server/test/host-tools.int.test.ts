@@ -14,19 +14,21 @@ const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).dig
 
 describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
   const f = facts as SshdFacts;
-  const local = mkdtempSync(join(tmpdir(), 'mcp-local-'));
+  // Made in beforeAll, not at collection: a skipped or filtered suite still collects, but runs no afterAll.
+  let local: string;
   const remoteDir = `/tmp/mcp-host-tools-${process.pid}`;
   let server: E2eServer;
   const call = (name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => server.call(name, args);
 
   beforeAll(async () => {
+    local = mkdtempSync(join(tmpdir(), 'mcp-local-'));
     const home = serverHome(f, `Host testhost2\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n\nHost far\n  HostName 192.0.2.10\n  User ops\n  ProxyJump testhost\n\nHost loopy\n  ProxyJump loopy2\n\nHost loopy2\n  ProxyJump loopy\n\n`);
     server = await startServer(f, { home, args: ['--local-root', local], env: { OVRD_envhost_HOST: f.host, OVRD_envhost_PORT: String(f.port), OVRD_envhost_PASS: f.password, OVRD_envhost_USER: f.user } });
   });
   afterAll(async () => {
     await call('execute_command', { host: 'testhost', command: `rm -rf ${remoteDir}` }).catch(() => undefined);
     await server?.close();
-    rmSync(local, { recursive: true, force: true });
+    if (local) rmSync(local, { recursive: true, force: true });
   });
 
   it('lists the new tools with output schemas', async () => {
@@ -183,10 +185,13 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
 describe.skipIf(!facts)('mcp-ssh-server policy and log file', () => {
   const f = facts as SshdFacts;
   let server: E2eServer;
-  const logDir = mkdtempSync(join(tmpdir(), 'mcp-log-'));
-  const logFile = join(logDir, 'server.log');
+  // Made in beforeAll, not at collection: a skipped or filtered suite still collects, but runs no afterAll.
+  let logDir: string;
+  let logFile: string;
 
   beforeAll(async () => {
+    logDir = mkdtempSync(join(tmpdir(), 'mcp-log-'));
+    logFile = join(logDir, 'server.log');
     server = await startServer(f, {
       args: ['--read-only', '--allow-command', '^uptime$', '--allow-hosts', 'testhost', '--log-file', logFile],
       env: { MCP_SSH_DENY_COMMANDS: 'reboot' },
@@ -194,7 +199,7 @@ describe.skipIf(!facts)('mcp-ssh-server policy and log file', () => {
   });
   afterAll(async () => {
     await server?.close();
-    rmSync(logDir, { recursive: true, force: true });
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
   it('runs only allowed commands on allowed hosts, refuses writes, and says so in the instructions', async () => {

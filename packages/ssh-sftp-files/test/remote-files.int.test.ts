@@ -25,9 +25,11 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
   const run = `mcp-files-${randomBytes(4).toString('hex')}`;
   const home = `/home/${f.user}`;
   const rootFiles: string[] = [];
-  const local = mkdtempSync(join(tmpdir(), 'sftp-files-'));
+  // Made in beforeAll, not at collection: a skipped or filtered suite still collects, but runs no afterAll.
+  let local: string;
 
   beforeAll(async () => {
+    local = mkdtempSync(join(tmpdir(), 'sftp-files-'));
     connection = await SshConnection.connect(keyLogin(f));
     files = new RemoteFiles(connection);
   });
@@ -36,7 +38,7 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     rmSync(`${home}/${run}`, { recursive: true, force: true });
     rmSync(`/tmp/${run}`, { recursive: true, force: true });
     for (const path of rootFiles) rmSync(path, { force: true });
-    rmSync(local, { recursive: true, force: true });
+    if (local) rmSync(local, { recursive: true, force: true });
   });
 
   it('writes with makeDirs and permissions 0600, then appends: exact content and mode 600', async () => {
