@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 //   integration  the real OpenSSH sshd started by the globalSetup; files run one at a time
 //   packaging    each package packed and imported under plain Node (ESM and CJS)
 //   bench        `pnpm bench` only: timings against baselines run side by side (not in `pnpm test`)
+// The tiers of `pnpm test` share one temp directory per run (TMPDIR), checked empty at the end.
+const tempCheck = 'tooling/test-utils/src/temp-check.ts';
+
 export default defineConfig({
   test: {
     testTimeout: 20_000,
@@ -16,6 +19,7 @@ export default defineConfig({
           name: 'unit',
           include: ['packages/*/test/**/*.test.ts', 'tooling/*/test/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          globalSetup: [tempCheck],
         },
       },
       {
@@ -23,7 +27,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['packages/*/test/**/*.int.test.ts', 'tooling/*/test/**/*.int.test.ts', 'test/examples/**/*.int.test.ts'],
-          globalSetup: ['tooling/test-utils/src/global-setup.ts'],
+          // tempCheck first: its teardown runs last, after sshd's removed its own directory.
+          globalSetup: [tempCheck, 'tooling/test-utils/src/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 30_000,
         },
@@ -43,6 +48,7 @@ export default defineConfig({
         test: {
           name: 'packaging',
           include: ['test/packaging/**/*.test.ts'],
+          globalSetup: [tempCheck],
           testTimeout: 240_000,
           hookTimeout: 240_000,
         },

@@ -9,7 +9,7 @@ const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
 const facts = sshdFacts();
 
 function runExample(file: string, f: SshdFacts): string {
-  const env = { ...process.env, SSH_HOST: f.host, SSH_PORT: String(f.port), SSH_USER: f.user, SSH_KEY: f.keyPath, SSH_KNOWN_HOSTS: f.knownHostsPath };
+  const env: NodeJS.ProcessEnv = { ...process.env, SSH_HOST: f.host, SSH_PORT: String(f.port), SSH_USER: f.user, SSH_KEY: f.keyPath, SSH_KNOWN_HOSTS: f.knownHostsPath };
   delete env.SSH_AUTH_SOCK;
   const result = spawnSync(process.execPath, [join(examples, file)], { cwd: examples, encoding: 'utf8', env, timeout: 30_000 });
   expect(result.stderr, result.stderr).toBe('');

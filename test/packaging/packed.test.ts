@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const libraries = ['ssh-session-core', 'ssh-async-jobs', 'ssh-sftp-files'] as const;
 const packages = [...libraries, 'mcp-ssh-server'] as const;
-const work = mkdtempSync(join(tmpdir(), 'mcp-ssh-pack-'));
-const project = join(work, 'consumer');
+// Made in beforeAll, not at collection: a filtered run collects the file but runs no afterAll.
+let work: string;
+let project: string;
 const tarballs = new Map<string, string>();
 
 function node(args: readonly string[]): string {
@@ -22,6 +23,8 @@ function node(args: readonly string[]): string {
 }
 
 beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'mcp-ssh-pack-'));
+  project = join(work, 'consumer');
   const packed = join(work, 'tarballs');
   mkdirSync(packed);
   mkdirSync(project);
@@ -42,7 +45,9 @@ beforeAll(() => {
   });
 });
 
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
 
 describe('packed packages under plain Node', () => {
   it.each(packages)('%s ships dist, its README and no sources or tests', (name) => {

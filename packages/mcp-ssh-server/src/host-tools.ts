@@ -24,6 +24,8 @@ const entrySchema = z.object({
   mode: z.string(),
   uid: z.number().int().nullable(),
   gid: z.number().int().nullable(),
+  owner: z.string().nullable().describe('Owner name as ls -l shows it (the uid as text when the server gives no name)'),
+  group: z.string().nullable().describe('Group name as ls -l shows it (the gid as text when the server gives no name)'),
   modified_at: z.string().nullable(),
 });
 const listingSchema = z.object({ path: z.string(), entries: z.array(entrySchema), total: z.number().int(), omitted: z.number().int() });
@@ -84,8 +86,8 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     {
       title: 'List a remote directory',
       description:
-        'Lists a directory on a host over SFTP: name, type, size, mode, owner and modification time of each entry, ' +
-        `sorted by name (at most ${MAX_ENTRIES}). Cheaper and exacter than parsing ls.`,
+        'Lists a directory on a host over SFTP: name, type, size, mode, owner and group names (as ls -l shows them) and ' +
+        `modification time of each entry, sorted by name (at most ${MAX_ENTRIES}). Cheaper and exacter than parsing ls.`,
       inputSchema: {
         ...connectionShape,
         remote_path: z.string().min(1).default('~').describe('Directory on the host; ~ is the home directory'),
@@ -100,7 +102,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         const path = await session.files.resolvePath(args.remote_path);
         const all = (await session.files.list(path)).filter((entry) => args.show_hidden || !entry.name.startsWith('.'));
         const shown = all.slice(0, MAX_ENTRIES);
-        const lines = shown.map(entryLine);
+        const lines = entryLines(shown);
         if (all.length > shown.length) lines.push(`[${all.length - shown.length} more entries not shown]`);
         return {
           content: [{ type: 'text', text: `${path}: ${all.length} entries\n${lines.join('\n')}` }],
@@ -353,13 +355,23 @@ function entryFields(entry: FileInfo) {
     mode: entry.mode.toString(8).padStart(4, '0'),
     uid: entry.uid,
     gid: entry.gid,
+    owner: entry.owner,
+    group: entry.group,
     modified_at: entry.modifiedAt,
   };
 }
 
-function entryLine(entry: FileInfo): string {
-  const kind = entry.type === 'directory' ? 'd' : entry.type === 'symlink' ? 'l' : entry.type === 'file' ? '-' : '?';
-  return `${kind} ${entry.mode.toString(8).padStart(4, '0')} ${String(entry.size).padStart(10)} ${entry.modifiedAt ?? '-'}  ${entry.name}${entry.type === 'directory' ? '/' : ''}`;
+/** `ls -l`-like lines: owner and group columns as wide as their longest name. */
+function entryLines(entries: readonly FileInfo[]): string[] {
+  const owner = (entry: FileInfo): string => entry.owner ?? '-';
+  const group = (entry: FileInfo): string => entry.group ?? '-';
+  const ownerWidth = Math.max(0, ...entries.map((entry) => owner(entry).length));
+  const groupWidth = Math.max(0, ...entries.map((entry) => group(entry).length));
+  return entries.map((entry) => {
+    const kind = entry.type === 'directory' ? 'd' : entry.type === 'symlink' ? 'l' : entry.type === 'file' ? '-' : '?';
+    const mode = entry.mode.toString(8).padStart(4, '0');
+    return `${kind} ${mode} ${owner(entry).padEnd(ownerWidth)} ${group(entry).padEnd(groupWidth)} ${String(entry.size).padStart(10)} ${entry.modifiedAt ?? '-'}  ${entry.name}${entry.type === 'directory' ? '/' : ''}`;
+  });
 }
 
 function transferResult(verb: string, result: { localPath: string; remotePath: string; bytes: number; durationMs: number }): CallToolResult {

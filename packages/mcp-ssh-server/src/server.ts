@@ -78,6 +78,26 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
   };
 }
 
+/** What a client's model reads first: how sessions, command ids, devices and files fit (kept short). */
+const INSTRUCTIONS = [
+  'Persistent SSH sessions to Linux/Unix hosts and network devices (routers, switches, firewalls).',
+  'Sessions: one persistent shell per user@host:port, opened on first use and reused: cd, variables and virtualenvs ' +
+    'persist between calls. A command sent while another runs there gets a second shell in the same directory. ' +
+    'list_sessions shows them; close_session ends one.',
+  'Commands: execute_command waits until it finishes or until timeout (30 s), returning exact output and the real ' +
+    'exit code. Still running then, or waiting at a prompt, it returns a command_id and keeps running: follow it with ' +
+    'get_command_status (since_offset pages output), answer prompts with send_input, stop it with interrupt_command_by_id. ' +
+    'execute_command_async returns the command_id at once. Full-screen programs (vim, top): send_keys and read_screen.',
+  'Network devices: device_type is optional (detected at login; give it, e.g. cisco_ios or juniper_junos, to skip ' +
+    'detection); enable_password enters privileged mode. Device results have no exit code (null); a vendor error line ' +
+    'such as "% Invalid input" makes the command failed. One CLI session per device.',
+  'Files: read_file and write_file move text or base64 up to 2 MiB (writes are atomic; use_sudo for root-owned files); ' +
+    'upload_file and download_file stream files of any size between this server\'s machine and the host; list_directory ' +
+    'lists one.',
+  'Hosts are names, IPs or ~/.ssh/config aliases (list_hosts shows them); credentials come from ssh_config, the agent ' +
+    'or the server\'s OVRD_<alias>_* variables, so you rarely pass passwords.',
+].join('\n');
+
 /**
  * Builds the MCP server: composition only, no I/O. Connect it to a transport
  * (`server.connect(new StdioServerTransport())`) to serve.
@@ -85,20 +105,12 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
 export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer & { readonly parts: SshMcpServerParts } {
   const parts = options.parts ?? createServerParts(options);
   const { sessions, jobs, redactor, policy, logger } = parts;
-  const restrictions = policy.isOpen ? '' : ` The operator set a policy (${policy.describe()}): refused calls say POLICY_DENIED.`;
+  const restrictions = policy.isOpen ? '' : `\nPolicy: the operator set one (${policy.describe()}): refused calls say POLICY_DENIED.`;
   const server = new McpServer(
     { name: 'mcp-ssh-server', version: VERSION },
     {
       capabilities: { logging: {} },
-      instructions:
-        'Persistent SSH sessions to Linux hosts. Each host keeps one shell: the current directory, ' +
-        'variables and virtualenvs persist between execute_command calls. Commands return exact output ' +
-        'and real exit codes; a command still running at its timeout (or waiting for input) returns a ' +
-        'command_id to follow with get_command_status, answer with send_input, or stop with ' +
-        'interrupt_command_by_id. Hosts are names, IPs or ~/.ssh/config aliases (list_hosts shows them); ' +
-        'credentials come from ssh_config, the agent, or OVRD_<alias>_* variables of the server, so you ' +
-        'rarely pass passwords.' +
-        restrictions,
+      instructions: INSTRUCTIONS + restrictions,
     },
   );
   registerCommandTools(server, { sessions, jobs, redactor, logger, policy });

@@ -1,9 +1,19 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseCli } from '../src/config';
 import { Policy } from '../src/policy';
+
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-config-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('parseCli', () => {
   it('serves with defaults when given nothing', () => {
@@ -53,7 +63,7 @@ describe('parseCli', () => {
   });
 
   it('builds the policy from a file, flags and the environment; a bad pattern stops the start', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mcp-config-'));
+    const dir = tempDir();
     const file = join(dir, 'policy.json');
     writeFileSync(file, JSON.stringify({ allowedHosts: ['db-*'], deniedCommands: ['\\breboot\\b'] }));
     expect(parseCli(['--policy', file, '--allow-hosts', 'web-*, 10.0.0.*', '--deny-command', 'rm\\s+-rf', '--read-only'], {})).toMatchObject({
@@ -80,7 +90,7 @@ describe('parseCli', () => {
     expect(parseCli(['--http', '--http-port', '0'], { MCP_SSH_HTTP_TOKEN: 'x'.repeat(32) })).toMatchObject({
       config: { http: { host: '127.0.0.1', port: 0, token: 'x'.repeat(32), allowedOrigins: [] } },
     });
-    const dir = mkdtempSync(join(tmpdir(), 'mcp-config-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'token'), `${'t'.repeat(40)}\n`);
     expect(parseCli(['--http', '--http-token-file', join(dir, 'token'), '--allowed-origin', 'https://app.example'], {})).toMatchObject({
       config: { http: { port: 8765, token: 't'.repeat(40), allowedOrigins: ['https://app.example'] } },

@@ -1,9 +1,10 @@
 // End to end: the tools beyond the reference (directories, transfers, host list, many hosts), the
 // session rules (credentials, close ends jobs), and the policy, through the built bin over stdio.
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
@@ -13,19 +14,21 @@ const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).dig
 
 describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
   const f = facts as SshdFacts;
-  const local = mkdtempSync(join(tmpdir(), 'mcp-local-'));
+  // Made in beforeAll, not at collection: a skipped or filtered suite still collects, but runs no afterAll.
+  let local: string;
   const remoteDir = `/tmp/mcp-host-tools-${process.pid}`;
   let server: E2eServer;
   const call = (name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => server.call(name, args);
 
   beforeAll(async () => {
+    local = mkdtempSync(join(tmpdir(), 'mcp-local-'));
     const home = serverHome(f, `Host testhost2\n  HostName ${f.host}\n  Port ${f.port}\n  User ${f.user}\n  IdentityFile ${f.keyPath}\n\nHost far\n  HostName 192.0.2.10\n  User ops\n  ProxyJump testhost\n\nHost loopy\n  ProxyJump loopy2\n\nHost loopy2\n  ProxyJump loopy\n\n`);
     server = await startServer(f, { home, args: ['--local-root', local], env: { OVRD_envhost_HOST: f.host, OVRD_envhost_PORT: String(f.port), OVRD_envhost_PASS: f.password, OVRD_envhost_USER: f.user } });
   });
   afterAll(async () => {
     await call('execute_command', { host: 'testhost', command: `rm -rf ${remoteDir}` }).catch(() => undefined);
     await server?.close();
-    rmSync(local, { recursive: true, force: true });
+    if (local) rmSync(local, { recursive: true, force: true });
   });
 
   it('lists the new tools with output schemas', async () => {
@@ -86,7 +89,8 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
     // Nothing outside the local roots, and never a .ssh directory (the server's own keys).
     const outside = await call('download_file', { host: 'testhost', remote_path: `${remoteDir}/in/blob.bin`, local_path: join(server.home, 'x.bin') });
     expect(text(outside)).toMatch(/^Error POLICY_DENIED: .*outside the server's local roots/);
-    const escape = await call('upload_file', { host: 'testhost', local_path: '../../etc/passwd', remote_path: `${remoteDir}/passwd` });
+    // As many ../ as it takes from the root to /etc/passwd (which exists: refused for where it is, not missing).
+    const escape = await call('upload_file', { host: 'testhost', local_path: relative(local, '/etc/passwd'), remote_path: `${remoteDir}/passwd` });
     expect(text(escape)).toMatch(/^Error POLICY_DENIED: /);
     const sshDir = join(local, '.ssh');
     mkdirSync(sshDir);
@@ -103,21 +107,24 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
     expect(text(noSource)).toMatch(/^Error LOCAL_NOT_FOUND: /);
   });
 
-  it('lists a directory with types, modes and sizes; hidden entries on request', async () => {
+  it('lists a directory with types, modes, sizes, owner and group names; hidden entries on request', async () => {
     await call('execute_command', { host: 'testhost', command: `mkdir -p ${remoteDir}/list/sub && printf abc > ${remoteDir}/list/a.txt && touch ${remoteDir}/list/.hidden && ln -s a.txt ${remoteDir}/list/link && chmod 600 ${remoteDir}/list/a.txt` });
+    const group = execFileSync('id', ['-gn', f.user], { encoding: 'utf8' }).trim();
+    const owned = { owner: f.user, group, uid: statSync(`${remoteDir}/list/a.txt`).uid };
     const all = await call('list_directory', { host: 'testhost', remote_path: `${remoteDir}/list` });
     expect(all.structuredContent).toMatchObject({
       path: `${remoteDir}/list`,
       total: 4,
       omitted: 0,
       entries: [
-        expect.objectContaining({ name: '.hidden', type: 'file', size: 0 }),
-        expect.objectContaining({ name: 'a.txt', type: 'file', size: 3, mode: '0600' }),
-        expect.objectContaining({ name: 'link', type: 'symlink' }),
-        expect.objectContaining({ name: 'sub', type: 'directory' }),
+        expect.objectContaining({ name: '.hidden', type: 'file', size: 0, ...owned }),
+        expect.objectContaining({ name: 'a.txt', type: 'file', size: 3, mode: '0600', ...owned }),
+        expect.objectContaining({ name: 'link', type: 'symlink', ...owned }),
+        expect.objectContaining({ name: 'sub', type: 'directory', ...owned }),
       ],
     });
     expect(text(all)).toContain('sub/');
+    expect(text(all)).toMatch(new RegExp(`^- 0600 ${f.user} ${group} +3 \\S+  a\\.txt$`, 'm'));
     const visible = await call('list_directory', { host: 'testhost', remote_path: `${remoteDir}/list`, show_hidden: false });
     expect((visible.structuredContent?.entries as { name: string }[]).map((e) => e.name)).toEqual(['a.txt', 'link', 'sub']);
     const notDir = await call('list_directory', { host: 'testhost', remote_path: `${remoteDir}/list/a.txt` });
@@ -183,10 +190,13 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
 describe.skipIf(!facts)('mcp-ssh-server policy and log file', () => {
   const f = facts as SshdFacts;
   let server: E2eServer;
-  const logDir = mkdtempSync(join(tmpdir(), 'mcp-log-'));
-  const logFile = join(logDir, 'server.log');
+  // Made in beforeAll, not at collection: a skipped or filtered suite still collects, but runs no afterAll.
+  let logDir: string;
+  let logFile: string;
 
   beforeAll(async () => {
+    logDir = mkdtempSync(join(tmpdir(), 'mcp-log-'));
+    logFile = join(logDir, 'server.log');
     server = await startServer(f, {
       args: ['--read-only', '--allow-command', '^uptime$', '--allow-hosts', 'testhost', '--log-file', logFile],
       env: { MCP_SSH_DENY_COMMANDS: 'reboot' },
@@ -194,7 +204,7 @@ describe.skipIf(!facts)('mcp-ssh-server policy and log file', () => {
   });
   afterAll(async () => {
     await server?.close();
-    rmSync(logDir, { recursive: true, force: true });
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
   it('runs only allowed commands on allowed hosts, refuses writes, and says so in the instructions', async () => {

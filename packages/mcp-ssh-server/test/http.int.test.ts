@@ -15,7 +15,8 @@ const facts = sshdFacts();
 describe.skipIf(!facts)(`mcp-ssh-server over Streamable HTTP ${facts ? '' : `(SKIPPED: ${sshdSkipReason()})`}`, () => {
   const f = facts as SshdFacts;
   const token = randomBytes(24).toString('hex');
-  const home = serverHome(f);
+  // Made in beforeAll, not at collection: a skipped or filtered suite still collects, but runs no afterAll.
+  let home: string;
   let child: ChildProcess;
   let url: string;
   const stderr: string[] = [];
@@ -43,6 +44,7 @@ describe.skipIf(!facts)(`mcp-ssh-server over Streamable HTTP ${facts ? '' : `(SK
     });
 
   beforeAll(async () => {
+    home = serverHome(f);
     child = spawn(process.execPath, [cli, '--http', '--http-port', '0', '--log-level', 'debug'], {
       env: { PATH: process.env.PATH ?? '', HOME: home, MCP_SSH_HTTP_TOKEN: token },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,7 +67,7 @@ describe.skipIf(!facts)(`mcp-ssh-server over Streamable HTTP ${facts ? '' : `(SK
     if (child && child.exitCode === null) {
       child.kill('SIGKILL');
     }
-    rmSync(home, { recursive: true, force: true });
+    if (home) rmSync(home, { recursive: true, force: true });
   });
 
   it('binds loopback and refuses a request without the token, or with a wrong one (401)', async () => {

@@ -53,12 +53,13 @@ function logSettles(start: number, done: (log: string) => boolean): Promise<stri
 describe.skipIf(!facts)(`security and hostile input through the server bin ${sshdSkipReason()}`, () => {
   const f = facts as SshdFacts;
   const canary = f.password; // the one secret: login, sudo, send_input, enable
-  const work = mkdtempSync(join(tmpdir(), 'mcp-security-'));
-  const marker = join(work, 'INJECTED'); // must never exist
-  const localRoot = join(work, 'local');
-  const logFile = join(work, 'server.log');
+  // Made in beforeAll, not at collection: a skipped or filtered suite still collects, but runs no afterAll.
+  let work: string;
+  let marker: string; // must never exist
+  let localRoot: string;
+  let logFile: string;
   /** Root-only (the suite runs as root): writes there go through sudo's fallback. */
-  const rootOnly = mkdtempSync(join(tmpdir(), 'mcp-security-root-'));
+  let rootOnly: string;
   let device: FakeHost;
   let server: E2eServer;
   const call = (name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => server.call(name, args);
@@ -71,6 +72,11 @@ describe.skipIf(!facts)(`security and hostile input through the server bin ${ssh
   const psSamples: string[] = [];
 
   beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'mcp-security-'));
+    marker = join(work, 'INJECTED');
+    localRoot = join(work, 'local');
+    logFile = join(work, 'server.log');
+    rootOnly = mkdtempSync(join(tmpdir(), 'mcp-security-root-'));
     chmodSync(work, 0o777);
     spawnSync('mkdir', ['-m', '700', localRoot]);
     device = await FakeHost.start({ password: canary, onShell: fakeDevice({ vendor: 'cisco_ios', hostname: 'canary-rtr', enableSecret: canary }) });
@@ -99,8 +105,7 @@ describe.skipIf(!facts)(`security and hostile input through the server bin ${ssh
   afterAll(async () => {
     await server?.close();
     await device?.close();
-    rmSync(work, { recursive: true, force: true });
-    rmSync(rootOnly, { recursive: true, force: true });
+    for (const dir of [work, rootOnly]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a changed host key and a revoked one before anything runs', async () => {

@@ -27,7 +27,13 @@ describe('mcp-ssh-server bin', () => {
     // Any non-MCP byte on stdout would make the client fail to parse and reject here.
     await client.connect(transport);
     expect(client.getServerVersion()).toEqual({ name: 'mcp-ssh-server', version });
-    expect(client.getInstructions()).toMatch(/persistent SSH sessions/i);
+    const instructions = client.getInstructions() ?? '';
+    expect(instructions).toMatch(/persistent SSH sessions/i);
+    // How the pieces fit, for the model: sessions, command ids, devices, files — and short.
+    for (const part of ['user@host:port', 'command_id', 'get_command_status', 'send_input', 'interrupt_command_by_id', 'device_type', 'enable_password', 'read_file', 'write_file', '2 MiB', 'upload_file', 'download_file']) {
+      expect(instructions, part).toContain(part);
+    }
+    expect(instructions.split(/\s+/).length).toBeLessThan(300);
     await client.close();
     expect(stderr.join('')).toMatch(/serving on stdio/);
   });

@@ -201,6 +201,8 @@ export class SshConnection {
   /**
    * Connects, verifies host keys (every hop), authenticates.
    *
+   * @throws TypeError / RangeError for misuse, before any I/O: a bad host, port or username, a
+   *   missing or malformed `auth` (the message names what to pass), no `hostKeys` policy.
    * @throws SshSessionError `INVALID_ARGUMENT` (a key file that cannot be read, before anything
    *   connects), `CONNECT_FAILED`, `CONNECT_TIMEOUT`, `AUTH_FAILED`, `HOST_KEY_UNKNOWN`,
    *   `HOST_KEY_CHANGED`, `HOST_KEY_REVOKED`, `ABORTED`.
@@ -437,6 +439,7 @@ function validate(options: ConnectOptions): void {
     if (typeof endpoint.username !== 'string' || endpoint.username.length === 0 || /[\s\0]/.test(endpoint.username)) {
       throw new TypeError(`invalid username ${JSON.stringify(endpoint.username)}`);
     }
+    validateAuth(endpoint, endpoint === options ? 'connect' : `jump host ${sessionKeyOf(endpoint)}`);
   }
   if (!options.hostKeys) throw new TypeError('hostKeys policy is required');
   const positive = (name: string, value: number | undefined, min: number): void => {
@@ -447,6 +450,43 @@ function validate(options: ConnectOptions): void {
   positive('connectTimeoutMs', options.connectTimeoutMs, 1);
   positive('keepaliveIntervalMs', options.keepaliveIntervalMs, 0);
   positive('keepaliveCountMax', options.keepaliveCountMax, 1);
+}
+
+const AUTH_SHAPE = 'auth: { agent?: string, privateKeys?: [{ path } | { key }], passphrase?: string, password?: string }';
+
+/**
+ * Credentials are misuse-checked here, before any I/O: a missing `auth` (or `agent` passed next
+ * to `host` instead of inside it) must not surface later as a crash inside key loading.
+ */
+function validateAuth(endpoint: SshEndpoint, where: string): void {
+  const auth = (endpoint as { readonly auth?: unknown }).auth;
+  if (auth === undefined || auth === null || typeof auth !== 'object' || Array.isArray(auth)) {
+    const misplaced = ['agent', 'privateKeys', 'passphrase', 'password'].filter((name) => name in endpoint);
+    const hint = misplaced.length > 0 ? `; ${misplaced.join(', ')} belong${misplaced.length === 1 ? 's' : ''} inside auth` : '';
+    throw new TypeError(`${where}: auth is required, got ${auth === null ? 'null' : Array.isArray(auth) ? 'an array' : typeof auth}: pass ${AUTH_SHAPE}${hint}`);
+  }
+  const { agent, privateKeys, passphrase, password } = auth as Record<string, unknown>;
+  const optionalString = (name: string, value: unknown): void => {
+    if (value !== undefined && typeof value !== 'string') throw new TypeError(`${where}: auth.${name} must be a string, got ${typeof value}`);
+  };
+  optionalString('agent', agent);
+  optionalString('passphrase', passphrase);
+  optionalString('password', password);
+  if (privateKeys === undefined) return;
+  if (!Array.isArray(privateKeys)) {
+    throw new TypeError(`${where}: auth.privateKeys must be an array of { path } or { key }, got ${typeof privateKeys}`);
+  }
+  privateKeys.forEach((source: unknown, index) => {
+    const entry = source as { path?: unknown; key?: unknown; passphrase?: unknown } | null;
+    const byPath = typeof entry?.path === 'string' && entry.path.length > 0;
+    const byKey = typeof entry?.key === 'string' || Buffer.isBuffer(entry?.key);
+    if (!byPath && !byKey) {
+      // Name the fields, never their values: a passphrase may sit next to a bad path.
+      const got = entry !== null && typeof entry === 'object' ? `an object with ${Object.keys(entry).join(', ') || 'no fields'}` : typeof source;
+      throw new TypeError(`${where}: auth.privateKeys[${index}] must be { path: string } or { key: string | Buffer }, got ${got}`);
+    }
+    optionalString(`privateKeys[${index}].passphrase`, entry?.passphrase);
+  });
 }
 
 /** `user@host:port`: the key connections are pooled and shown under. */

@@ -18,13 +18,17 @@ import {
 } from '../src/index';
 
 const facts = sshdFacts();
-const dir = mkdtempSync(join(tmpdir(), 'core-conn-'));
+// Made in a hook, not at collection: a filtered or skipped run would never remove it.
+let dir: string;
 const open: SshConnection[] = [];
 const pools: ConnectionPool[] = [];
 
 afterEach(async () => {
   for (const connection of open.splice(0)) connection.close();
   await Promise.all(pools.splice(0).map((pool) => pool.closeAll()));
+});
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'core-conn-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

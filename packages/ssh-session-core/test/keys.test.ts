@@ -2,10 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOpenSshPublicKey } from '../src/index';
 
-const dir = mkdtempSync(join(tmpdir(), 'core-keys-'));
+// Made in a hook, not at collection: a filtered or skipped run would never remove it.
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'core-keys-'));
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('parseOpenSshPublicKey', () => {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendKnownHost, checkKnownHosts, knownHostsName } from '../src/known-hosts';
 
 interface TestKey {
@@ -13,7 +13,8 @@ interface TestKey {
   readonly fingerprint: string;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'core-known-hosts-'));
+// Made in a hook, not at collection: a filtered or skipped run would never remove it.
+let dir: string;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function generateKey(name: string, type: 'ed25519' | 'rsa'): TestKey {
@@ -24,9 +25,15 @@ function generateKey(name: string, type: 'ed25519' | 'rsa'): TestKey {
   return { type: keyType, base64, blob: Buffer.from(base64, 'base64'), fingerprint: listed.split(' ')[1] ?? '' };
 }
 
-const edA = generateKey('ed-a', 'ed25519');
-const edB = generateKey('ed-b', 'ed25519');
-const rsa = generateKey('rsa', 'rsa');
+let edA: TestKey;
+let edB: TestKey;
+let rsa: TestKey;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'core-known-hosts-'));
+  edA = generateKey('ed-a', 'ed25519');
+  edB = generateKey('ed-b', 'ed25519');
+  rsa = generateKey('rsa', 'rsa');
+});
 
 let fileCount = 0;
 /** Writes a new known_hosts file from lines and returns its path. */

@@ -1,4 +1,6 @@
 // The persistent POSIX shell against the real sshd: exact output, real exit codes, state.
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { ShellSession, SshConnection, type ScreenSnapshot, type ShellCommand, type ShellCommandEvent } from '../src/index';
@@ -30,14 +32,18 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
   const f = facts as SshdFacts;
   let connection: SshConnection;
   let shell: ShellSession;
+  // Files the remote commands write: one directory per run (the host is this machine), removed after.
+  const work = `/tmp/mcp-shell-session-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
     connection = await SshConnection.connect(keyLogin(f));
     shell = await ShellSession.open(connection);
+    await shell.run(`mkdir -m 700 ${work}`);
   });
   afterAll(() => {
     shell?.close();
     connection?.close();
+    rmSync(work, { recursive: true, force: true });
   });
 
   it('gives exactly the output: no echo, no prompt, no marker, no \\r', async () => {
@@ -73,8 +79,8 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
   it('keeps output exact after a script changes the prompt (a venv prepends to PS1)', async () => {
     const own = await ShellSession.open(connection);
     try {
-      await own.run(`printf '%s\\n' 'VIRTUAL_ENV=/tmp/venv; export VIRTUAL_ENV' 'PS1="(venv) \${PS1:-}"' > /tmp/fake-activate`);
-      await own.run('. /tmp/fake-activate');
+      await own.run(`printf '%s\\n' 'VIRTUAL_ENV=/tmp/venv; export VIRTUAL_ENV' 'PS1="(venv) \${PS1:-}"' > ${work}/fake-activate`);
+      await own.run(`. ${work}/fake-activate`);
       await expect(own.run('echo "in $VIRTUAL_ENV"')).resolves.toMatchObject({ output: 'in /tmp/venv\n', exitCode: 0 });
       await expect(own.run("printf 'no newline'")).resolves.toMatchObject({ output: 'no newline' });
     } finally {
@@ -269,13 +275,13 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
 
   it('drops a queued command that times out or is aborted before it starts; it never runs later', async () => {
     const blocker = shell.start('sleep 0.5');
-    await expect(shell.run('touch /tmp/should-not-exist-$$', { timeoutMs: 100 })).rejects.toMatchObject({ code: 'SESSION_BUSY' });
+    await expect(shell.run(`touch ${work}/should-not-exist-$$`, { timeoutMs: 100 })).rejects.toMatchObject({ code: 'SESSION_BUSY' });
     const controller = new AbortController();
-    const aborted = shell.run('echo never > /tmp/never-ran', { signal: controller.signal });
+    const aborted = shell.run(`echo never > ${work}/never-ran`, { signal: controller.signal });
     controller.abort();
     await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
     await blocker.done;
-    await expect(shell.run('ls /tmp/should-not-exist-* /tmp/never-ran 2>/dev/null | wc -l')).resolves.toMatchObject({ output: '0\n' });
+    await expect(shell.run(`ls ${work}/should-not-exist-* ${work}/never-ran 2>/dev/null | wc -l`)).resolves.toMatchObject({ output: '0\n' });
   });
 
   it('reports a command that exits the shell as SHELL_EXITED; the next command opens a fresh shell', async () => {
@@ -311,8 +317,8 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
 
   describe('full-screen programs', () => {
     it('detects less, shows its screen, and returns to command mode when it quits', async () => {
-      await shell.run('seq 1 300 > /tmp/mcp-less-test.txt');
-      const command = shell.start('less /tmp/mcp-less-test.txt; echo "less exited $?"');
+      await shell.run(`seq 1 300 > ${work}/less-test.txt`);
+      const command = shell.start(`less ${work}/less-test.txt; echo "less exited $?"`);
       await expect(nextEvent(command, 'screen')).resolves.toEqual({ type: 'screen', active: true });
       expect(command.fullScreen).toBe(true);
       const screen = await waitForScreen(shell, (lines) => lines[0] === '1' && lines.includes('49'));
@@ -327,13 +333,12 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     });
 
     it('drives vi with keys: insert text, save, quit', async () => {
-      await shell.run('rm -f /tmp/mcp-vi-test.txt');
-      const command = shell.start('vi /tmp/mcp-vi-test.txt');
+      const command = shell.start(`vi ${work}/vi-test.txt`);
       await nextEvent(command, 'screen');
-      await waitForScreen(shell, (lines) => lines.some((line) => line.includes('mcp-vi-test.txt')));
+      await waitForScreen(shell, (lines) => lines.some((line) => line.includes('vi-test.txt')));
       shell.sendKeys('iHello from vi<esc>:wq<enter>');
       await expect(command.done).resolves.toMatchObject({ exitCode: 0 });
-      await expect(shell.run('cat /tmp/mcp-vi-test.txt')).resolves.toMatchObject({ output: 'Hello from vi\n' });
+      await expect(shell.run(`cat ${work}/vi-test.txt`)).resolves.toMatchObject({ output: 'Hello from vi\n' });
     });
 
     it('detects top; with stopOnInteractive run() returns FULL_SCREEN at once; q returns to the shell', async () => {

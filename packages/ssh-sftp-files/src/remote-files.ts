@@ -5,6 +5,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSshError, Redactor, SshSessionError, type SFTPWrapper, type SshConnection } from 'ssh-session-core';
 import { SftpFileError } from './errors';
+import { ownerGroupFromLongname } from './internal/longname';
 import { toSftpFileError } from './internal/sftp-status';
 import { decodeText, encodeContent, type ContentEncoding, type EncodingErrors } from './text-codec';
 
@@ -103,6 +104,14 @@ export interface FileInfo {
   /** Owner; null when the server did not say. */
   readonly uid: number | null;
   readonly gid: number | null;
+  /**
+   * Owner and group names as `ls -l` shows them. {@link RemoteFiles.list} takes them from the
+   * server's long listing (OpenSSH's sftp-server puts names there); when it gives none (and
+   * always for {@link RemoteFiles.stat}, as SFTP attributes carry ids only) the id as text; null
+   * when the server said neither.
+   */
+  readonly owner: string | null;
+  readonly group: string | null;
   /** Modification time, ISO 8601; null when the server did not say. */
   readonly modifiedAt: string | null;
 }
@@ -217,12 +226,12 @@ export class RemoteFiles {
   async list(remotePath: string): Promise<FileInfo[]> {
     const path = await this.resolvePath(remotePath);
     const sftp = await this.#session();
-    const entries = await call<{ filename: string; attrs: SftpStats }[]>(sftp, (cb) => sftp.readdir(path, cb)).catch((error: unknown) => {
+    const entries = await call<{ filename: string; longname?: string; attrs: SftpStats }[]>(sftp, (cb) => sftp.readdir(path, cb)).catch((error: unknown) => {
       throw toSftpFileError(error, 'list', path);
     });
     return entries
       .filter((entry) => entry.filename !== '.' && entry.filename !== '..')
-      .map((entry) => fileInfo(entry.filename, posix.join(path, entry.filename), entry.attrs))
+      .map((entry) => fileInfo(entry.filename, posix.join(path, entry.filename), entry.attrs, ownerGroupFromLongname(entry.longname)))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -703,8 +712,10 @@ function toBufferEncoding(encoding: ContentEncoding): BufferEncoding {
   return encoding === 'utf-8' ? 'utf8' : encoding;
 }
 
-function fileInfo(name: string, path: string, stats: SftpStats): FileInfo {
+function fileInfo(name: string, path: string, stats: SftpStats, names?: { readonly owner: string; readonly group: string }): FileInfo {
   const kind = stats.mode & S_IFMT;
+  const uid = Number.isInteger(stats.uid) ? stats.uid : null;
+  const gid = Number.isInteger(stats.gid) ? stats.gid : null;
   return {
     name,
     path,
@@ -712,8 +723,10 @@ function fileInfo(name: string, path: string, stats: SftpStats): FileInfo {
     size: stats.size,
     mode: stats.mode & 0o7777,
     // Servers may leave attributes out: null, never a made-up owner or 1970.
-    uid: Number.isInteger(stats.uid) ? stats.uid : null,
-    gid: Number.isInteger(stats.gid) ? stats.gid : null,
+    uid,
+    gid,
+    owner: names?.owner ?? (uid === null ? null : String(uid)),
+    group: names?.group ?? (gid === null ? null : String(gid)),
     modifiedAt: Number.isFinite(stats.mtime) ? new Date(stats.mtime * 1000).toISOString() : null,
   };
 }

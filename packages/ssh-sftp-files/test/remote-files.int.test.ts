@@ -25,9 +25,11 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
   const run = `mcp-files-${randomBytes(4).toString('hex')}`;
   const home = `/home/${f.user}`;
   const rootFiles: string[] = [];
-  const local = mkdtempSync(join(tmpdir(), 'sftp-files-'));
+  // Made in beforeAll, not at collection: a skipped or filtered suite still collects, but runs no afterAll.
+  let local: string;
 
   beforeAll(async () => {
+    local = mkdtempSync(join(tmpdir(), 'sftp-files-'));
     connection = await SshConnection.connect(keyLogin(f));
     files = new RemoteFiles(connection);
   });
@@ -36,7 +38,7 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     rmSync(`${home}/${run}`, { recursive: true, force: true });
     rmSync(`/tmp/${run}`, { recursive: true, force: true });
     for (const path of rootFiles) rmSync(path, { force: true });
-    rmSync(local, { recursive: true, force: true });
+    if (local) rmSync(local, { recursive: true, force: true });
   });
 
   it('writes with makeDirs and permissions 0600, then appends: exact content and mode 600', async () => {
@@ -50,6 +52,25 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     await expect(files.readFile(path)).resolves.toMatchObject({ content: 'first line\nsecond line', encoding: 'utf-8', binary: false, truncated: false, size: 22 });
     await expect(files.stat(path)).resolves.toMatchObject({ type: 'file', size: 22, mode: 0o600, name: 'notes.txt' });
     await expect(files.list(`~/${run}/a`)).resolves.toMatchObject([{ name: 'b', type: 'directory' }]);
+  });
+
+  it('lists owner and group names from the server\'s long listing; ids as text where there is no name; stat gives ids', async () => {
+    const dir = `${home}/${run}/owners`;
+    await files.writeFile(`${dir}/mine.txt`, 'x', { makeDirs: true });
+    // The test host is this machine (tests run as root): give two entries other owners directly.
+    writeFileSync(`${dir}/roots.txt`, 'r');
+    chmodSync(`${dir}/roots.txt`, 0o644);
+    writeFileSync(`${dir}/orphan.txt`, 'o');
+    execFileSync('chown', ['54321:54322', `${dir}/orphan.txt`]);
+    const group = execFileSync('id', ['-gn', f.user], { encoding: 'utf8' }).trim();
+    const { uid, gid } = statSync(`${dir}/mine.txt`);
+    expect(await files.list(dir)).toEqual([
+      expect.objectContaining({ name: 'mine.txt', uid, gid, owner: f.user, group }),
+      expect.objectContaining({ name: 'orphan.txt', uid: 54321, gid: 54322, owner: '54321', group: '54322' }),
+      expect.objectContaining({ name: 'roots.txt', uid: 0, gid: 0, owner: 'root', group: 'root' }),
+    ]);
+    // SFTP attributes carry ids only; stat has no long name to read.
+    await expect(files.stat(`${dir}/mine.txt`)).resolves.toMatchObject({ uid, gid, owner: String(uid), group: String(gid) });
   });
 
   it('replaces a file atomically, keeping its mode, and leaves no temp file behind', async () => {
