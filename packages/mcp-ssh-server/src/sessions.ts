@@ -12,6 +12,7 @@ import {
   SshSessionError,
   isSshError,
   type Logger,
+  type AddedHostKey,
   type ConnectOptions,
   type HostShellDetection,
   type Redactor,
@@ -280,11 +281,15 @@ export class SessionManager {
     let connection: SshConnection;
     let shell: ShellSession | DeviceSession;
     let detection: HostShellDetection;
+    let hostKeysAdded: readonly AddedHostKey[];
     try {
       const device = resolved.device;
       // POSIX shell or device CLI: given by device_type, else decided from evidence (no extra
       // round trip on a POSIX host). A device that hangs up after a probe is reconnected.
-      ({ connection, shell, detection } = await openHostShell(() => this.#pool.acquire(resolved.connectOptions, key), {
+      // A cancelled open connects no more: its key may already serve a newer open.
+      const connect = (): Promise<SshConnection> =>
+        opening.cancelled ? Promise.reject(new SshSessionError('ABORTED', `the session open to ${key} was cancelled`)) : this.#pool.acquire(resolved.connectOptions, key);
+      ({ connection, shell, detection, hostKeysAdded } = await openHostShell(connect, {
         ...(device.type === undefined ? {} : { deviceType: device.type }),
         shell: { sudoPassword: resolved.sudoPassword },
         device: {
@@ -312,7 +317,7 @@ export class SessionManager {
       shell,
       kind: shell instanceof DeviceSession ? 'device' : 'posix',
       detection,
-      notices: openNotices(detection, shell, resolved.device.enablePassword !== undefined),
+      notices: openNotices(detection, shell, resolved.device.enablePassword !== undefined, hostKeysAdded),
       target: {
         key,
         shell,
@@ -412,13 +417,21 @@ export class SessionManager {
   }
 }
 
-/** What the first result of a new session says: what was detected, and an enable secret that has no use there. */
-function openNotices(detection: HostShellDetection, shell: ShellSession | DeviceSession, enableGiven: boolean): string[] {
+/**
+ * What the first result of a new session says, a paragraph each: the host keys accept-new
+ * recorded (as ssh prints "Permanently added"), what was detected, an enable secret with no use.
+ */
+function openNotices(detection: HostShellDetection, shell: ShellSession | DeviceSession, enableGiven: boolean, hostKeysAdded: readonly AddedHostKey[]): string[] {
   const notices: string[] = [];
-  if (detection.detected && detection.kind === 'device') notices.push(`detected: ${detection.profile} (${detection.evidence})`);
-  if (enableGiven && shell instanceof DeviceSession && !shell.profile.enable) {
-    notices.push(`enable_password not used: ${shell.profile.name} has no enable mode (its CLI already has the login's rights)`);
+  if (hostKeysAdded.length > 0) {
+    notices.push(hostKeysAdded.map((added) => `Added host key ${added.fingerprint} for ${added.host} to ${added.file} (${added.type}; first connection, StrictHostKeyChecking accept-new).`).join('\n'));
   }
+  const device: string[] = [];
+  if (detection.detected && detection.kind === 'device') device.push(`detected: ${detection.profile} (${detection.evidence})`);
+  if (enableGiven && shell instanceof DeviceSession && !shell.profile.enable) {
+    device.push(`enable_password not used: ${shell.profile.name} has no enable mode (its CLI already has the login's rights)`);
+  }
+  if (device.length > 0) notices.push(device.join('\n'));
   return notices;
 }
 

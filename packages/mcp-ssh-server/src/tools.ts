@@ -374,24 +374,9 @@ export function progressReporter(extra: ToolExtra): ((progress: number, total?: 
 }
 
 /** Connections whose recorded host keys a result has announced (a WeakSet: nothing kept once a connection is gone). */
-const announcedHostKeys = new WeakSet<Session['connection']>();
-
-/**
- * `Added host key SHA256:… for [host]:port to <file>` — once per connection, in the first command
- * result after accept-new recorded a new host key (as ssh prints "Permanently added"), else null.
- */
-export function hostKeyNotice(session: Session): string | null {
-  const connection = session.connection;
-  if (connection.hostKeysAdded.length === 0 || announcedHostKeys.has(connection)) return null;
-  announcedHostKeys.add(connection);
-  return connection.hostKeysAdded
-    .map((added) => `Added host key ${added.fingerprint} for ${added.host} to ${added.file} (${added.type}; first connection, StrictHostKeyChecking accept-new).`)
-    .join('\n');
-}
-
-/** What a session says once, in its first command result: a host key recorded, what was detected. */
+/** What a session says once, in its first command result: host keys recorded, what was detected. */
 export function sessionNotices(session: Session): string | null {
-  return notices(hostKeyNotice(session), session.notices.splice(0).join('\n'));
+  return notices(...session.notices.splice(0));
 }
 
 /** The notices that apply, one paragraph each; null when none does. */

@@ -66,8 +66,13 @@ describe.skipIf(!facts)(`POSIX hosts are never taken for devices ${facts ? '' : 
     }
   });
 
-  it('a host whose exec runs no command (ForceCommand) but whose shell runs the marker setup is POSIX', async () => {
-    const result = await server.call('execute_command', { host: 'forced', command: 'cd /tmp && echo "in $PWD"; (exit 4)' });
+  it.each([
+    ['Debian default', undefined],
+    ['root style', 'root@box:~# '],
+    ['RHEL style', '[mcpsshtest@box ~]$ '],
+  ])('a host whose exec runs no command (ForceCommand) but whose shell runs the marker setup is POSIX (%s prompt)', async (_style, ps1) => {
+    if (ps1) writeRc('.bashrc', `${bashrc()}\nPS1='${ps1}'\n`);
+    const result = await server.call('execute_command', { host: 'forced', command: 'cd /tmp && echo "in $PWD"; (exit 4)' }).finally(() => writeRc('.bashrc', bashrc()));
     expect(result.structuredContent, text(result)).toMatchObject({ status: 'completed', exit_code: 4, output: 'in /tmp\n', notice: null });
     const state = await server.call('execute_command', { host: 'forced', command: 'pwd' });
     expect(state.structuredContent).toMatchObject({ exit_code: 0, output: '/tmp\n' });

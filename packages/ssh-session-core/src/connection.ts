@@ -878,11 +878,11 @@ function describeTried(tried: readonly string[], skipped: readonly string[]): st
  * restricted accounts decline exec; `Unable to open shell`, `Unable to request a pseudo-terminal`).
  */
 function channelError(key: string, error: Error): SshSessionError {
-  const refused = /^Unable to (exec|open shell|request a pseudo-terminal|start subsystem)/.exec(error.message)?.[1];
+  const refused = /^Unable to (exec|open shell|request a pseudo-terminal)/.exec(error.message)?.[1];
   if (refused) {
-    const what = refused === 'exec' ? 'to run a command (exec request)' : refused === 'open shell' ? 'an interactive shell' : refused === 'start subsystem' ? 'the subsystem' : 'a terminal (PTY)';
+    const what = refused === 'exec' ? 'to run a command (exec request)' : refused === 'open shell' ? 'an interactive shell' : 'a terminal (PTY)';
     const hint = refused === 'exec' ? ': network devices and restricted accounts (ForceCommand) decline exec' : refused === 'open shell' ? ': the account or device allows no interactive session' : '';
-    return new SshSessionError('CHANNEL_OPEN_FAILED', `${key} refused ${what}${hint}`, { cause: error, details: { refused: ({ exec: 'exec', 'open shell': 'shell', 'start subsystem': 'subsystem' } as Record<string, string>)[refused] ?? 'pty' } });
+    return new SshSessionError('CHANNEL_OPEN_FAILED', `${key} refused ${what}${hint}`, { cause: error, details: { refused: refused === 'exec' ? 'exec' : refused === 'open shell' ? 'shell' : 'pty' } });
   }
   return new SshSessionError('CHANNEL_OPEN_FAILED', `${key} refused a new channel: ${error.message} (too many sessions? MaxSessions in sshd_config)`, { cause: error });
 }

@@ -1,4 +1,4 @@
-import type { SshConnection } from './connection';
+import type { AddedHostKey, SshConnection } from './connection';
 import { DeviceSession, type DeviceSessionOptions } from './device/device-session';
 import { deviceProfile } from './device/profiles';
 import { SshSessionError, isSshError } from './errors';
@@ -18,6 +18,8 @@ export interface OpenHostShellOptions {
    * POSIX host.
    */
   readonly probeTimeoutMs?: number;
+  /** Stops the open: no further connect, and whatever was opened is closed (`ABORTED`). */
+  readonly signal?: AbortSignal;
 }
 
 /** What the session talks to, and why. */
@@ -36,17 +38,26 @@ export interface HostShell {
   readonly connection: SshConnection;
   readonly shell: ShellSession | DeviceSession;
   readonly detection: HostShellDetection;
+  /** Host keys accept-new recorded on any connection the open made (one that hung up included). */
+  readonly hostKeysAdded: readonly AddedHostKey[];
 }
+
+/** What the steps below return; the host keys are gathered over every connection at the end. */
+type Opened = Omit<HostShell, 'hostKeysAdded'>;
 
 const PROBE_TAG = '__MCPSSH_PROBE';
 /**
- * Every Unix shell (sh, bash, zsh, ash, fish, csh) expands `$SHELL` in double quotes; a device
- * CLI answers with an error, or echoes the line with `$SHELL` left as it is.
+ * Every Unix shell (sh, bash, zsh, ash, fish, csh) expands `$SHELL` in double quotes (a space after
+ * it: csh would read `$SHELL:` as a modifier); a device CLI answers with an error, or echoes the
+ * line with `$SHELL` left as it is.
  */
-const PROBE = `echo "${PROBE_TAG}:$SHELL:"`;
-const PROBE_ANSWER = new RegExp(`${PROBE_TAG}:([^\\n:$]*):`);
-/** A prompt a POSIX shell shows (`user@host:~$`, `root@host:/etc#`, `bash-5.2$`), not a device's. */
-const POSIX_PROMPT = /^(?:[\w.-]+@[\w.-]+:\S*|[\w.-]+-\d[\d.]*)[$#]$|^\S*\$$/;
+const PROBE = `echo "${PROBE_TAG} $SHELL __"`;
+const PROBE_ANSWER = new RegExp(`${PROBE_TAG} ([^\\s$]*) *__`);
+/**
+ * A prompt a POSIX shell shows, not a device's: `user@host:~$`, `root@host:/etc#` (Debian),
+ * `[user@host ~]$` (RHEL), `bash-5.2$`, anything ending in `$`.
+ */
+const POSIX_PROMPT = /^[\w.-]+@[\w.-]+:\S*[$#]$|^\[[\w.-]+@[\w.-]+ [^\]]*\][$#]$|^(?:ba|z|k|da)?sh-\d[\d.]*[$#]$|^\S*\$$/;
 const DEVICE_RECONNECTS = 2;
 
 /**
@@ -66,6 +77,26 @@ export async function openHostShell(connect: () => Promise<SshConnection>, optio
   const wanted = options.deviceType?.toLowerCase();
   // An unknown type fails before anything connects.
   if (wanted !== undefined && wanted !== 'linux' && wanted !== 'autodetect') deviceProfile(wanted);
+  // Every connection made here: the one returned stays open, the others are closed, all of them
+  // when the open fails.
+  const made: SshConnection[] = [];
+  const tracked = async (): Promise<SshConnection> => {
+    if (options.signal?.aborted) throw new SshSessionError('ABORTED', 'the session open was cancelled');
+    const connection = await connect();
+    made.push(connection);
+    return connection;
+  };
+  try {
+    const opened = await openTracked(tracked, options, wanted);
+    for (const connection of made) if (connection !== opened.connection) connection.close();
+    return { ...opened, hostKeysAdded: made.flatMap((connection) => connection.hostKeysAdded) };
+  } catch (error) {
+    for (const connection of made) connection.close();
+    throw error;
+  }
+}
+
+async function openTracked(connect: () => Promise<SshConnection>, options: OpenHostShellOptions, wanted: string | undefined): Promise<Opened> {
   let connection = await connect();
   if (wanted === 'linux') {
     const shell = await ShellSession.open(connection, options.shell);
@@ -95,7 +126,7 @@ export async function openHostShell(connect: () => Promise<SshConnection>, optio
       return { connection: opened.connection, shell, detection: { kind: 'posix', profile: 'linux', detected: true, evidence: `${probe.evidence}; prompt ${JSON.stringify(device.info.prompt)} ran the marker setup` } };
     } catch (error) {
       if (!isSshError(error) || error.code !== 'PROMPT_NOT_FOUND') throw error;
-      return openDevice(connect, opened.connection, options, 'generic', `${opened.detection.evidence}; not a POSIX shell`);
+      return openDevice(connect, opened.connection, options, 'generic', `${opened.detection.evidence}; it did not run the marker setup: not a POSIX shell`);
     }
   }
   return opened;
@@ -103,8 +134,15 @@ export async function openHostShell(connect: () => Promise<SshConnection>, optio
 
 /** Asks for `$SHELL` over exec: a login shell means a POSIX host; otherwise the evidence why not. */
 async function probeExec(connection: SshConnection, timeoutMs: number): Promise<{ loginShell?: string; evidence: string }> {
+  // The timer covers the exec request too (a peer may never answer it): once it fires, a channel
+  // that still arrives is closed by exec() at once.
+  const signal = AbortSignal.timeout(timeoutMs);
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(new SshSessionError('ABORTED', 'the exec probe timed out')), { once: true });
+  });
+  timedOut.catch(() => undefined);
   try {
-    const result = await connection.exec(PROBE, { signal: AbortSignal.timeout(timeoutMs) });
+    const result = await Promise.race([connection.exec(PROBE, { signal }), timedOut]);
     const answer = PROBE_ANSWER.exec(result.stdout);
     if (answer && result.exitCode === 0) return { loginShell: answer[1] ?? '', evidence: `exec ran a shell (${answer[1] || '$SHELL unset'})` };
     const said = (result.stdout + result.stderr).trim().split('\n').find((line) => /[A-Za-z]/.test(line) && !line.includes(PROBE_TAG));
@@ -125,9 +163,12 @@ async function openDevice(
   options: OpenHostShellOptions,
   deviceType: string,
   evidence: string | undefined,
-): Promise<HostShell> {
+): Promise<Opened> {
   let connection = first;
   let probeVersion = true;
+  // After a probe found no shell, a device may end the channel or refuse another before the
+  // connection closes (the order is the device's): such a failure gets a new connection once.
+  let afterProbe = evidence !== undefined && evidence !== `device_type ${deviceType}`;
   for (let attempt = 0; ; attempt++) {
     try {
       const shell = await DeviceSession.open(connection, { ...options.device, deviceType, probeVersion });
@@ -140,7 +181,7 @@ async function openDevice(
           kind: 'device',
           profile: shell.info.profile,
           detected,
-          evidence: detected ? `${evidence}; ${seen.evidence}${seen.by === 'fallback' ? '; no vendor recognised: generic' : ''}` : `device_type ${deviceType}`,
+          evidence: detected ? [evidence, seen.evidence, seen.by === 'fallback' ? 'no vendor recognised: generic' : ''].filter(Boolean).join('; ') : `device_type ${deviceType}`,
         },
       };
     } catch (error) {
@@ -153,7 +194,9 @@ async function openDevice(
         );
       }
       // Cisco IOS hangs up after an exec channel; some devices hang up on `show version`.
-      if (error.code !== 'CONNECTION_CLOSED' || attempt >= DEVICE_RECONNECTS) throw error;
+      const hungUp = error.code === 'CONNECTION_CLOSED' || (afterProbe && (error.code === 'SHELL_EXITED' || error.code === 'CHANNEL_OPEN_FAILED'));
+      if (!hungUp || attempt >= DEVICE_RECONNECTS) throw error;
+      afterProbe = false;
       if (error.details['versionProbeDropped'] === true) {
         probeVersion = false;
         evidence = `${evidence ?? `device_type ${deviceType}`}; the version command closed the connection`;

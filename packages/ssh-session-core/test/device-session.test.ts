@@ -147,6 +147,14 @@ describe('DeviceSession enable mode (Cisco-like)', () => {
     });
   });
 
+  it.each(['huawei', 'hp_comware'] as const)('%s: a `super` that switches without asking (the login is level 15 already) counts as done', async (vendor) => {
+    const log: string[] = [];
+    const session = await device({ vendor, hostname: 'vrp3', superWithoutPassword: true, log }, { deviceType: vendor, enablePassword: 'unused' });
+    expect(session.info).toMatchObject({ mode: 'privileged', enabled: true });
+    await session.run('display clock', { timeoutMs: 5_000 });
+    expect(log.filter((line) => line === 'super')).toHaveLength(1);
+  });
+
   it('re-enables a session that dropped back to user mode before the next command', async () => {
     const session = await device({ vendor: 'cisco_ios', hostname: 'r3', enableSecret: 'pw' }, { deviceType: 'cisco_ios', enablePassword: 'pw' });
     await session.run('disable', { timeoutMs: 5_000 });

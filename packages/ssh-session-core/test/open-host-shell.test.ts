@@ -3,8 +3,8 @@
 // up after an exec or on the version probe, a host that refuses exec and shells, Brocade's `SSH@`
 // prompt, more vendors' pagers and questions, and a pasted block that stops at its first error.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeHost, fakeConfigLines, fakeDevice, fakeLogin, type FakeDeviceSpec, type FakeHostOptions, type FakeVendor } from 'test-utils';
-import { DeviceSession, openHostShell, SshConnection, type HostShell } from '../src/index';
+import { FakeHost, fakeConfigLines, fakeDevice, fakeLogin, scriptedCli, type FakeDeviceSpec, type FakeHostOptions, type FakeVendor } from 'test-utils';
+import { DeviceSession, genericDevice, juniperJunos, openHostShell, SshConnection, type HostShell } from '../src/index';
 
 const hosts: FakeHost[] = [];
 const opened: HostShell[] = [];
@@ -104,6 +104,29 @@ describe('openHostShell without device_type', () => {
       code: 'CHANNEL_OPEN_FAILED',
       message: expect.stringMatching(/refused both a command \(exec\) and an interactive shell/) as unknown,
     });
+  });
+
+  it('never takes a shell prompt with a path (`root@box:~#`, `user@host:~>`) for Junos', () => {
+    for (const prompt of ['root@box:~#', 'user@host:~>', 'admin@fw:/var/log#']) expect(juniperJunos.promptShape?.test(prompt), prompt).toBe(false);
+    for (const prompt of ['admin@mx1>', 'admin@mx1#', 'lab@re0.mx-edge>']) expect(juniperJunos.promptShape?.test(prompt), prompt).toBe(true);
+    expect(genericDevice.modes.user?.test('shell$')).toBe(false);
+  });
+
+  it('closes every connection it made when the open fails (a refused enable secret)', async () => {
+    const host = await FakeHost.start({ onShell: fakeDevice({ vendor: 'cisco_ios', hostname: 'leak1', enableSecret: 'right' }) });
+    hosts.push(host);
+    await expect(openHostShell(() => SshConnection.connect(fakeLogin(host.address)), { device: { enablePassword: 'wrong' } })).rejects.toMatchObject({ code: 'ENABLE_FAILED' });
+    await host.whenIdle();
+    expect(host.connectionCount).toBe(1);
+  });
+
+  it('sends no enable to a generic CLI whose prompt shows no user mode (`acme%`), and runs its commands', async () => {
+    const lines: string[] = [];
+    const cli = scriptedCli({ prompt: 'acme% ', handle: (line) => (lines.push(line), line === 'show clock' ? '10:00' : undefined) });
+    const { opened: result } = await open(undefined, { onShell: cli }, { device: { enablePassword: 'x' } });
+    expect(result.detection.profile).toBe('generic');
+    await expect(device(result).run('show clock', { timeoutMs: 5_000 })).resolves.toMatchObject({ output: '10:00\n' });
+    expect(lines).not.toContain('enable');
   });
 
   it('never takes Ruckus/Brocade FastIron `SSH@host>` for Junos `user@host>`', async () => {

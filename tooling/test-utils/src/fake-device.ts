@@ -36,6 +36,8 @@ export interface FakeDeviceSpec {
   readonly version?: string;
   /** The pager prompt instead of the vendor's (with ignorePagingOff, to exercise other vendors' pagers). */
   readonly pager?: string;
+  /** Huawei/H3C: the login is at level 15 already, so `super` switches without asking a password. */
+  readonly superWithoutPassword?: boolean;
 }
 
 type Mode = 'user' | 'privileged' | 'config' | 'config-if';
@@ -372,6 +374,9 @@ class DeviceCli {
       this.#echo = false;
       void this.#write('Password: ');
       return;
+    }
+    if (vrp && line === 'super' && this.#spec.superWithoutPassword) {
+      return this.#reply('Now user privilege is 3 level, and only those commands whose level is equal to or less than this level can be used.');
     }
     if (vrp && line === 'super' && this.#spec.enableSecret !== undefined) {
       this.#state = 'password';

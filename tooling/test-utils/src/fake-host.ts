@@ -219,6 +219,12 @@ export class FakeHost {
     return host;
   }
 
+  /** Resolves once no client connection is open (each socket's close is the event). */
+  whenIdle(): Promise<void> {
+    const open = [...this.#sockets].filter((socket) => !socket.destroyed);
+    return Promise.all(open.map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())))).then(() => undefined);
+  }
+
   /** Cuts every client connection abruptly (no SSH disconnect message): a dropped link. */
   dropConnections(): void {
     for (const socket of this.#sockets) socket.destroy();

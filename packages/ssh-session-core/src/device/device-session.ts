@@ -279,7 +279,7 @@ export class DeviceSession {
           if (error instanceof SshSessionError && error.code === 'READ_TIMEOUT') throw error;
         });
       }
-      if (this.#enableSecret !== undefined && this.#profile.enable && this.#mode === 'user') await this.#enable();
+      if (this.#needsEnable()) await this.#enable();
       this.#ready = true;
     } catch (error) {
       channel.destroy();
@@ -414,7 +414,8 @@ export class DeviceSession {
       this.#channel?.write(`${secret}${this.#profile.newline}`);
       return true;
     });
-    if (spec.promptUnchanged && !refused && answers > 0 && !spec.failure.test(result.output)) {
+    // Huawei: a `super` to a level at or below the current one switches without a password.
+    if (spec.promptUnchanged && !refused && !spec.failure.test(result.output)) {
       this.#elevated = true;
       this.#mode = this.#modeOf(this.#prompt);
     }
@@ -423,6 +424,15 @@ export class DeviceSession {
         details: { prompt: result.prompt },
       });
     }
+  }
+
+  /**
+   * An enable secret is set, the profile has an enable command, and the prompt shows user mode
+   * (a generic CLI's `$` or `%` prompt is no user mode to leave: nothing is sent there).
+   */
+  #needsEnable(): boolean {
+    if (this.#enableSecret === undefined || !this.#profile.enable || this.#mode !== 'user') return false;
+    return this.#profile.modes.user?.test(this.#prompt) ?? true;
   }
 
   /** Runs `task` with the session to itself (no user command in between). */
@@ -446,7 +456,7 @@ export class DeviceSession {
     if (next.state === 'finished') return this.#pump();
     this.#running = next;
     try {
-      if (this.#enableSecret !== undefined && this.#profile.enable && this.#mode === 'user') await this.#enable();
+      if (this.#needsEnable()) await this.#enable();
       next.begin();
       const started = Date.now();
       let failure: string | undefined;

@@ -149,7 +149,8 @@ export const juniperJunos: DeviceProfile = {
   loginAnswers: [],
   promptHeader: /^\[edit(?: [^\]]*)?\]$/,
   // Not `SSH@ICX7150>`: Ruckus/Brocade FastIron shows the login method where Junos shows the user.
-  promptShape: /^(?!(?:SSH|Telnet|HTTP)@)\S+@[^\s>#]+[>#]\s*$/,
+  // Nor `root@box:~#` or `user@host:~>`: a shell shows a path after a colon, Junos never does.
+  promptShape: /^(?!(?:SSH|Telnet|HTTP)@)[^\s:]+@[^\s>#:]+[>#]\s*$/,
   versionSignature: /JUNOS|Junos/,
 };
 
@@ -225,8 +226,9 @@ export const generic: DeviceProfile = {
   name: 'generic',
   aliases: ['generic_termserver', 'terminal_server'],
   vendor: 'generic CLI',
-  basePrompt: /^(.*?[^\s>#$%\]])(?:\([^)]*\))?[>#$%\]]\s*$/,
-  prompt: '{base}(?:\\([^)\\r\\n]*\\))?[>#$%\\]]',
+  // `name>`, `name#`, `name(cfg)#`, `name$`, `name%`, `[name]`, and `[user@host ~]$` (a bracket, then `$` or `#`).
+  basePrompt: /^(.*?[^\s>#$%\]])(?:\([^)]*\))?(?:\][$#]|[>#$%\]])\s*$/,
+  prompt: '{base}(?:\\([^)\\r\\n]*\\))?(?:\\][$#]|[>#$%\\]])',
   modes: CISCO_LIKE.modes,
   // An enable_password given for an unknown CLI is used, not dropped: `enable` is the common word.
   enable: CISCO_ENABLE,
