@@ -263,7 +263,9 @@ export class SshConnection {
    */
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     if (options.signal?.aborted) throw abortedError(this.key, options.signal);
-    const channel = await this.execChannel(command);
+    // The signal covers the exec request too (a peer may never answer it); a channel that still
+    // arrives after the abort is closed.
+    const channel = await untilAborted(this.execChannel(command), options.signal, () => abortedError(this.key, options.signal), (late) => late.destroy());
     return new Promise<ExecResult>((resolve, reject) => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
@@ -667,6 +669,35 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
 /** The `ABORTED` error for an operation on `key` whose signal fired (internal; the pool uses it too). */
 export function abortedError(key: string, signal: AbortSignal | undefined, what = 'operation on'): SshSessionError {
   return new SshSessionError('ABORTED', `${what} ${key} was aborted`, { cause: signal?.reason });
+}
+
+/**
+ * `promise`, unless `signal` fires first: then it rejects at once with `aborted()`, and a value
+ * that still arrives goes to `late` (to close it). The work itself is not stopped.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, aborted: () => Error, late?: (value: T) => void): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    if (late) void promise.then(late, () => undefined);
+    return Promise.reject(aborted());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(aborted());
+      if (late) void promise.then(late, () => undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!signal.aborted) resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 async function verifyHostKey(host: string, port: number, blob: Buffer, policy: HostKeyPolicy): Promise<HostKeyInfo> {

@@ -134,15 +134,9 @@ async function openTracked(connect: () => Promise<SshConnection>, options: OpenH
 
 /** Asks for `$SHELL` over exec: a login shell means a POSIX host; otherwise the evidence why not. */
 async function probeExec(connection: SshConnection, timeoutMs: number): Promise<{ loginShell?: string; evidence: string }> {
-  // The timer covers the exec request too (a peer may never answer it): once it fires, a channel
-  // that still arrives is closed by exec() at once.
-  const signal = AbortSignal.timeout(timeoutMs);
-  const timedOut = new Promise<never>((_resolve, reject) => {
-    signal.addEventListener('abort', () => reject(new SshSessionError('ABORTED', 'the exec probe timed out')), { once: true });
-  });
-  timedOut.catch(() => undefined);
   try {
-    const result = await Promise.race([connection.exec(PROBE, { signal }), timedOut]);
+    // exec's signal covers the exec request too: a peer that never answers it times out here.
+    const result = await connection.exec(PROBE, { signal: AbortSignal.timeout(timeoutMs) });
     const answer = PROBE_ANSWER.exec(result.stdout);
     if (answer && result.exitCode === 0) return { loginShell: answer[1] ?? '', evidence: `exec ran a shell (${answer[1] || '$SHELL unset'})` };
     const said = (result.stdout + result.stderr).trim().split('\n').find((line) => /[A-Za-z]/.test(line) && !line.includes(PROBE_TAG));
@@ -189,7 +183,7 @@ async function openDevice(
       if (error.code === 'CHANNEL_OPEN_FAILED' && error.details['refused'] === 'shell') {
         throw new SshSessionError(
           'CHANNEL_OPEN_FAILED',
-          `${connection.key} refused ${evidence === 'exec refused' ? 'both a command (exec) and' : ''} an interactive shell: there is nothing to drive (an SFTP-only or tunnel-only account?)`.replace('  ', ' '),
+          `${connection.key} refused ${evidence === 'exec refused' ? 'both a command (exec) and ' : ''}an interactive shell: there is nothing to drive (an SFTP-only or tunnel-only account?)`,
           { cause: error, details: { refused: 'shell' } },
         );
       }

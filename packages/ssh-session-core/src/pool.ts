@@ -1,4 +1,4 @@
-import { abortedError, SshConnection, sessionKeyOf, type ConnectOptions } from './connection';
+import { abortedError, SshConnection, sessionKeyOf, untilAborted, type ConnectOptions } from './connection';
 
 export interface ConnectionPoolOptions {
   /** How to connect; default {@link SshConnection.connect}. */
@@ -93,21 +93,6 @@ function closeAndWait(connection: SshConnection): Promise<void> {
 }
 
 function waitFor(promise: Promise<SshConnection>, signal: AbortSignal | undefined, key: string): Promise<SshConnection> {
-  if (!signal) return promise;
-  const aborted = () => abortedError(key, signal, 'connecting to');
-  if (signal.aborted) return Promise.reject(aborted());
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(aborted());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (connection) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(connection);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  // The pool keeps a connection a caller stopped waiting for: nothing to close late.
+  return untilAborted(promise, signal, () => abortedError(key, signal, 'connecting to'));
 }

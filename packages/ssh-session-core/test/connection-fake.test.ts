@@ -128,3 +128,14 @@ describe('SshConnection key files', () => {
     }
   });
 });
+
+describe('SshConnection.exec and its signal', () => {
+  it('is aborted while the exec request itself waits for an answer that never comes', async () => {
+    const host = await FakeHost.start({ holdExec: true });
+    hosts.push(host);
+    const connection = await SshConnection.connect(fakeLogin(host.address));
+    connections.push(connection);
+    await expect(connection.exec('true', { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(connection.isOpen).toBe(true);
+  });
+});

@@ -23,6 +23,8 @@ export interface FakeHostOptions {
   readonly onShell?: (shell: FakeChannel) => void;
   /** Called for each exec request. Without it, exec is refused (like many network devices). */
   readonly onExec?: (command: string, channel: FakeChannel) => void;
+  /** Never answer exec requests (neither accept nor refuse): a peer that hangs. */
+  readonly holdExec?: boolean;
   readonly split?: SplitPolicy;
 }
 
@@ -201,6 +203,7 @@ export class FakeHost {
           options.onShell(new FakeChannel(accept(), split, pty));
         });
         session.on('exec', (accept, reject, info) => {
+          if (options.holdExec) return;
           if (!options.onExec) {
             reject?.();
             return;
