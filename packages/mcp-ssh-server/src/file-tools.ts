@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JobManager } from 'ssh-async-jobs';
 import { DeviceSession, type Redactor, type ShellSession } from 'ssh-session-core';
-import { encodeContent, SftpFileError } from 'ssh-sftp-files';
+import { encodeContent, parseMode, SftpFileError } from 'ssh-sftp-files';
 import { z } from 'zod';
 import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
@@ -255,9 +255,12 @@ export function permissionsMode(value: number | string): { mode: number; notice:
   const octal = (mode: number): string => `0${mode.toString(8).padStart(3, '0')}`;
   const forms = 'an integer mode value (420 for 0644, 384 for 0600) or octal digits as a string ("644", "0600")';
   if (typeof value === 'string') {
-    const text = value.trim();
-    if (!/^(?:0o?)?[0-7]{1,4}$/.test(text)) throw new ServerError('INVALID_ARGUMENT', `permissions ${JSON.stringify(value)} is not octal digits; give ${forms}, at most 7777`);
-    return { mode: Number.parseInt(text.replace(/^0o/, ''), 8), notice: null };
+    // The library's reading of octal digits ("644", "0600", "0o755"), with the server's message.
+    try {
+      return { mode: parseMode(value.trim()), notice: null };
+    } catch {
+      throw new ServerError('INVALID_ARGUMENT', `permissions ${JSON.stringify(value)} is not octal digits; give ${forms}, at most 7777`);
+    }
   }
   if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
     throw new ServerError('INVALID_ARGUMENT', `permissions ${value} is not a mode value from 0 to 4095 (0o7777); give ${forms}`);
