@@ -1,10 +1,11 @@
 // Shared by the bench files: sample statistics, quick/full sizing, and the result file every
 // scenario writes (bench/run.mjs turns them into the printed table and docs/benchmarks.md).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** `pnpm bench --quick`: a smoke run with few rounds and small sizes; its numbers are not published. */
@@ -88,9 +89,19 @@ export function formatMeasurement(m: Measurement): string {
   return `p50 ${n(m.p50 ?? Number.NaN)} ${m.unit}, p95 ${n(m.p95 ?? Number.NaN)} ${m.unit}`;
 }
 
-export function machineFacts(): { cpus: number; cpuModel: string; memoryGB: number; node: string; platform: string } {
+export function machineFacts(): { cpus: number; cpuModel: string; memoryGB: number; node: string; platform: string; ssh2Binding: boolean } {
   const list = cpus();
-  return { cpus: list.length, cpuModel: list[0]?.model ?? 'unknown', memoryGB: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: `${process.platform} ${process.arch}` };
+  return { cpus: list.length, cpuModel: list[0]?.model ?? 'unknown', memoryGB: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: `${process.platform} ${process.arch}`, ssh2Binding: ssh2BindingBuilt() };
+}
+
+/**
+ * Whether ssh2's optional native crypto add-on is built (its install script, which pnpm runs for
+ * this workspace and npm runs for users). Without it ssh2 encrypts in JavaScript and writes each
+ * packet in three pieces: the first command takes about twice as long.
+ */
+export function ssh2BindingBuilt(): boolean {
+  const ssh2Dir = dirname(createRequire(import.meta.url).resolve('ssh2/package.json'));
+  return existsSync(join(ssh2Dir, 'lib', 'protocol', 'crypto', 'build', 'Release', 'sshcrypto.node'));
 }
 
 export const ratio = (ours: number, baseline: number): number => ours / baseline;

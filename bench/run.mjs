@@ -77,7 +77,7 @@ function markdown(all, sshVersion, isQuick) {
   const date = all.map((r) => r.date).sort()[0];
   const lines = [
     `Run of ${date.slice(0, 10)}${isQuick ? ' (quick smoke run: small sizes, few rounds)' : ''} on ${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB,`,
-    `Node ${m.node}, ${m.platform}, ${sshVersion}; sshd on loopback, started by the test harness.`,
+    `Node ${m.node}, ${m.platform}, ${sshVersion}; sshd on loopback, started by the test harness; ssh2's native crypto add-on ${m.ssh2Binding ? 'built' : '**not built** (JavaScript crypto)'}, for ours and the peer alike.`,
     '',
     '| scenario | target | measured | met |',
     '|---|---|---|---|',
