@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, parse as parsePath, sep } from 'node:path';
 import SSHConfig, { glob } from 'ssh-config';
 import type { Directive, Line, Match, Section } from 'ssh-config';
@@ -400,7 +401,7 @@ async function loadConfigTree(options: ResolveTargetOptions, settings: Settings)
   if (options.configPath === undefined) return loadUncached(options, settings, new Map());
   const key = `${options.configPath}\0${settings.homeDir}\0${settings.localUser}`;
   const cached = treeCache.get(key);
-  if (cached !== undefined && (await unchanged(cached.stamps))) return cached.tree;
+  if (cached !== undefined && unchanged(cached.stamps)) return cached.tree;
   const stamps: Stamps = new Map();
   const tree = await loadUncached(options, settings, stamps);
   treeCache.delete(key);
@@ -431,10 +432,16 @@ async function loadUncached(options: ResolveTargetOptions, settings: Settings, s
 const RACY = 'racy';
 const RACY_MS = 2_000n;
 
-/** `ino:size:mtime:ctime` of a path (ns), `missing`, or {@link RACY}. Taken before reading, so a later edit always shows. */
-async function stampOf(path: string): Promise<string> {
+/**
+ * `ino:size:mtime:ctime` of a path (ns), `missing`, or {@link RACY}. Taken before reading, so a
+ * later edit always shows. Synchronous on purpose: it runs on every tool call for the handful of
+ * local files a config is made of, where a `stat` takes microseconds, while the promise form
+ * sends each one through libuv's thread pool and back (two thread wake-ups per call, which cost
+ * far more than the stat itself once the process has been idle).
+ */
+function stampOf(path: string): string {
   try {
-    const info = await stat(path, { bigint: true });
+    const info = statSync(path, { bigint: true });
     const now = BigInt(Date.now()) * 1_000_000n;
     if (now - info.mtimeNs < RACY_MS * 1_000_000n || now - info.ctimeNs < RACY_MS * 1_000_000n) return RACY;
     return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
@@ -444,10 +451,18 @@ async function stampOf(path: string): Promise<string> {
   }
 }
 
-async function unchanged(stamps: Stamps): Promise<boolean> {
-  if ([...stamps.values()].includes(RACY)) return false;
-  const now = await Promise.all([...stamps].map(async ([path, stamp]) => (await stampOf(path).catch(() => 'error')) === stamp));
-  return now.every(Boolean);
+function unchanged(stamps: Stamps): boolean {
+  for (const [path, stamp] of stamps) {
+    if (stamp === RACY) return false;
+    let now: string;
+    try {
+      now = stampOf(path);
+    } catch {
+      return false;
+    }
+    if (now !== stamp) return false;
+  }
+  return true;
 }
 
 async function loadIncludes(
@@ -484,7 +499,7 @@ async function loadIncludes(
 
 /** File text, or undefined when the file does not exist (as `ssh` treats a missing config). */
 async function readOptional(path: string, stamps: Stamps): Promise<string | undefined> {
-  stamps.set(path, await stampOf(path));
+  stamps.set(path, stampOf(path));
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
@@ -523,7 +538,7 @@ async function expandIncludePattern(pattern: string, homeDir: string, stamps: St
     for (const dir of paths) {
       let entries;
       try {
-        stamps.set(dir, await stampOf(dir));
+        stamps.set(dir, stampOf(dir));
         entries = await readdir(dir, { withFileTypes: true });
       } catch (error) {
         if (isMissing(error)) continue;
