@@ -9,3 +9,5 @@ export { connectClient, execCommand, openShell, readUntil } from './ssh-client';
 export type { FakeDeviceSpec, FakeVendor } from './fake-device';
 export { fakeConfigLines, fakeDevice } from './fake-device';
 export { memoryOf, resetPeak } from './proc';
+export type { DelayDirection, DelayProxy, DelayProxyEvent, DelayProxyOptions } from './delay-proxy';
+export { startDelayProxy } from './delay-proxy';
