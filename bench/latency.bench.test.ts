@@ -69,21 +69,40 @@ const rotated = <T>(items: readonly T[], round: number): T[] => {
 };
 
 /**
- * The call as its client saw the link: what it sent (↑, when the proxy received it) and what it
- * got (↓, when the proxy passed it on), consecutive chunks of one direction merged into one turn.
- * Each ↑ turn answered by a ↓ turn is a round trip the call waited for.
+ * The call as its client saw the link, on the connection that carried most of it (other
+ * connections' keepalives left out): what it sent (↑, when the proxy received it) and what it got
+ * (↓, when the proxy passed it on), chunks of one direction less than 5 ms apart merged into one
+ * turn. A round trip the call waited for is a ↓ chunk that comes at least 0.8 RTT after an ↑ chunk
+ * not yet answered (a ↓ sooner was already on its way); every ↑ before that time counts as answered.
  */
 function turns(events: readonly DelayProxyEvent[], startMs: number): { roundTrips: number; line: string } {
+  const bytesBy = new Map<number, number>();
+  for (const event of events) bytesBy.set(event.connection, (bytesBy.get(event.connection) ?? 0) + event.bytes);
+  const busiest = [...bytesBy].sort((a, b) => b[1] - a[1])[0]?.[0];
   const seen = events
-    .map((event) => ({ ...event, atMs: (event.direction === 'up' ? event.receivedMs : event.forwardedMs) - startMs }))
+    .filter((event) => event.connection === busiest && event.receivedMs >= startMs)
+    .map((event) => ({ direction: event.direction, bytes: event.bytes, atMs: (event.direction === 'up' ? event.receivedMs : event.forwardedMs) - startMs }))
     .sort((a, b) => a.atMs - b.atMs);
-  const merged: { direction: DelayProxyEvent['direction']; bytes: number[]; atMs: number }[] = [];
+  let roundTrips = 0;
+  let answeredUntilMs = Number.NEGATIVE_INFINITY;
+  for (const event of seen) {
+    if (event.direction !== 'down') continue;
+    const askedBeforeMs = event.atMs - 0.8 * RTT_MS;
+    if (seen.some((up) => up.direction === 'up' && up.atMs > answeredUntilMs && up.atMs <= askedBeforeMs)) {
+      roundTrips++;
+      answeredUntilMs = askedBeforeMs;
+    }
+  }
+  const merged: { direction: DelayProxyEvent['direction']; bytes: number[]; atMs: number; lastMs: number }[] = [];
   for (const event of seen) {
     const last = merged.at(-1);
-    if (last?.direction === event.direction) last.bytes.push(event.bytes);
-    else merged.push({ direction: event.direction, bytes: [event.bytes], atMs: event.atMs });
+    if (last?.direction === event.direction && event.atMs - last.lastMs < 5) {
+      last.bytes.push(event.bytes);
+      last.lastMs = event.atMs;
+    } else {
+      merged.push({ direction: event.direction, bytes: [event.bytes], atMs: event.atMs, lastMs: event.atMs });
+    }
   }
-  const roundTrips = merged.filter((turn, index) => turn.direction === 'up' && merged[index + 1]?.direction === 'down').length;
   const line = merged.map((turn) => `${turn.direction === 'up' ? '↑' : '↓'}${turn.bytes.join('+')} B @${turn.atMs.toFixed(0)}`).join(', ');
   return { roundTrips, line };
 }
@@ -116,7 +135,7 @@ it('latency: first and warm command through a 50 ms round trip', async () => {
     const events = recording;
     recording = undefined;
     const { roundTrips, line } = turns(events, startMs);
-    traces.push(`${label}: ${roundTrips} round trips on the wire, ${elapsedMs.toFixed(0)} ms (${(elapsedMs / RTT_MS).toFixed(2)} RTT): ${line}`);
+    traces.push(`${label}: ${roundTrips} round trips waited for, ${elapsedMs.toFixed(0)} ms (${(elapsedMs / RTT_MS).toFixed(2)} RTT): ${line}`);
     if (TRACE) {
       const chunks = events.map((e) => `  #${e.connection} ${e.direction === 'up' ? '↑' : '↓'} ${e.kind} ${e.bytes} B in @${(e.receivedMs - startMs).toFixed(1)} out @${(e.forwardedMs - startMs).toFixed(1)}`);
       process.stderr.write(`\n${label}:\n${chunks.join('\n')}\n`);
@@ -245,7 +264,7 @@ it('latency: first and warm command through a 50 ms round trip', async () => {
     ];
     writeResult({
       id: 'latency',
-      title: `Latency: ${ONE_WAY_MS} ms each way (${RTT_MS} ms round trip) through a userspace proxy; first command ${FIRST_ROUNDS} rounds, warm \`echo hi\` ${WARM_ROUNDS} rounds, interleaved (${GAP_MS} ms before each call, order rotated)`,
+      title: `Latency over a ${RTT_MS} ms round trip. ${ONE_WAY_MS} ms each way through a userspace proxy; first command ${FIRST_ROUNDS} rounds, warm \`echo hi\` ${WARM_ROUNDS} rounds, interleaved (${GAP_MS} ms before each call, order rotated)`,
       measurements: rows,
       targets: [
         { target: `warm over MCP ≤ 1.2 RTT (${1.2 * RTT_MS} ms, p50)`, measured: `${ms(p50(warm.ours))} = ${rtt(p50(warm.ours))}`, ratio: p50(warm.ours) / RTT_MS, met: p50(warm.ours) <= 1.2 * RTT_MS },
@@ -257,7 +276,10 @@ it('latency: first and warm command through a 50 ms round trip', async () => {
       notes: [
         `p50 in round trips of ${RTT_MS} ms: ${rows.map((row) => `${row.label} ${rtt(row.p50 ?? Number.NaN)}`).join('; ')}.`,
         `Round trips counted on the wire (one traced call each, after the rounds; ↑ what the client sent, ↓ what it got, ms from the call's start): ${traces.join(' — ')}.`,
-        `Ours: ${firstTrips} round trips for the first command, ${warmTrips} warm.`,
+        `Ours: ${firstTrips} round trips waited for the first command, ${warmTrips} warm.`,
+        // Read from the traces above (ssh2 1.17, OpenSSH 9.2 sshd); the code is cited so a change shows.
+        'Where the first command over MCP spends its round trips (trace of one call): ssh2 sends KEXINIT only after the server ident (~0.6 RTT), ECDH init after the server KEXINIT → KEX reply (1), NEWKEYS + service request (1), publickey query without signature → PK_OK (1: ssh2 lib/client.js authPK without a signature before signing), signed publickey → success (1), channel open for the detection probe (1; ssh2 answers sshd\'s hostkeys-00 with hostkeys-prove-00 in parallel, no wait), exec `printf %s "$SHELL"` → output and close (1), then a second channel open for the shell (1: ssh-session-core open-host-shell.ts awaits probeExec before ShellSession.open), pty-req → success (1: ssh2 Client.shell sends the shell request only after the pty reply), shell → success and prompt (1), the setup line → its marker (1: ShellSession waits for it before typing the command), the command → its marker (1). Overlapping the probe with the shell open (−2), pipelining pty-req and shell (−1) and typing the first command behind the setup line (−1) would bring 13 to ~9 RTT, against OpenSSH\'s 10 (it also sends a `none` auth first) and the peer\'s exec mode\'s 8.9.',
+        `Warm, ours pays exactly one round trip (the command line up, output and marker down in one turn); the rest of its ${ms(p50(warm.ours) - RTT_MS)} over ${RTT_MS} ms is local. ${PEER}'s session also pays one, so the ≤ 0.7× target cannot be met over a link this slow: it would take less than one round trip.`,
         'The proxy ends TCP on loopback: the TCP handshake, slow start and any Nagle wait for an ACK are not delayed, so a real link adds one round trip to every first command (the SYN) and can add stalls this bench does not show.',
       ],
     });
