@@ -2,7 +2,7 @@ import type { AddedHostKey, SshConnection } from './connection';
 import { DeviceSession, type DeviceSessionOptions } from './device/device-session';
 import { deviceProfile } from './device/profiles';
 import { SshSessionError, isSshError } from './errors';
-import { ShellSession, type ShellSessionOptions } from './shell-session';
+import { discardChannel, ShellSession, shellPty, type ShellSessionOptions } from './shell-session';
 
 export interface OpenHostShellOptions {
   /**
@@ -104,10 +104,21 @@ async function openTracked(connect: () => Promise<SshConnection>, options: OpenH
   }
   if (wanted !== undefined) return openDevice(connect, connection, options, wanted, wanted === 'autodetect' ? 'device_type autodetect' : undefined);
 
-  const probe = await probeExec(connection, options.probeTimeoutMs ?? 15_000);
-  if (probe.loginShell !== undefined) {
+  // The shell channel a POSIX host will need is asked for while the probe runs (its open,
+  // pty-req and shell requests overlap the probe's round trips); a device's is discarded.
+  const early = connection.shellChannel(shellPty(options.shell ?? {}));
+  early.catch(() => undefined);
+  let probe: Awaited<ReturnType<typeof probeExec>>;
+  try {
+    probe = await probeExec(connection, options.probeTimeoutMs ?? 15_000);
+  } catch (error) {
+    void discardChannel(early);
+    throw error;
+  }
+  if (probe.loginShell === undefined) await discardChannel(early);
+  else {
     try {
-      const shell = await ShellSession.open(connection, { ...options.shell, loginShell: probe.loginShell });
+      const shell = await ShellSession.openOn(connection, { ...options.shell, loginShell: probe.loginShell }, early);
       return { connection, shell, detection: { kind: 'posix', profile: 'linux', detected: true, evidence: probe.evidence } };
     } catch (error) {
       // exec ran a shell, but the interactive session does not run our setup: a CLI behind it.

@@ -340,7 +340,7 @@ export class ShellSession {
     this.#sudoPassword = options.sudoPassword;
     this.#limits = options.outputLimits ?? DEFAULTS.outputLimits;
     this.#startupTimeoutMs = options.startupTimeoutMs ?? DEFAULTS.startupTimeoutMs;
-    this.#pty = { term: options.term ?? DEFAULTS.term, cols: options.cols ?? DEFAULTS.cols, rows: options.rows ?? DEFAULTS.rows };
+    this.#pty = shellPty(options);
     this.#quietMs = options.inputPromptQuietMs ?? DEFAULTS.inputPromptQuietMs;
     // Our fixed prompt (the `sudo` function below passes it with -p), or sudo's own as a fallback.
     this.#sudoPrompt = new RegExp(`(?:__SUDO_${nonce}__: |\\[sudo\\] password for [^\\r\\n:]{1,64}: )$`);
@@ -357,29 +357,54 @@ export class ShellSession {
    *   shell?), `CONNECTION_CLOSED`, `CHANNEL_OPEN_FAILED`.
    */
   static async open(connection: SshConnection, options: ShellSessionOptions = {}): Promise<ShellSession> {
+    return ShellSession.openOn(connection, options, undefined);
+  }
+
+  /**
+   * {@link open}, on a shell channel the caller already asked for with {@link shellPty}'s PTY
+   * ({@link openHostShell} asks while its probe runs, saving the channel's round trips). A
+   * login shell we cannot drive discards it; a channel that failed is asked for again.
+   * @internal
+   */
+  static async openOn(connection: SshConnection, options: ShellSessionOptions, early: Promise<SshChannel> | undefined): Promise<ShellSession> {
     if (options.sudoPassword !== undefined && /[\0-\x1f\x7f]/.test(options.sudoPassword)) {
       throw new TypeError('sudoPassword must not contain control characters (a newline would be run as a command)');
     }
     if (options.term !== undefined && !/^[\w.+-]{1,64}$/.test(options.term)) throw new TypeError('term must be a terminal name such as xterm-256color');
     // Which login shell? One exec round trip (~2 ms warm). A shell we cannot drive (fish, csh…)
     // runs bash (or sh) for us instead, and the session says so.
-    const loginShell = options.loginShell ?? (await connection.exec('printf %s "$SHELL"')).stdout.trim();
+    // The shell channel is asked for meanwhile (its open, pty-req and shell requests overlap the
+    // exec's round trips); discarded if the login shell turns out to be one we cannot drive.
+    let loginShell = options.loginShell;
+    if (loginShell === undefined) {
+      early ??= connection.shellChannel(shellPty(options));
+      early.catch(() => undefined);
+      try {
+        loginShell = (await connection.exec('printf %s "$SHELL"')).stdout.trim();
+      } catch (error) {
+        void discardChannel(early);
+        throw error;
+      }
+    }
     const name = loginShell.split('/').pop() ?? '';
     const session = new ShellSession(connection, options, randomBytes(6).toString('hex'));
     session.#info = POSIX_SHELLS.has(name)
       ? { loginShell, notice: undefined }
       : { loginShell, notice: `login shell ${loginShell || '(unknown)'} is not a POSIX shell; started bash (or sh) instead` };
-    await session.#spawn();
+    if (early && session.#info.notice !== undefined) {
+      void discardChannel(early);
+      early = undefined;
+    }
+    await session.#spawn(early);
     return session;
   }
 
-  /** Opens a shell channel, sets it up and waits for its first marker. */
-  async #spawn(): Promise<void> {
+  /** Opens a shell channel (or takes `early`, asked for by the opener), sets it up and waits for its first marker. */
+  async #spawn(early?: Promise<SshChannel>): Promise<void> {
     const pty = this.#pty;
     const channel =
-      this.#info.notice === undefined
-        ? await this.#connection.shellChannel(pty)
-        : await this.#connection.execChannel('bash -i || sh -i', { pty });
+      (early && (await early.catch(() => undefined))) ??
+      (this.#info.notice === undefined ? await this.#connection.shellChannel(pty) : await this.#connection.execChannel('bash -i || sh -i', { pty }));
     if (this.#closed) {
       channel.destroy();
       throw this.#closed;
@@ -1081,6 +1106,32 @@ function incompleteEscapeStart(text: string): number {
   const esc = text.lastIndexOf('\x1b');
   if (esc < 0 || text.length - esc >= 256) return text.length;
   return COMPLETE_ESCAPE.test(text.slice(esc)) ? text.length : esc;
+}
+
+/** The PTY a {@link ShellSession} opened with `options` asks for. @internal */
+export function shellPty(options: ShellSessionOptions): { readonly term: string; readonly cols: number; readonly rows: number } {
+  return { term: options.term ?? DEFAULTS.term, cols: options.cols ?? DEFAULTS.cols, rows: options.rows ?? DEFAULTS.rows };
+}
+
+/**
+ * Closes a channel asked for but not wanted, once it opens; resolves when the far end has closed
+ * it too (a device that allows one session at a time is free again), or after a second at most.
+ * @internal
+ */
+export async function discardChannel(early: Promise<SshChannel>): Promise<void> {
+  const channel = await early.catch(() => undefined);
+  if (!channel) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1_000);
+    channel.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // Drained, so its end (and then 'close') can be emitted; nothing read here is wanted.
+    channel.resume();
+    channel.stderr.resume();
+    channel.destroy();
+  });
 }
 
 /**
