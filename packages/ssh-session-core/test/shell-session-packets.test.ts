@@ -116,6 +116,26 @@ describe('ShellSession reader, packet by packet', () => {
     expect(channel.writes.at(-1)).toBe('\x1b[A');
   });
 
+  it('finds the marker cut at every offset, after \\r\\n or \\n line ends, and never flushes a part of it as output', async () => {
+    const { shell, channel } = await open();
+    let id = 0;
+    for (const lineEnd of ['\r\n', '\n']) {
+      const body = `line one\r\n__END_ look-alike\r\n${'x'.repeat(50)}`;
+      const expected = `line one\n__END_ look-alike\n${'x'.repeat(50)}`;
+      const tailOf = (n: number): string => `${lineEnd}__END_${channel.nonce}_3_${n}__\r\n__PS_${channel.nonce}__`;
+      for (let cut = 0; cut <= tailOf(id + 1).length; cut++) {
+        const command = shell.start('printf stuff');
+        const tail = tailOf(++id);
+        await started(command);
+        channel.send(`${channel.begin(id)}${body}${tail.slice(0, cut)}`);
+        // Nothing that could still be the marker's start reached the output.
+        expect(expected.startsWith(command.snapshot().text), command.snapshot().text).toBe(true);
+        channel.send(tail.slice(cut));
+        await expect(command.done).resolves.toMatchObject({ output: expected, exitCode: 3 });
+      }
+    }
+  });
+
   it('strips a charset escape (sgr0 is ESC ( B ESC [ m) cut between packets', async () => {
     const { shell, channel } = await open();
     const command = shell.start('ls --color');
