@@ -4,6 +4,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import { JobManager, SshJobError, type JobInfo, type JobOutput, type JobProgress } from 'ssh-async-jobs';
 import { isSshError, type Logger, type Redactor } from 'ssh-session-core';
 import { z } from 'zod';
+import { ServerError } from './errors';
 import type { Policy } from './policy';
 import type { Session, SessionManager } from './sessions';
 
@@ -28,6 +29,22 @@ export const deviceTypeSchema = z
       'huawei, hp_comware, ruckus_fastiron, generic), autodetect (a device), or linux (or OVRD_<alias>_DEVICE_TYPE). Devices give exit status null; ' +
       'an error line such as "% Invalid input" makes the command failed; a multi-line command is sent line by line and stops at the first failing line.',
   );
+
+const pipeOutputSchema = z
+  .boolean()
+  .optional()
+  .describe(
+    'POSIX hosts: run with stdout and stderr on a pipe instead of the terminal. Use it for large output (cat of a big file, dumps, logs): ' +
+      'several times faster, and the output is the exact bytes (\\r and escape sequences kept). The program sees no terminal on stdout/stderr ' +
+      '(no colours, no pager, no full-screen programs); stdin, sudo prompts, interrupt and the exit code work as usual. Default false.',
+  );
+
+/** `pipe_output` needs a POSIX shell: a network device's CLI has no pipes. */
+function checkPipeOutput(session: Session, pipeOutput: boolean | undefined): void {
+  if (pipeOutput && session.kind === 'device') {
+    throw new ServerError('INVALID_ARGUMENT', `pipe_output works on POSIX hosts; ${session.key} is a network device (${session.detection.profile}): leave pipe_output out`);
+  }
+}
 
 const jobShape = {
   command_id: z.string(),
@@ -104,6 +121,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         enable_password: z.string().optional().describe('Network devices: enable secret ("" is a valid one; or OVRD_<alias>_ENABLE_PASS)'),
         enable_command: z.string().min(1).optional().describe("Network devices: command that enters privileged mode (default: the profile's, enable)"),
         timeout: z.number().positive().max(86_400).default(30).describe('Seconds to wait before returning a command_id'),
+        pipe_output: pipeOutputSchema,
       },
       outputSchema: commandResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -112,10 +130,12 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
       guard(redactor, async () => {
         policy.checkCommand(args.command);
         const session = await sessions.session(args);
+        checkPipeOutput(session, args.pipe_output);
         const report = progressReporter(extra);
         const result = await jobs.run(session.target, args.command, {
           timeoutMs: args.timeout * 1000,
           signal: extra.signal,
+          pipeOutput: args.pipe_output === true,
           ...(report ? { onProgress: (progress: JobProgress) => report(progress.totalChars, undefined, progress.lastLine) } : {}),
         });
         const notice = notices(sessionNotices(session), result.finished ? null : stillRunningNotice(result.job, args.timeout));
@@ -138,6 +158,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         enable_password: z.string().optional(),
         enable_command: z.string().min(1).optional(),
         timeout: z.number().positive().default(300).describe('Accepted for compatibility; the job runs until it ends or is interrupted'),
+        pipe_output: pipeOutputSchema,
       },
       outputSchema: commandResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -146,7 +167,8 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
       guard(redactor, async () => {
         policy.checkCommand(args.command);
         const session = await sessions.session(args);
-        const result = await jobs.run(session.target, args.command, { detached: true });
+        checkPipeOutput(session, args.pipe_output);
+        const result = await jobs.run(session.target, args.command, { detached: true, pipeOutput: args.pipe_output === true });
         return commandResult(result.job, emptyOutput(), notices(sessionNotices(session), `Started. Follow it with get_command_status command_id=${result.job.id}.`));
       }),
   );

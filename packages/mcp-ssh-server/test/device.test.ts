@@ -36,6 +36,12 @@ describe('mcp-ssh-server on a network device', () => {
     expect(result.structuredContent).toMatchObject({ status: 'completed', exit_code: null, error: null });
   });
 
+  it('refuses pipe_output on a device with INVALID_ARGUMENT', async () => {
+    const piped = await server.call('execute_command', { ...args, command: 'show clock', pipe_output: true });
+    expect(piped.isError).toBe(true);
+    expect(text(piped)).toMatch(/^Error INVALID_ARGUMENT: .*network device.*leave pipe_output out/);
+  });
+
   it('marks a failure indicator as a failed command; the session stays usable', async () => {
     const bad = await server.call('execute_command', { ...args, command: 'show bogus' });
     expect(bad.structuredContent).toMatchObject({ status: 'failed', exit_code: null, error: { code: 'COMMAND_FAILED', message: "% Invalid input detected at '^' marker." } });

@@ -94,6 +94,21 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
     expect(text(page)).toContain('[more output: get_command_status since_offset=30000]');
   });
 
+  it('pipe_output: exact bytes through a pipe, the same session state, paging as usual', async () => {
+    const exact = await call('execute_command', { host: 'testhost', command: "cd /usr; printf 'a\\r\\nb\\n'; [ -t 1 ] || echo piped >&2", pipe_output: true });
+    expect(exact.structuredContent).toMatchObject({ status: 'completed', exit_code: 0, output: 'a\r\nb\npiped\n' });
+    await expect(call('execute_command', { host: 'testhost', command: 'pwd; cd' })).resolves.toMatchObject({ structuredContent: { output: '/usr\n' } });
+    const expected = Array.from({ length: 200_000 }, (_, i) => `${i + 1}\n`).join('');
+    const big = await call('execute_command', { host: 'testhost', command: 'seq 1 200000', pipe_output: true });
+    expect(big.structuredContent).toMatchObject({ exit_code: 0, next_offset: expected.length, omitted_chars: expected.length - 20_000 });
+    const page = await call('get_command_status', { command_id: big.structuredContent?.command_id, since_offset: 10_000 });
+    expect(page.structuredContent).toMatchObject({ output: expected.slice(10_000, 30_000) });
+    const started = await call('execute_command_async', { host: 'testhost', command: 'echo late; exit_code_is() { return 5; }; exit_code_is', pipe_output: true });
+    const id = started.structuredContent?.command_id as string;
+    for (let i = 0; i < 100 && (await call('get_command_status', { command_id: id })).structuredContent?.status === 'running'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await expect(call('get_command_status', { command_id: id })).resolves.toMatchObject({ structuredContent: { status: 'completed', exit_code: 5, output: 'late\n' } });
+  });
+
   it('interrupts a command, then the next command runs at once', async () => {
     const started = await call('execute_command_async', { host: 'testhost', command: 'sleep 30' });
     const id = started.structuredContent?.command_id as string;

@@ -24,7 +24,8 @@ export type JobShellCommand = CommandHandle<JobShellResult>;
 
 /** What jobs run in: a `ShellSession` (POSIX) or a `DeviceSession` (network devices). */
 export interface JobShell {
-  start(command: string): JobShellCommand;
+  /** `pipeOutput` (ShellSession): stdout and stderr on a pipe instead of the terminal; a DeviceSession has none. */
+  start(command: string, options?: { readonly pipeOutput?: boolean }): JobShellCommand;
   run(command: string, options?: { readonly timeoutMs?: number }): Promise<JobShellResult>;
   workingDirectory(): Promise<string | undefined>;
   close(): void;
@@ -110,6 +111,11 @@ export interface JobRunOptions {
   readonly onProgress?: (progress: JobProgress) => void;
   /** Return early when the job waits for input or starts a full-screen program. Default true. */
   readonly returnWhenInteractive?: boolean;
+  /**
+   * Run the command with stdout and stderr on a pipe instead of the terminal (ShellSession's
+   * `pipeOutput`: fast, exact bytes for big output; the program sees no terminal on them).
+   */
+  readonly pipeOutput?: boolean;
 }
 
 export interface JobRunResult {
@@ -236,7 +242,7 @@ export class JobManager {
    *   `JOB_LIMIT_REACHED`; SshSessionError when a second shell cannot be opened.
    */
   async run(target: JobTarget, command: string, options: JobRunOptions = {}): Promise<JobRunResult> {
-    const job = await this.#start(target, command);
+    const job = await this.#start(target, command, options.pipeOutput === true);
     const stopProgress = options.onProgress ? this.#followProgress(job, options.onProgress) : undefined;
     let onAbort: (() => void) | undefined;
     try {
@@ -366,20 +372,20 @@ export class JobManager {
     return this.running().filter((job) => job.sessionKey === sessionKey);
   }
 
-  async #start(target: JobTarget, command: string): Promise<Job> {
+  async #start(target: JobTarget, command: string, pipeOutput: boolean): Promise<Job> {
     if (typeof command !== 'string' || command.trim() === '') throw new TypeError('command must be a non-empty string');
     if (this.#running.size + this.#starting >= this.#maxRunning) {
       throw new SshJobError('JOB_LIMIT_REACHED', `${this.#running.size} jobs are running (limit ${this.#maxRunning}); wait for or interrupt one`);
     }
     this.#starting++;
     try {
-      return await this.#startOn(target, command);
+      return await this.#startOn(target, command, pipeOutput);
     } finally {
       this.#starting--;
     }
   }
 
-  async #startOn(target: JobTarget, command: string): Promise<Job> {
+  async #startOn(target: JobTarget, command: string, pipeOutput: boolean): Promise<Job> {
     let shell = target.shell;
     let kind: 'primary' | 'extra' = 'primary';
     let workingDirectory: string | null = null;
@@ -404,7 +410,7 @@ export class JobManager {
     }
     let handle: JobShellCommand;
     try {
-      handle = shell.start(command);
+      handle = pipeOutput ? shell.start(command, { pipeOutput }) : shell.start(command);
     } catch (error) {
       if (kind === 'extra') shell.close();
       throw error;

@@ -36,7 +36,22 @@ export interface ShellSessionOptions {
   readonly sudoPassword?: string;
 }
 
-export interface ShellRunOptions {
+export interface ShellStartOptions {
+  /**
+   * Runs the command with its stdout and stderr on a pipe that a second (exec) channel streams,
+   * instead of the terminal: output-heavy commands skip the remote terminal's line discipline and
+   * its small packets, and the output is exactly the bytes the program wrote (UTF-8 decoded; no
+   * `\r\n` → `\n`, no ANSI stripping). The program sees a pipe, not a terminal, on stdout and
+   * stderr (`isatty` false: no colours, no pager, no full-screen), while stdin, `/dev/tty`, sudo's
+   * prompt, Ctrl+C and the exit code stay on the shell's terminal and work as usual; the session's
+   * directory and variables are kept. Needs `mkfifo` on the host and a free channel
+   * (`CHANNEL_OPEN_FAILED` otherwise). Output a background process writes after the command
+   * ended is not waited for. Default false.
+   */
+  readonly pipeOutput?: boolean;
+}
+
+export interface ShellRunOptions extends ShellStartOptions {
   /** Reject with `READ_TIMEOUT` after this long; the command keeps running (see {@link ShellCommand}). */
   readonly timeoutMs?: number;
   /** Aborting interrupts the command (Ctrl+C, escalating). */
@@ -286,9 +301,22 @@ interface Running {
   /** After answering sudo, the newline sudo prints is not the command's output. */
   skipNewline: boolean;
   failure: SshSessionError | undefined;
+  /** With `pipeOutput`: the exec channel streaming the command's stdout and stderr. */
+  pipe: OutputPipe | undefined;
   resolve(result: ShellResult): void;
   reject(error: unknown): void;
 }
+
+interface OutputPipe {
+  readonly channel: SshChannel;
+  /** The FIFO on the host, quoted for the shell. */
+  readonly quotedPath: string;
+  /** Resolves once every byte arrived: the channel closed, or went quiet after the marker. */
+  drained(): Promise<void>;
+}
+
+/** How long the pipe may stay quiet after the marker before a background process holding it open is given up on. */
+const PIPE_DRAIN_QUIET_MS = 250;
 
 /** One shell process on one channel; a session replaces it when it exits or ignores Ctrl+C. */
 interface ShellProcess {
@@ -502,7 +530,7 @@ export class ShellSession {
   }
 
   /** Starts a command now if the shell is idle, else after the commands queued before it. */
-  start(command: string): ShellCommand {
+  start(command: string, options: ShellStartOptions = {}): ShellCommand {
     if (typeof command !== 'string' || command.length === 0) throw new TypeError('command must be a non-empty string');
     // The terminal would act on these (signals, line editing) before the shell sees the text.
     if (/[\0-\x08\x0b-\x1f\x7f]/.test(command.replace(/\r\n?/g, '\n'))) {
@@ -533,9 +561,19 @@ export class ShellSession {
           fail(record.cancelled ?? this.#closed);
           return;
         }
+        let pipe: OutputPipe | undefined;
+        if (options.pipeOutput) {
+          try {
+            pipe = await this.#openPipe(record);
+          } catch (error) {
+            fail(error);
+            return;
+          }
+        }
         const shell = this.#shell;
-        if (!shell) {
-          fail(this.#closed ?? new SshSessionError('SHELL_EXITED', 'the shell exited before the command could start'));
+        if (!shell || record.cancelled || this.#closed) {
+          pipe?.channel.destroy();
+          fail(record.cancelled ?? this.#closed ?? new SshSessionError('SHELL_EXITED', 'the shell exited before the command could start'));
           return;
         }
         await new Promise<void>((finished) => {
@@ -550,6 +588,7 @@ export class ShellSession {
             sudoAnswered: false,
             skipNewline: false,
             failure: undefined,
+            pipe,
             resolve: (result) => {
               record.finish();
               finished();
@@ -565,7 +604,7 @@ export class ShellSession {
           this.#lastRecord = record;
           this.#buffer = '';
           record.state = 'running';
-          shell.channel.write(toShellInput(command, record.id, this.#nonce));
+          shell.channel.write(toShellInput(command, record.id, this.#nonce, pipe?.quotedPath));
           for (const text of record.heldInput.splice(0)) shell.channel.write(text);
         });
       };
@@ -619,7 +658,7 @@ export class ShellSession {
    *   `SHELL_EXITED`, `CONNECTION_CLOSED`, `ABORTED`, `SESSION_BUSY` (still queued at the timeout).
    */
   async run(command: string, options: ShellRunOptions = {}): Promise<ShellResult> {
-    const running = this.start(command) as ShellCommand & QueuedControl;
+    const running = this.start(command, { pipeOutput: options.pipeOutput }) as ShellCommand & QueuedControl;
     const waits: Promise<ShellResult>[] = [running.done];
     const busy = (): SshSessionError =>
       new SshSessionError('SESSION_BUSY', 'the command never started: the shell was still busy with an earlier command', {
@@ -903,6 +942,13 @@ export class ShellSession {
     this.#emit(running, this.#buffer.slice(0, match.index), true);
     this.#buffer = this.#buffer.slice(match.index + match[0].length);
     this.#running = undefined;
+    const exitCode = Number(match[1]);
+    // Piped output may still be on its way on the other channel: the command ends when it arrived.
+    if (running.pipe) void running.pipe.drained().then(() => this.#settle(running, exitCode));
+    else this.#settle(running, exitCode);
+  }
+
+  #settle(running: Running, exitCode: number): void {
     if (running.failure) {
       running.reject(running.failure);
       return;
@@ -910,12 +956,97 @@ export class ShellSession {
     const snapshot = running.record.window.snapshot();
     running.resolve({
       output: snapshot.text,
-      exitCode: Number(match[1]),
+      exitCode,
       totalChars: snapshot.totalChars,
       droppedChars: snapshot.droppedChars,
       durationMs: Date.now() - running.startedAt,
       freshShell: running.freshShell,
     });
+  }
+
+  /**
+   * Opens the exec channel that streams a `pipeOutput` command's output: it makes a FIFO only we
+   * can open (umask 077, a name with this session's random nonce; mkfifo fails on an existing
+   * name), says where on stderr, then `cat`s it. The shell's redirect opens the other end and
+   * removes the name, so nothing is left behind once both ends are open.
+   */
+  async #openPipe(record: CommandRecord): Promise<OutputPipe> {
+    const tag = `__PIPE_${this.#nonce}_${record.id}__`;
+    // sh -c: the login shell running exec may be fish or csh. No single quote or backslash inside.
+    const script = `umask 077; f="\${TMPDIR:-/tmp}/.mcp-ssh-${this.#nonce}-${record.id}"; mkfifo "$f" || exit 97; printf "${tag} %s\\n" "$f" >&2; exec cat "$f"`;
+    let channel: SshChannel;
+    try {
+      channel = await this.#connection.execChannel(`sh -c '${script}'`);
+    } catch (error) {
+      throw new SshSessionError(
+        'CHANNEL_OPEN_FAILED',
+        `pipeOutput needs a second channel on ${this.#connection.key}, which was refused (run without pipeOutput): ${(error as Error).message}`,
+        { cause: error, details: { pipe: true } },
+      );
+    }
+    channel.on('error', () => undefined);
+    let stderr = '';
+    const path = await new Promise<string>((resolve, reject) => {
+      const onStderr = (chunk: Buffer): void => {
+        stderr += chunk.toString('utf8');
+        const at = stderr.indexOf(`${tag} `);
+        const end = at < 0 ? -1 : stderr.indexOf('\n', at);
+        if (end >= 0) done(undefined, stderr.slice(at + tag.length + 1, end));
+      };
+      const onClose = (): void => done(new Error(stderr.trim().slice(-200) || 'the channel closed'));
+      const timer = setTimeout(() => done(new Error('no answer within 10 s')), 10_000);
+      const done = (error: Error | undefined, found?: string): void => {
+        clearTimeout(timer);
+        channel.stderr.off('data', onStderr);
+        channel.off('close', onClose);
+        if (!error) return resolve(found as string);
+        channel.destroy();
+        reject(new SshSessionError('CHANNEL_OPEN_FAILED', `pipeOutput could not make its FIFO on ${this.#connection.key} (run without pipeOutput): ${error.message}`, { details: { pipe: true } }));
+      };
+      channel.stderr.on('data', onStderr);
+      channel.once('close', onClose);
+    });
+    channel.stderr.resume();
+    const decoder = new StringDecoder('utf8');
+    let closed = false;
+    let markerSeen = false;
+    let quiet: NodeJS.Timeout | undefined;
+    let giveUp!: () => void;
+    const ended = new Promise<void>((resolve) => {
+      giveUp = resolve;
+      channel.once('close', () => {
+        closed = true;
+        clearTimeout(quiet);
+        resolve();
+      });
+    });
+    // After the marker, only a background process can hold the FIFO open: give it a moment,
+    // then stop reading (the far end closes the channel only once that process is done).
+    const armQuiet = (): void => {
+      clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        giveUp();
+        channel.destroy();
+      }, PIPE_DRAIN_QUIET_MS);
+    };
+    channel.on('data', (chunk: Buffer) => {
+      const text = decoder.write(chunk);
+      if (text.length > 0 && record.state === 'running') record.output(text);
+      if (markerSeen) armQuiet();
+    });
+    channel.once('end', () => {
+      const rest = decoder.end();
+      if (rest.length > 0 && record.state === 'running') record.output(rest);
+    });
+    return {
+      channel,
+      quotedPath: shellQuote(path),
+      drained: () => {
+        markerSeen = true;
+        if (!closed) armQuiet();
+        return ended;
+      },
+    };
   }
 
   /**
@@ -1072,6 +1203,7 @@ export class ShellSession {
     this.#closed ??= error;
     const running = this.#running;
     this.#running = undefined;
+    running?.pipe?.channel.destroy();
     running?.reject(error);
   }
 
@@ -1192,12 +1324,21 @@ function setupScript(nonce: string): string {
  * stay under the terminal's line limit (4095 bytes): long ones are split by closing the quote,
  * a backslash-newline, and reopening it.
  */
-function toShellInput(command: string, id: number, nonce: string): string {
+function toShellInput(command: string, id: number, nonce: string, pipePath?: string): string {
   const text = command.replace(/\r\n?/g, '\n').replace(/\n+$/, '');
   const quoted = text.replace(/'/g, `'\\''`);
   const lines = quoted.split('\n').map((line) => splitLongLine(line, 1000));
+  const run = `eval '${lines.join('\n')}'`;
   // The start line tells this command's output from anything still arriving from before it.
-  return `__mcp_id=${id}; printf '__BEGIN_${nonce}_%s__\\n' ${id}; eval '${lines.join('\n')}'\n`;
+  // Piped: the group's redirect opens the FIFO (its reader already waits), the name goes, and
+  // eval runs in the current shell as usual; the group's status is the command's.
+  const body = pipePath === undefined ? run : `{ rm -f -- ${pipePath}; ${run}; } >|${pipePath} 2>&1`;
+  return `__mcp_id=${id}; printf '__BEGIN_${nonce}_%s__\\n' ${id}; ${body}\n`;
+}
+
+/** `text` in single quotes for a POSIX shell. */
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 function splitLongLine(line: string, max: number): string {

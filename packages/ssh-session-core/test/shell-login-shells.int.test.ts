@@ -19,7 +19,7 @@ describe.skipIf(!facts)(`ShellSession per login shell ${facts ? '' : `(SKIPPED: 
     ['/usr/bin/zsh', undefined],
     ['/usr/local/bin/ash', undefined],
     ['/usr/local/bin/mcp-unknown-shell', 'not a POSIX shell'],
-  ])('%s: exact output, exit codes, state, multi-line, stdin reader', async (loginShell, notice) => {
+  ])('%s: exact output, exit codes, state, multi-line, stdin reader, piped output', async (loginShell, notice) => {
     execFileSync('usermod', ['-s', loginShell, f.user]);
     // sshd reads the login shell when the connection authenticates: a new connection per shell.
     const connection = await SshConnection.connect(keyLogin(f));
@@ -41,6 +41,9 @@ describe.skipIf(!facts)(`ShellSession per login shell ${facts ? '' : `(SKIPPED: 
       const reader = shell.start('read v; echo "got $v"');
       expect(reader.write('typed\n')).toBe(true);
       await expect(reader.done).resolves.toMatchObject({ output: 'got typed\n', exitCode: 0 });
+      // pipeOutput: its exec channel runs through this login shell too (sh -c inside).
+      await expect(shell.run('cd /usr; echo "piped $KEPT" >&2; (exit 4)', { pipeOutput: true })).resolves.toMatchObject({ output: 'piped yes\n', exitCode: 4 });
+      await expect(shell.run('echo "$PWD"')).resolves.toMatchObject({ output: '/usr\n' });
     } finally {
       shell.close();
       connection.close();

@@ -315,6 +315,86 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
     }
   });
 
+  describe('pipeOutput: stdout and stderr on a pipe streamed by an exec channel', () => {
+    const piped = { pipeOutput: true, timeoutMs: 20_000 } as const;
+
+    it('gives the exact bytes and the real exit code; stdout and stderr are a pipe, stdin stays the terminal', async () => {
+      await expect(shell.run("printf 'a\\r\\nb \\033[31mred\\033[0m\\n'; echo err >&2; (exit 3)", piped)).resolves.toMatchObject({
+        output: 'a\r\nb \x1b[31mred\x1b[0m\nerr\n',
+        exitCode: 3,
+        droppedChars: 0,
+      });
+      await expect(shell.run('[ -t 1 ] && echo out-tty || echo out-pipe; [ -t 2 ] || echo err-pipe >&2; [ -t 0 ] && echo in-tty', piped)).resolves.toMatchObject({
+        output: 'out-pipe\nerr-pipe\nin-tty\n',
+        exitCode: 0,
+      });
+      // Through the terminal, as before.
+      await expect(shell.run('[ -t 1 ] && echo out-tty')).resolves.toMatchObject({ output: 'out-tty\n' });
+    });
+
+    it('keeps the session state and leaves no FIFO behind', async () => {
+      const own = await ShellSession.open(connection);
+      try {
+        await expect(own.run('cd /usr/share && export PIPED=kept && echo moved', piped)).resolves.toMatchObject({ output: 'moved\n', exitCode: 0 });
+        await expect(own.run('pwd; echo "$PIPED"')).resolves.toMatchObject({ output: '/usr/share\nkept\n' });
+        const left = await connection.exec('ls -a "${TMPDIR:-/tmp}" | grep -c "^\\.mcp-ssh-" || true');
+        expect(left.stdout.trim()).toBe('0');
+      } finally {
+        own.close();
+      }
+    });
+
+    it('returns 2.7 MB complete and in order', async () => {
+      const result = await shell.run('seq 1 400000', piped);
+      expect(result.exitCode).toBe(0);
+      expect(result.totalChars).toBe(2_688_895);
+      expect(result.droppedChars).toBe(0);
+      const lines = result.output.split('\n');
+      expect(lines[0]).toBe('1');
+      expect(lines.at(-2)).toBe('400000');
+    });
+
+    it('answers sudo on the terminal while the output goes to the pipe', async () => {
+      const sudo = await ShellSession.open(connection, { sudoPassword: f.password });
+      try {
+        const result = await sudo.run('sudo -k; sudo whoami', piped);
+        expect(result).toMatchObject({ output: 'root\n', exitCode: 0 });
+        expect(result.output).not.toContain(f.password);
+      } finally {
+        sudo.close();
+      }
+    });
+
+    it('reports a prompt on the pipe as awaiting input; input completes it', async () => {
+      const command = shell.start("read -p 'Name: ' who; echo \"hi $who\"", { pipeOutput: true });
+      const event = await nextEvent(command, 'awaiting-input');
+      command.write('bob\n');
+      expect(event).toMatchObject({ prompt: 'Name:' });
+      await expect(command.done).resolves.toMatchObject({ output: 'Name: hi bob\n', exitCode: 0 });
+    });
+
+    it('interrupts a piped command with Ctrl+C; the session runs the next command at once', async () => {
+      const command = shell.start('echo started; sleep 30', { pipeOutput: true });
+      await new Promise<void>((resolve) => {
+        const unsubscribe = command.subscribe((event) => {
+          if (event.type === 'output' && event.text.includes('started')) {
+            unsubscribe();
+            resolve();
+          }
+        });
+      });
+      await expect(command.interrupt()).resolves.toBe('interrupted');
+      await expect(command.done).resolves.toMatchObject({ exitCode: 130 });
+      await expect(shell.run('echo next', piped)).resolves.toMatchObject({ output: 'next\n', exitCode: 0 });
+    });
+
+    it('does not wait for a background process that keeps the pipe open', async () => {
+      const startedAt = Date.now();
+      await expect(shell.run('(sleep 5 &); echo spawned', piped)).resolves.toMatchObject({ output: 'spawned\n', exitCode: 0 });
+      expect(Date.now() - startedAt).toBeLessThan(4_000);
+    });
+  });
+
   describe('full-screen programs', () => {
     it('detects less, shows its screen, and returns to command mode when it quits', async () => {
       await shell.run(`seq 1 300 > ${work}/less-test.txt`);
