@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { HELP_TEXT, parseCli, type CliCommand } from './config';
-import { serveHttp } from './http';
 import { createServerLogger } from './logger';
 import { createServerParts, createSshMcpServer, MAX_MESSAGE_BYTES } from './server';
 import { LineStdioTransport } from './stdio';
@@ -39,6 +38,8 @@ async function main(): Promise<void> {
   };
 
   if (config.http) {
+    // The HTTP stack (node:http, the SDK's Streamable HTTP transport) loads only for --http.
+    const { serveHttp } = await import('./http');
     const http = await serveHttp({ ...config.http, parts });
     const shutdown = stopWith(() => http.close());
     process.once('SIGINT', () => void shutdown());
