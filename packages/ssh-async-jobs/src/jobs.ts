@@ -377,15 +377,23 @@ export class JobManager {
     if (this.#running.size + this.#starting >= this.#maxRunning) {
       throw new SshJobError('JOB_LIMIT_REACHED', `${this.#running.size} jobs are running (limit ${this.#maxRunning}); wait for or interrupt one`);
     }
+    // A start counts against the limit from here until its job is in #running (then it counts
+    // there): released exactly once, so concurrent starts are never counted twice.
     this.#starting++;
-    try {
-      return await this.#startOn(target, command, pipeOutput);
-    } finally {
+    let reserved = true;
+    const release = (): void => {
+      if (!reserved) return;
+      reserved = false;
       this.#starting--;
+    };
+    try {
+      return await this.#startOn(target, command, pipeOutput, release);
+    } finally {
+      release();
     }
   }
 
-  async #startOn(target: JobTarget, command: string, pipeOutput: boolean): Promise<Job> {
+  async #startOn(target: JobTarget, command: string, pipeOutput: boolean, release: () => void): Promise<Job> {
     let shell = target.shell;
     let kind: 'primary' | 'extra' = 'primary';
     let workingDirectory: string | null = null;
@@ -438,6 +446,7 @@ export class JobManager {
         markEnded = resolve;
       }),
     };
+    release();
     this.#running.set(job.id, job);
     if (kind === 'primary') this.#busy.set(shell, job);
     handle.subscribe((event) => {

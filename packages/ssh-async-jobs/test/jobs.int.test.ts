@@ -141,6 +141,22 @@ describe.skipIf(!facts)(`JobManager on the real sshd ${facts ? '' : `(SKIPPED: $
     expect(oldest).toBeDefined();
   });
 
+  it('counts concurrent starts once against maxRunning: as many jobs as the limit start at once, one more is refused', async () => {
+    const limited = new JobManager({ maxRunning: 4 });
+    const shells = await Promise.all(Array.from({ length: 5 }, () => ShellSession.open(connection)));
+    try {
+      const targets: JobTarget[] = shells.map((shell, index) => ({ key: `${connection.key}#${index}`, shell }));
+      // All five start in the same tick, before any of them runs.
+      const started = await Promise.allSettled(targets.map((own) => limited.run(own, 'sleep 0.3; echo done', { timeoutMs: 5_000 })));
+      expect(started.filter((outcome) => outcome.status === 'fulfilled').map((outcome) => (outcome as PromiseFulfilledResult<{ output: string }>).value.output)).toEqual(['done\n', 'done\n', 'done\n', 'done\n']);
+      expect(started.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason)).toMatchObject([{ code: 'JOB_LIMIT_REACHED' }]);
+      // The limit is free again once they ended.
+      await expect(limited.run(targets[0] as JobTarget, 'echo again', { timeoutMs: 5_000 })).resolves.toMatchObject({ output: 'again\n' });
+    } finally {
+      for (const shell of shells) shell.close();
+    }
+  });
+
   it('runs a second job on a busy session in a second shell, in the same directory', async () => {
     await jobs.run(target, 'cd /usr/share', { timeoutMs: 5_000 });
     const first = await jobs.run(target, 'sleep 1; echo first', { detached: true });
