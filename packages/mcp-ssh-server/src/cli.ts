@@ -1,11 +1,36 @@
 #!/usr/bin/env node
+import { verifyAuditLog } from './audit';
 import { HELP_TEXT, parseCli, type CliCommand } from './config';
 import { createServerLogger } from './logger';
 import { createServerParts, createSshMcpServer, MAX_MESSAGE_BYTES } from './server';
 import { LineStdioTransport } from './stdio';
 import { VERSION } from './version';
 
+/** `mcp-ssh-server audit verify <file>`: exit 0 on an intact chain, 1 naming the first bad record, 2 on misuse. */
+function audit(args: readonly string[]): void {
+  if (args[0] !== 'verify' || args.length !== 2 || !args[1]) {
+    process.stderr.write('usage: mcp-ssh-server audit verify <file>\n');
+    process.exitCode = 2;
+    return;
+  }
+  const verdict = verifyAuditLog(args[1]);
+  if (!verdict.ok) {
+    process.stderr.write(`audit log NOT intact: ${verdict.problem}\n(files checked, oldest first: ${verdict.files.join(', ')})\n`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const warning of verdict.warnings) process.stderr.write(`warning: ${warning}\n`);
+  process.stdout.write(
+    `audit log intact: ${verdict.records} records (1 to ${verdict.lastSeq}) in ${verdict.files.length} file(s); last record's sha256 ${verdict.head}\n` +
+      '(keep that hash elsewhere: a later verify that does not reach it means the end of the log was cut or rewritten)\n',
+  );
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'audit') {
+    audit(process.argv.slice(3));
+    return;
+  }
   let command: CliCommand;
   try {
     command = parseCli(process.argv.slice(2), process.env);

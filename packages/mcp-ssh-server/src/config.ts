@@ -51,6 +51,10 @@ export const serverConfigSchema = z.object({
   localRoots: z.array(z.string().min(1)).optional(),
   /** Serve Streamable HTTP instead of stdio. */
   http: httpSchema.optional(),
+  /** Append a hash-chained JSON Lines audit record per tool call and per job end to this file (0600). */
+  auditLog: z.string().min(1).optional(),
+  /** Rotate the audit log at this size in bytes. */
+  auditMaxBytes: z.coerce.number().int().min(1024).optional(),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
@@ -64,6 +68,7 @@ export const HELP_TEXT = `mcp-ssh-server: an MCP server giving AI agents persist
 
 Usage:
   mcp-ssh-server [options]
+  mcp-ssh-server audit verify <file>
 
 Options:
   --log-level <level>      debug | info | warn | error | silent (env MCP_SSH_LOG_LEVEL; default info)
@@ -88,6 +93,15 @@ Streamable HTTP (instead of stdio):
                            process arguments are visible to every local user)
   --allowed-origin <url>   a browser Origin allowed besides the server's own; repeatable
                            (env MCP_SSH_ALLOWED_ORIGINS)
+
+Audit (see the README's oversight section):
+  --audit-log <file>       append one hash-chained JSON Lines record per tool call and per job
+                           end, created 0600 (env MCP_SSH_AUDIT_LOG)
+  --audit-max-bytes <n>    rotate it at this size to <file>.<time> (env MCP_SSH_AUDIT_MAX_BYTES;
+                           default 67108864)
+  mcp-ssh-server audit verify <file>
+                           check the chain of <file> and its rotated files: exit 0 when intact,
+                           1 naming the first altered, removed or reordered record
 
 Local files (upload_file, download_file):
   --local-root <dir>       a directory they may read and write; repeatable (env
@@ -132,6 +146,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       'http-token-file': { type: 'string' },
       'allowed-origin': { type: 'string', multiple: true },
       'local-root': { type: 'string', multiple: true },
+      'audit-log': { type: 'string' },
+      'audit-max-bytes': { type: 'string' },
     },
   });
   if (values.help) return { kind: 'help' };
@@ -155,6 +171,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     overrides: overridesFromEnv(env),
     policy,
     localRoots: values['local-root'] ?? splitList(env.MCP_SSH_LOCAL_ROOTS, delimiter),
+    auditLog: values['audit-log'] ?? (env.MCP_SSH_AUDIT_LOG || undefined),
+    auditMaxBytes: values['audit-max-bytes'] ?? (env.MCP_SSH_AUDIT_MAX_BYTES || undefined),
     ...(http
       ? {
           http: {

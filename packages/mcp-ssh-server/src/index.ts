@@ -9,3 +9,5 @@ export { Policy } from './policy';
 export type { SshMcpServerOptions, SshMcpServerParts } from './server';
 export { createServerParts, createSshMcpServer } from './server';
 export { VERSION } from './version';
+export type { AuditFields, AuditVerdict } from './audit';
+export { AuditLog, verifyAuditLog } from './audit';

@@ -1,8 +1,9 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { JobManager } from 'ssh-async-jobs';
+import { JobManager, type JobInfo } from 'ssh-async-jobs';
 import { noopLogger, Redactor, type Logger } from 'ssh-session-core';
+import { AuditLog, auditText } from './audit';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
 import { registerHostTools } from './host-tools';
@@ -34,6 +35,8 @@ export interface SshMcpServerParts {
   readonly sshConfigPath: string;
   /** Where upload_file and download_file may touch the server machine. */
   readonly localRoots: LocalRoots;
+  /** The audit log (`--audit-log`), when one is kept. */
+  readonly audit: AuditLog | undefined;
   /** Ends every job and closes every session. */
   close(): Promise<void>;
 }
@@ -61,7 +64,32 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
     logger,
     policy,
   });
-  const jobs = new JobManager({ redactor });
+  const audit = config.auditLog === undefined ? undefined : AuditLog.open(config.auditLog, config.auditMaxBytes === undefined ? {} : { maxBytes: config.auditMaxBytes });
+  audit?.append({ event: 'server_start', version: VERSION, pid: process.pid });
+  const jobs = new JobManager({
+    redactor,
+    ...(audit
+      ? {
+          onJobEnd: (job: JobInfo) => {
+            const command = auditText(job.command);
+            audit.append({
+              event: 'job_end',
+              job_id: job.id,
+              session: job.sessionKey,
+              command: command.text,
+              ...(command.sha256 ? { command_sha256: command.sha256 } : {}),
+              status: job.state,
+              exit_code: job.exitCode,
+              started_at: job.startedAt,
+              ended_at: job.endedAt,
+              duration_ms: job.durationMs,
+              output_chars: job.totalChars,
+              error_code: job.error?.code ?? null,
+            });
+          },
+        }
+      : {}),
+  });
   const localRoots = new LocalRoots(config.localRoots ?? defaultLocalRoots(), home);
   return {
     sessions,
@@ -71,9 +99,12 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
     logger,
     sshConfigPath,
     localRoots,
+    audit,
     async close() {
       await jobs.dispose('the server is shutting down');
       sessions.closeAll();
+      audit?.append({ event: 'server_stop' });
+      audit?.close();
     },
   };
 }
@@ -113,6 +144,7 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
       instructions: INSTRUCTIONS + restrictions,
     },
   );
+  if (parts.audit) auditToolCalls(server, parts.audit, redactor);
   registerCommandTools(server, { sessions, jobs, redactor, logger, policy });
   registerFileAndScreenTools(server, { sessions, jobs, redactor, policy });
   registerHostTools(server, {
@@ -151,4 +183,61 @@ function redactingLogger(logger: Logger, redactor: Redactor): Logger {
       logger.log(level, redactor.redact(message), fields === undefined ? undefined : redactor.redactValue(fields));
     },
   };
+}
+
+/** Arguments whose text an audit record keeps (redacted, capped); everything else is left out. */
+const AUDITED_TEXT = ['command', 'path', 'remote_path', 'local_path', 'host', 'username', 'device_type', 'command_id'] as const;
+
+/**
+ * Records every tool call in the audit log once it has its answer: who asked (the client's
+ * `initialize` name and version, the HTTP session), what (the tool, the host and the command or
+ * path: redacted and capped; typed input and file contents only by size), and how it ended (the
+ * session, command id, status, exit code, output size, error code, timing). Never the passwords.
+ */
+function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor): void {
+  const register = server.registerTool.bind(server) as (name: string, config: unknown, handler: (...params: unknown[]) => unknown) => unknown;
+  (server as unknown as { registerTool: typeof register }).registerTool = (name, config, handler) =>
+    register(name, config, async (...params: unknown[]) => {
+      const startedAt = Date.now();
+      const args = (params.length > 1 ? params[0] : {}) as Record<string, unknown>;
+      const extra = params.at(-1) as { sessionId?: string } | undefined;
+      let result: { isError?: boolean; content?: { type: string; text?: string }[]; structuredContent?: Record<string, unknown> } | undefined;
+      let thrown: unknown;
+      try {
+        result = (await handler(...params)) as typeof result;
+        return result;
+      } catch (error) {
+        thrown = error;
+        throw error;
+      } finally {
+        const client = server.server.getClientVersion();
+        const what: Record<string, unknown> = {};
+        for (const field of AUDITED_TEXT) {
+          const value = args[field];
+          if (typeof value !== 'string') continue;
+          const kept = auditText(redactor.redact(value));
+          what[field] = kept.text;
+          if (kept.sha256) what[`${field}_sha256`] = kept.sha256;
+        }
+        if (Array.isArray(args.hosts)) what.hosts = args.hosts.filter((host): host is string => typeof host === 'string').map((host) => redactor.redact(host));
+        for (const field of ['input_text', 'keys', 'content'] as const) if (typeof args[field] === 'string') what[`${field}_chars`] = args[field].length;
+        const structured = result?.structuredContent ?? {};
+        const errorText = result?.isError ? (result.content?.[0]?.text ?? '') : '';
+        audit.append({
+          event: 'tool_call',
+          tool: name,
+          client: client ? { name: client.name, version: client.version } : null,
+          ...(extra?.sessionId ? { mcp_session: extra.sessionId } : {}),
+          ...what,
+          session: typeof structured.session === 'string' ? structured.session : null,
+          job_id: typeof structured.command_id === 'string' ? structured.command_id : null,
+          status: typeof structured.status === 'string' ? structured.status : result?.isError || thrown ? 'error' : 'ok',
+          exit_code: typeof structured.exit_code === 'number' ? structured.exit_code : null,
+          output_chars: typeof structured.total_chars === 'number' ? structured.total_chars : null,
+          error_code: thrown ? 'INTERNAL' : (/^Error ([A-Z_]+):/.exec(errorText)?.[1] ?? null),
+          started_at: new Date(startedAt).toISOString(),
+          duration_ms: Date.now() - startedAt,
+        });
+      }
+    });
 }

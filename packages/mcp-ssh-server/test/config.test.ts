@@ -52,6 +52,14 @@ describe('parseCli', () => {
     expect(() => parseCli([], { OVRD_web_PORT: 'eighty' })).toThrow(/invalid overrides/);
   });
 
+  it('takes the audit log and its rotation size from flags or MCP_SSH_AUDIT_*; refuses a tiny size', () => {
+    expect(parseCli(['--audit-log', '/var/log/mcp-audit.jsonl', '--audit-max-bytes', '1048576'], {})).toMatchObject({
+      config: { auditLog: '/var/log/mcp-audit.jsonl', auditMaxBytes: 1_048_576 },
+    });
+    expect(parseCli([], { MCP_SSH_AUDIT_LOG: '/tmp/a.jsonl', MCP_SSH_AUDIT_MAX_BYTES: '4096' })).toMatchObject({ config: { auditLog: '/tmp/a.jsonl', auditMaxBytes: 4096 } });
+    expect(() => parseCli(['--audit-log', '/tmp/a.jsonl', '--audit-max-bytes', '10'], {})).toThrow(/auditMaxBytes/);
+  });
+
   it('answers --help and --version', () => {
     expect(parseCli(['-h'], {})).toEqual({ kind: 'help' });
     expect(parseCli(['--version'], {})).toEqual({ kind: 'version' });

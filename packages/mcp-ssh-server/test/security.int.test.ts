@@ -6,7 +6,7 @@
 //     username, paths, key file, ids, local paths, sudo paths): a canary file proves nothing ran.
 //   - One canary secret (the run's password) for login, sudo, send_input and a device's enable:
 //     afterwards it is nowhere: results, history, sessions, errors, stderr, the log file, and the
-//     command lines of every process on the host (sampled while sudo runs).
+//     command lines of every process on the host (sampled while sudo runs), the audit log.
 //   - A changed and a revoked host key are refused before anything runs.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, watch } from 'node:fs';
@@ -58,6 +58,7 @@ describe.skipIf(!facts)(`security and hostile input through the server bin ${ssh
   let marker: string; // must never exist
   let localRoot: string;
   let logFile: string;
+  let auditFile: string;
   /** Root-only (the suite runs as root): writes there go through sudo's fallback. */
   let rootOnly: string;
   let device: FakeHost;
@@ -76,6 +77,7 @@ describe.skipIf(!facts)(`security and hostile input through the server bin ${ssh
     marker = join(work, 'INJECTED');
     localRoot = join(work, 'local');
     logFile = join(work, 'server.log');
+    auditFile = join(work, 'audit.jsonl');
     rootOnly = mkdtempSync(join(tmpdir(), 'mcp-security-root-'));
     chmodSync(work, 0o777);
     spawnSync('mkdir', ['-m', '700', localRoot]);
@@ -97,7 +99,7 @@ describe.skipIf(!facts)(`security and hostile input through the server bin ${ssh
     spawnSync('sh', ['-c', 'cat > "$1"', 'sh', knownHosts], { input: lines.join('\n') });
     server = await startServer(f, {
       home,
-      args: ['--local-root', localRoot, '--log-file', logFile],
+      args: ['--local-root', localRoot, '--log-file', logFile, '--audit-log', auditFile],
       env: { OVRD_testhost_SUDO_PASS: canary, OVRD_rtr_HOST: device.address.host, OVRD_rtr_PORT: String(device.address.port), OVRD_rtr_USER: device.address.username, OVRD_rtr_PASS: canary, OVRD_rtr_DEVICE_TYPE: 'cisco_ios', OVRD_rtr_ENABLE_PASS: canary },
     });
   });
@@ -306,12 +308,15 @@ describe.skipIf(!facts)(`security and hostile input through the server bin ${ssh
       server.transport.stderr.join(''),
       server.transport.lines.join('\n'),
       readFileSync(logFile, 'utf8'),
+      readFileSync(auditFile, 'utf8'),
       ...psSamples,
       spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout,
       readFileSync(`/proc/${server.transport.pid}/cmdline`, 'utf8'),
     ].join('\n');
     expect(server.results.length).toBeGreaterThan(100);
     expect(readFileSync(logFile, 'utf8').length).toBeGreaterThan(1000);
+    // The audit log saw every call (the login, sudo, send_input and enable among them).
+    expect(readFileSync(auditFile, 'utf8').split('\n').length).toBeGreaterThan(100);
     expect(psSamples.length).toBe(2);
     const occurrences = everything.split(canary).length - 1;
     recordFigure('canary', 'bytes of results, history, logs and ps output searched', everything.length);

@@ -164,6 +164,8 @@ export interface JobManagerOptions {
   readonly redactor?: Redactor;
   /** Minimum interval between progress calls. Default 250. */
   readonly progressIntervalMs?: number;
+  /** Called once per job as it ends, with its final info (secrets redacted); an audit log, say. Its errors are ignored. */
+  readonly onJobEnd?: (job: JobInfo) => void;
 }
 
 const DEFAULTS = Object.freeze({
@@ -220,6 +222,7 @@ export class JobManager {
   readonly #historyOutput: { readonly headChars: number; readonly tailChars: number };
   readonly #historyBudgetChars: number;
   readonly #maxRunning: number;
+  readonly #onJobEnd: ((job: JobInfo) => void) | undefined;
   readonly #redactor: Redactor;
   readonly #progressIntervalMs: number;
 
@@ -228,6 +231,7 @@ export class JobManager {
     this.#historyOutput = options.historyOutput ?? DEFAULTS.historyOutput;
     this.#historyBudgetChars = options.historyBudgetChars ?? DEFAULTS.historyBudgetChars;
     this.#maxRunning = options.maxRunning ?? DEFAULTS.maxRunning;
+    this.#onJobEnd = options.onJobEnd;
     this.#redactor = options.redactor ?? new Redactor();
     this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULTS.progressIntervalMs;
     if (!(this.#historyLimit >= 0)) throw new RangeError('historyLimit must be ≥ 0');
@@ -494,6 +498,13 @@ export class JobManager {
     this.#history.unshift(job);
     if (this.#history.length > this.#historyLimit) this.#history.length = this.#historyLimit;
     this.#trimHistory();
+    if (this.#onJobEnd) {
+      try {
+        this.#onJobEnd(this.#info(job));
+      } catch {
+        // An observer's failure must not break the job manager.
+      }
+    }
   }
 
   /** Cuts older finished jobs down to `historyOutput` while the history keeps more than its budget. */
