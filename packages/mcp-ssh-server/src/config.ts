@@ -55,6 +55,8 @@ export const serverConfigSchema = z.object({
   auditLog: z.string().min(1).optional(),
   /** Rotate the audit log at this size in bytes. */
   auditMaxBytes: z.coerce.number().int().min(1024).optional(),
+  /** Write one asciicast v2 recording per session into this directory (0700; files 0600). */
+  recordDir: z.string().min(1).optional(),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
@@ -94,11 +96,13 @@ Streamable HTTP (instead of stdio):
   --allowed-origin <url>   a browser Origin allowed besides the server's own; repeatable
                            (env MCP_SSH_ALLOWED_ORIGINS)
 
-Audit (see the README's oversight section):
+Audit and recordings (see the README's oversight section):
   --audit-log <file>       append one hash-chained JSON Lines record per tool call and per job
                            end, created 0600 (env MCP_SSH_AUDIT_LOG)
   --audit-max-bytes <n>    rotate it at this size to <file>.<time> (env MCP_SSH_AUDIT_MAX_BYTES;
                            default 67108864)
+  --record-dir <dir>       one asciicast v2 recording per session (commands, output, typed input;
+                           secrets never), files 0600 (env MCP_SSH_RECORD_DIR)
   mcp-ssh-server audit verify <file>
                            check the chain of <file> and its rotated files: exit 0 when intact,
                            1 naming the first altered, removed or reordered record
@@ -148,6 +152,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       'local-root': { type: 'string', multiple: true },
       'audit-log': { type: 'string' },
       'audit-max-bytes': { type: 'string' },
+      'record-dir': { type: 'string' },
     },
   });
   if (values.help) return { kind: 'help' };
@@ -173,6 +178,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     localRoots: values['local-root'] ?? splitList(env.MCP_SSH_LOCAL_ROOTS, delimiter),
     auditLog: values['audit-log'] ?? (env.MCP_SSH_AUDIT_LOG || undefined),
     auditMaxBytes: values['audit-max-bytes'] ?? (env.MCP_SSH_AUDIT_MAX_BYTES || undefined),
+    recordDir: values['record-dir'] ?? (env.MCP_SSH_RECORD_DIR || undefined),
     ...(http
       ? {
           http: {

@@ -4,6 +4,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { JobManager, type JobInfo } from 'ssh-async-jobs';
 import { noopLogger, Redactor, type Logger } from 'ssh-session-core';
 import { AuditLog, auditText } from './audit';
+import { SessionRecorder } from './recorder';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
 import { registerHostTools } from './host-tools';
@@ -37,6 +38,8 @@ export interface SshMcpServerParts {
   readonly localRoots: LocalRoots;
   /** The audit log (`--audit-log`), when one is kept. */
   readonly audit: AuditLog | undefined;
+  /** Session recordings (`--record-dir`), when they are made. */
+  readonly recorder: SessionRecorder | undefined;
   /** Ends every job and closes every session. */
   close(): Promise<void>;
 }
@@ -66,11 +69,23 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
   });
   const audit = config.auditLog === undefined ? undefined : AuditLog.open(config.auditLog, config.auditMaxBytes === undefined ? {} : { maxBytes: config.auditMaxBytes });
   audit?.append({ event: 'server_start', version: VERSION, pid: process.pid });
+  const recorder = config.recordDir === undefined ? undefined : new SessionRecorder(config.recordDir);
   const jobs = new JobManager({
     redactor,
-    ...(audit
+    ...(recorder
+      ? {
+          observer: {
+            start: (job: JobInfo) => recorder.start(job),
+            output: (job: { readonly sessionKey: string }, chunk: string) => recorder.output(job, chunk),
+            input: (job: JobInfo, typed: string | undefined) => recorder.input(job, typed),
+          },
+        }
+      : {}),
+    ...(audit || recorder
       ? {
           onJobEnd: (job: JobInfo) => {
+            recorder?.end(job);
+            if (!audit) return;
             const command = auditText(job.command);
             audit.append({
               event: 'job_end',
@@ -85,6 +100,7 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
               duration_ms: job.durationMs,
               output_chars: job.totalChars,
               error_code: job.error?.code ?? null,
+              ...recordingOf(recorder, job.sessionKey),
             });
           },
         }
@@ -100,11 +116,13 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
     sshConfigPath,
     localRoots,
     audit,
+    recorder,
     async close() {
       await jobs.dispose('the server is shutting down');
       sessions.closeAll();
       audit?.append({ event: 'server_stop' });
       audit?.close();
+      recorder?.close();
     },
   };
 }
@@ -144,7 +162,7 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
       instructions: INSTRUCTIONS + restrictions,
     },
   );
-  if (parts.audit) auditToolCalls(server, parts.audit, redactor);
+  if (parts.audit) auditToolCalls(server, parts.audit, redactor, parts.recorder);
   registerCommandTools(server, { sessions, jobs, redactor, logger, policy });
   registerFileAndScreenTools(server, { sessions, jobs, redactor, policy });
   registerHostTools(server, {
@@ -194,7 +212,7 @@ const AUDITED_TEXT = ['command', 'path', 'remote_path', 'local_path', 'host', 'u
  * path: redacted and capped; typed input and file contents only by size), and how it ended (the
  * session, command id, status, exit code, output size, error code, timing). Never the passwords.
  */
-function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor): void {
+function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor, recorder: SessionRecorder | undefined): void {
   const register = server.registerTool.bind(server) as (name: string, config: unknown, handler: (...params: unknown[]) => unknown) => unknown;
   (server as unknown as { registerTool: typeof register }).registerTool = (name, config, handler) =>
     register(name, config, async (...params: unknown[]) => {
@@ -237,7 +255,14 @@ function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor):
           error_code: thrown ? 'INTERNAL' : (/^Error ([A-Z_]+):/.exec(errorText)?.[1] ?? null),
           started_at: new Date(startedAt).toISOString(),
           duration_ms: Date.now() - startedAt,
+          ...(typeof structured.session === 'string' ? recordingOf(recorder, structured.session) : {}),
         });
       }
     });
+}
+
+/** The recording a record points at: the session's file and the time in it (seconds). */
+function recordingOf(recorder: SessionRecorder | undefined, sessionKey: string): { recording?: string; recording_time?: number } {
+  const where = recorder?.where(sessionKey);
+  return where ? { recording: where.file, recording_time: where.time } : {};
 }

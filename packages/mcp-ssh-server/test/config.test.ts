@@ -52,12 +52,14 @@ describe('parseCli', () => {
     expect(() => parseCli([], { OVRD_web_PORT: 'eighty' })).toThrow(/invalid overrides/);
   });
 
-  it('takes the audit log and its rotation size from flags or MCP_SSH_AUDIT_*; refuses a tiny size', () => {
+  it('takes the audit log, its rotation size and the recording directory from flags or MCP_SSH_*; refuses a tiny size', () => {
     expect(parseCli(['--audit-log', '/var/log/mcp-audit.jsonl', '--audit-max-bytes', '1048576'], {})).toMatchObject({
       config: { auditLog: '/var/log/mcp-audit.jsonl', auditMaxBytes: 1_048_576 },
     });
     expect(parseCli([], { MCP_SSH_AUDIT_LOG: '/tmp/a.jsonl', MCP_SSH_AUDIT_MAX_BYTES: '4096' })).toMatchObject({ config: { auditLog: '/tmp/a.jsonl', auditMaxBytes: 4096 } });
     expect(() => parseCli(['--audit-log', '/tmp/a.jsonl', '--audit-max-bytes', '10'], {})).toThrow(/auditMaxBytes/);
+    expect(parseCli(['--record-dir', '/var/log/casts'], {})).toMatchObject({ config: { recordDir: '/var/log/casts' } });
+    expect(parseCli([], { MCP_SSH_RECORD_DIR: '/tmp/casts' })).toMatchObject({ config: { recordDir: '/tmp/casts' } });
   });
 
   it('answers --help and --version', () => {

@@ -6,7 +6,7 @@
 //     username, paths, key file, ids, local paths, sudo paths): a canary file proves nothing ran.
 //   - One canary secret (the run's password) for login, sudo, send_input and a device's enable:
 //     afterwards it is nowhere: results, history, sessions, errors, stderr, the log file, and the
-//     command lines of every process on the host (sampled while sudo runs), the audit log.
+//     command lines of every process on the host (sampled while sudo runs), the audit log and the session recordings.
 //   - A changed and a revoked host key are refused before anything runs.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, watch } from 'node:fs';
@@ -99,7 +99,7 @@ describe.skipIf(!facts)(`security and hostile input through the server bin ${ssh
     spawnSync('sh', ['-c', 'cat > "$1"', 'sh', knownHosts], { input: lines.join('\n') });
     server = await startServer(f, {
       home,
-      args: ['--local-root', localRoot, '--log-file', logFile, '--audit-log', auditFile],
+      args: ['--local-root', localRoot, '--log-file', logFile, '--audit-log', auditFile, '--record-dir', join(work, 'casts')],
       env: { OVRD_testhost_SUDO_PASS: canary, OVRD_rtr_HOST: device.address.host, OVRD_rtr_PORT: String(device.address.port), OVRD_rtr_USER: device.address.username, OVRD_rtr_PASS: canary, OVRD_rtr_DEVICE_TYPE: 'cisco_ios', OVRD_rtr_ENABLE_PASS: canary },
     });
   });
@@ -309,6 +309,7 @@ describe.skipIf(!facts)(`security and hostile input through the server bin ${ssh
       server.transport.lines.join('\n'),
       readFileSync(logFile, 'utf8'),
       readFileSync(auditFile, 'utf8'),
+      ...readdirSync(join(work, 'casts')).map((file) => readFileSync(join(work, 'casts', file), 'utf8')),
       ...psSamples,
       spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout,
       readFileSync(`/proc/${server.transport.pid}/cmdline`, 'utf8'),
@@ -317,6 +318,10 @@ describe.skipIf(!facts)(`security and hostile input through the server bin ${ssh
     expect(readFileSync(logFile, 'utf8').length).toBeGreaterThan(1000);
     // The audit log saw every call (the login, sudo, send_input and enable among them).
     expect(readFileSync(auditFile, 'utf8').split('\n').length).toBeGreaterThan(100);
+    // So did the recordings: the host and the device sessions, with the commands that carried the secret.
+    const casts = readdirSync(join(work, 'casts'));
+    expect(casts.length).toBeGreaterThanOrEqual(2);
+    expect(casts.map((file) => readFileSync(join(work, 'casts', file), 'utf8')).join('')).toContain('read -r -s -p');
     expect(psSamples.length).toBe(2);
     const occurrences = everything.split(canary).length - 1;
     recordFigure('canary', 'bytes of results, history, logs and ps output searched', everything.length);

@@ -3,6 +3,7 @@ export { SshJobError } from './errors';
 export type {
   JobInfo,
   JobManagerOptions,
+  JobObserver,
   JobOutput,
   JobProgress,
   JobRunOptions,

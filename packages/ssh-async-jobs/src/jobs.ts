@@ -166,6 +166,20 @@ export interface JobManagerOptions {
   readonly progressIntervalMs?: number;
   /** Called once per job as it ends, with its final info (secrets redacted); an audit log, say. Its errors are ignored. */
   readonly onJobEnd?: (job: JobInfo) => void;
+  /**
+   * Follows every job as it runs, for a session recording: its start, its output as it arrives,
+   * and input typed into it (`text` undefined when it was sent as a secret). Secrets the manager
+   * knows are redacted first; the observer's errors are ignored.
+   */
+  readonly observer?: JobObserver;
+}
+
+/** See {@link JobManagerOptions.observer}. */
+export interface JobObserver {
+  start?(job: JobInfo): void;
+  /** `job` is only its id and session: output can come in thousands of chunks. */
+  output?(job: { readonly id: string; readonly sessionKey: string }, text: string): void;
+  input?(job: JobInfo, text: string | undefined): void;
 }
 
 const DEFAULTS = Object.freeze({
@@ -223,6 +237,7 @@ export class JobManager {
   readonly #historyBudgetChars: number;
   readonly #maxRunning: number;
   readonly #onJobEnd: ((job: JobInfo) => void) | undefined;
+  readonly #observer: JobObserver | undefined;
   readonly #redactor: Redactor;
   readonly #progressIntervalMs: number;
 
@@ -232,6 +247,7 @@ export class JobManager {
     this.#historyBudgetChars = options.historyBudgetChars ?? DEFAULTS.historyBudgetChars;
     this.#maxRunning = options.maxRunning ?? DEFAULTS.maxRunning;
     this.#onJobEnd = options.onJobEnd;
+    this.#observer = options.observer;
     this.#redactor = options.redactor ?? new Redactor();
     this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULTS.progressIntervalMs;
     if (!(this.#historyLimit >= 0)) throw new RangeError('historyLimit must be ≥ 0');
@@ -317,6 +333,8 @@ export class JobManager {
       if (!handle?.write(input)) {
         throw new SshJobError('JOB_NOT_RUNNING', `job ${id} ended before the input was sent; it was not sent`, { details: { id } });
       }
+      const observer = this.#observer;
+      if (observer?.input) this.#observe(() => observer.input?.(this.#info(job), options.secret ? undefined : this.#redactor.redact(input)));
       await withTimeout(reacted, options.waitMs ?? DEFAULTS.waitMs);
     } finally {
       unsubscribe?.();
@@ -453,6 +471,14 @@ export class JobManager {
     release();
     this.#running.set(job.id, job);
     if (kind === 'primary') this.#busy.set(shell, job);
+    const observer = this.#observer;
+    if (observer) {
+      this.#observe(() => observer.start?.(this.#info(job)));
+      const which = { id: job.id, sessionKey: job.sessionKey };
+      handle.subscribe((event) => {
+        if (event.type === 'output') this.#observe(() => observer.output?.(which, this.#redactor.redact(event.text)));
+      });
+    }
     handle.subscribe((event) => {
       if (!isActive(job.state)) return;
       // Input typed into a full-screen program does not end its `awaiting_input`.
@@ -629,6 +655,14 @@ export class JobManager {
       });
     }
     return job;
+  }
+
+  #observe(notify: () => void): void {
+    try {
+      notify();
+    } catch {
+      // A recorder's failure must not break a job.
+    }
   }
 
   #info(job: Job): JobInfo {
