@@ -4,6 +4,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { JobManager, type JobInfo } from 'ssh-async-jobs';
 import { noopLogger, Redactor, type Logger } from 'ssh-session-core';
 import { AuditLog, auditText } from './audit';
+import { classifyCommand } from './classify';
 import { SessionRecorder } from './recorder';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
@@ -100,6 +101,7 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
               duration_ms: job.durationMs,
               output_chars: job.totalChars,
               error_code: job.error?.code ?? null,
+              class: classifyCommand(job.command, sessions.list().some((info) => info.session === job.sessionKey && info.detection.kind === 'device') ? 'device' : 'posix'),
               ...recordingOf(recorder, job.sessionKey),
             });
           },
@@ -162,7 +164,7 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
       instructions: INSTRUCTIONS + restrictions,
     },
   );
-  if (parts.audit) auditToolCalls(server, parts.audit, redactor, parts.recorder);
+  if (parts.audit) auditToolCalls(server, parts.audit, redactor, parts.recorder, sessions);
   registerCommandTools(server, { sessions, jobs, redactor, logger, policy });
   registerFileAndScreenTools(server, { sessions, jobs, redactor, policy });
   registerHostTools(server, {
@@ -203,6 +205,9 @@ function redactingLogger(logger: Logger, redactor: Redactor): Logger {
   };
 }
 
+/** Tools whose `command` runs on a host: their records carry its class. */
+const COMMAND_TOOLS: ReadonlySet<string> = new Set(['execute_command', 'execute_command_async', 'execute_command_on_hosts']);
+
 /** Arguments whose text an audit record keeps (redacted, capped); everything else is left out. */
 const AUDITED_TEXT = ['command', 'path', 'remote_path', 'local_path', 'host', 'username', 'device_type', 'command_id'] as const;
 
@@ -212,7 +217,7 @@ const AUDITED_TEXT = ['command', 'path', 'remote_path', 'local_path', 'host', 'u
  * path: redacted and capped; typed input and file contents only by size), and how it ended (the
  * session, command id, status, exit code, output size, error code, timing). Never the passwords.
  */
-function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor, recorder: SessionRecorder | undefined): void {
+function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor, recorder: SessionRecorder | undefined, sessions: SessionManager): void {
   const register = server.registerTool.bind(server) as (name: string, config: unknown, handler: (...params: unknown[]) => unknown) => unknown;
   (server as unknown as { registerTool: typeof register }).registerTool = (name, config, handler) =>
     register(name, config, async (...params: unknown[]) => {
@@ -240,6 +245,11 @@ function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor, 
         if (Array.isArray(args.hosts)) what.hosts = args.hosts.filter((host): host is string => typeof host === 'string').map((host) => redactor.redact(host));
         for (const field of ['input_text', 'keys', 'content'] as const) if (typeof args[field] === 'string') what[`${field}_chars`] = args[field].length;
         const structured = result?.structuredContent ?? {};
+        // What the command does to the host (src/classify.ts), in the dialect of the session it ran in.
+        if (typeof args.command === 'string' && COMMAND_TOOLS.has(name)) {
+          const device = typeof structured.session === 'string' && sessions.list().some((info) => info.session === structured.session && info.detection.kind === 'device');
+          what.class = classifyCommand(args.command, device || (typeof args.device_type === 'string' && args.device_type !== 'linux') ? 'device' : 'posix');
+        }
         const errorText = result?.isError ? (result.content?.[0]?.text ?? '') : '';
         audit.append({
           event: 'tool_call',

@@ -45,6 +45,8 @@ describe.skipIf(!facts)(`audit log through the server bin ${sshdSkipReason()}`, 
       expect(bad.isError, text(bad)).toBe(true);
       // The async job ends while the server runs: its job_end record is written then.
       for (let i = 0; i < 100 && (await server.call('get_command_status', { command_id: id })).structuredContent?.status === 'running'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      await server.call('execute_command', { host: 'testhost', command: 'ls / | head -1' });
+      await server.call('execute_command', { host: 'testhost', command: 'sudo -k; sudo id -u' });
     } finally {
       await server.close();
     }
@@ -57,7 +59,13 @@ describe.skipIf(!facts)(`audit log through the server bin ${sshdSkipReason()}`, 
     expect(all.map((record) => record.seq)).toEqual(all.map((_, index) => index + 1));
     expect(all[0]).toMatchObject({ event: 'server_start', prev: '0'.repeat(64) });
     const calls = all.filter((record) => record.event === 'tool_call');
-    expect(calls.map((record) => record.tool)).toEqual(['execute_command', 'execute_command_async', 'execute_command', 'send_input', 'write_file', 'execute_command', 'get_command_status', ...calls.slice(7).map(() => 'get_command_status')]);
+    expect(calls.map((record) => record.tool)).toEqual(['execute_command', 'execute_command_async', 'execute_command', 'send_input', 'write_file', 'execute_command', 'get_command_status', ...calls.slice(7, -2).map(() => 'get_command_status'), 'execute_command', 'execute_command']);
+    // Each command's class (src/classify.ts): on the call and on the job's end.
+    const classOf = (command: string) => [calls, all.filter((record) => record.event === 'job_end')].map((list) => list.find((record) => record.command === command)?.class);
+    expect(classOf('ls / | head -1')).toEqual(['read-only', 'read-only']);
+    expect(classOf(`rm -f /tmp/mcp-audit-${process.pid}.txt`)).toEqual(['change', 'change']);
+    expect(classOf('sudo -k; sudo id -u')).toEqual(['privileged', 'privileged']);
+    expect(calls[6]?.class).toBeUndefined();
     expect(calls[0]).toMatchObject({ client: { name: 'e2e', version: '0.0.0' }, host: 'testhost', command: 'echo audited; (exit 4)', session: `${f.user}@127.0.0.1:${f.port}`, status: 'completed', exit_code: 4, error_code: null });
     expect(calls[3]).toMatchObject({ tool: 'send_input', input_text_chars: 'typed-secret\\n'.length });
     expect(calls[4]).toMatchObject({ tool: 'write_file', remote_path: `/tmp/mcp-audit-${process.pid}.txt`, content_chars: 9, status: 'ok' });
