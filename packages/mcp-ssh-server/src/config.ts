@@ -24,6 +24,8 @@ const policySchema = z
     deniedCommands: z.array(z.string().min(1)).optional(),
     allowedCommands: z.array(z.string().min(1)).optional(),
     readOnly: z.boolean().optional(),
+    approval: z.enum(['off', 'changes', 'all']).optional(),
+    hosts: z.record(z.string().min(1), z.object({ approval: z.enum(['off', 'changes', 'all']).optional() }).strict()).optional(),
   })
   .strict();
 
@@ -55,6 +57,8 @@ export const serverConfigSchema = z.object({
   auditLog: z.string().min(1).optional(),
   /** Rotate the audit log at this size in bytes. */
   auditMaxBytes: z.coerce.number().int().min(1024).optional(),
+  /** How long a person has to answer an approval request (seconds); then it counts as denied. */
+  approvalTimeoutSeconds: z.coerce.number().positive().max(86_400).optional(),
   /** Write one asciicast v2 recording per session into this directory (0700; files 0600). */
   recordDir: z.string().min(1).optional(),
 });
@@ -83,8 +87,13 @@ Policy (a guard rail, not a sandbox; env values are comma-separated, patterns ne
   --deny-command <regex>   refuse matching commands; repeatable (env MCP_SSH_DENY_COMMANDS)
   --read-only              no commands, file writes, uploads or typed input (env MCP_SSH_READ_ONLY=1)
   --allow-command <regex>  in read-only mode, commands that may run; repeatable (env MCP_SSH_ALLOW_COMMANDS)
+  --approval <mode>        ask a person (MCP elicitation) before: off (default), changes (anything
+                           not read-only), all (every command, write, upload, input) (env MCP_SSH_APPROVAL)
+  --approval-timeout <s>   seconds a person has to answer; then denied (env MCP_SSH_APPROVAL_TIMEOUT;
+                           default 600)
   --policy <file.json>     the same as JSON: {"allowedHosts":[…],"deniedCommands":[…],
-                           "allowedCommands":[…],"readOnly":true} (env MCP_SSH_POLICY)
+                           "allowedCommands":[…],"readOnly":true,"approval":"changes",
+                           "hosts":{"prod-*":{"approval":"all"}}} (env MCP_SSH_POLICY)
 
 Streamable HTTP (instead of stdio):
   --http                   serve MCP at http://<host>:<port>/mcp (env MCP_SSH_HTTP=1)
@@ -153,6 +162,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       'audit-log': { type: 'string' },
       'audit-max-bytes': { type: 'string' },
       'record-dir': { type: 'string' },
+      approval: { type: 'string' },
+      'approval-timeout': { type: 'string' },
     },
   });
   if (values.help) return { kind: 'help' };
@@ -165,6 +176,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     ...listOf(values['deny-command'] ?? env.MCP_SSH_DENY_COMMANDS, '\n', 'deniedCommands', fromFile.deniedCommands),
     ...listOf(values['allow-command'] ?? env.MCP_SSH_ALLOW_COMMANDS, '\n', 'allowedCommands', fromFile.allowedCommands),
     ...(values['read-only'] || flag(env.MCP_SSH_READ_ONLY, 'MCP_SSH_READ_ONLY') ? { readOnly: true } : {}),
+    ...((values.approval ?? env.MCP_SSH_APPROVAL) ? { approval: values.approval ?? env.MCP_SSH_APPROVAL } : {}),
   };
   const http = values.http || flag(env.MCP_SSH_HTTP, 'MCP_SSH_HTTP');
   const tokenFile = values['http-token-file'] ?? env.MCP_SSH_HTTP_TOKEN_FILE;
@@ -179,6 +191,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     auditLog: values['audit-log'] ?? (env.MCP_SSH_AUDIT_LOG || undefined),
     auditMaxBytes: values['audit-max-bytes'] ?? (env.MCP_SSH_AUDIT_MAX_BYTES || undefined),
     recordDir: values['record-dir'] ?? (env.MCP_SSH_RECORD_DIR || undefined),
+    approvalTimeoutSeconds: values['approval-timeout'] ?? (env.MCP_SSH_APPROVAL_TIMEOUT || undefined),
     ...(http
       ? {
           http: {

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
 import { ServerError } from './errors';
-import { connectionShape, guard, markRedacted, notices } from './tools';
+import type { Approvals } from './approvals';
+import { approveOn, connectionShape, guard, markRedacted, notices } from './tools';
 
 const MAX_READ_BYTES = 2 * 1024 * 1024;
 /** write_file content, after encoding (the reference's limit too); upload_file streams bigger files. */
@@ -49,6 +50,7 @@ export interface FileToolContext {
   readonly jobs: JobManager;
   readonly redactor: Redactor;
   readonly policy: Policy;
+  readonly approvals: Approvals;
 }
 
 /** read_file, write_file, send_keys, read_screen (the reference's names and parameters). */
@@ -147,7 +149,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
       outputSchema: writeResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
-    (args) =>
+    (args, extra) =>
       guard(redactor, async () => {
         policy.checkWrite('write_file');
         // Everything that can refuse the write is checked before the session opens: a refused
@@ -165,6 +167,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
           );
         }
         const session = await sessions.session(args);
+        await approveOn(server, context, session, { host: args.host, tool: 'write_file', action: `${args.append ? 'append' : 'write'} ${bytes.length} bytes to ${args.remote_path}${args.use_sudo ? ' (with sudo)' : ''}`, class: args.use_sudo ? 'privileged' : 'change', signal: extra.signal });
         const written = await session.files.writeFile(args.remote_path, bytes, {
           append: args.append,
           makeDirs: args.make_dirs,
@@ -204,11 +207,12 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
       outputSchema: screenSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    (args) =>
+    (args, extra) =>
       guard(redactor, async () => {
         policy.checkWrite('send_keys');
         policy.checkInput(args.keys);
         const session = await sessions.existing(args);
+        await approveOn(server, context, session, { host: args.host, tool: 'send_keys', action: `keys ${JSON.stringify(args.keys)}`, class: 'change', signal: extra.signal });
         const shell = posixShell(session.shell);
         const running = jobs.runningOn(session.key).find((job) => job.shell === 'primary');
         if (!running || !shell.sendKeys(args.keys)) {

@@ -8,7 +8,9 @@ import { permissionsMode } from './file-tools';
 import type { LocalRoots } from './local-paths';
 import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
-import { connectionShape, deviceTypeSchema, guard, progressReporter, sessionNotices } from './tools';
+import type { Approvals } from './approvals';
+import { classifyCommand } from './classify';
+import { approveOn, connectionShape, deviceTypeSchema, guard, progressReporter, sessionNotices } from './tools';
 
 /** Entries listed per call; a bigger directory says how many were left out. */
 const MAX_ENTRIES = 1000;
@@ -71,6 +73,7 @@ export interface HostToolContext {
   readonly jobs: JobManager;
   readonly redactor: Redactor;
   readonly policy: Policy;
+  readonly approvals: Approvals;
   readonly sshConfigPath: string;
   readonly homeDir: string;
   readonly localUser: string;
@@ -140,6 +143,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         const mode = args.permissions === undefined ? undefined : permissionsMode(args.permissions).mode;
         const local = await localRoots.source(args.local_path);
         const session = await sessions.session(args);
+        await approveOn(server, context, session, { host: args.host, tool: 'upload_file', action: `upload ${args.local_path} to ${args.remote_path}`, class: 'change', signal: extra.signal });
         const report = progressReporter(extra);
         const result = await session.files.upload(local, args.remote_path, {
           makeDirs: args.make_dirs,
@@ -297,6 +301,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
                 enable_password: own?.enablePassword ?? args.enable_password,
                 enable_command: args.enable_command,
               });
+              await approveOn(server, context, session, { host, tool: 'execute_command_on_hosts', action: args.command, class: classifyCommand(args.command, session.kind), signal: extra.signal });
               const run = await jobs.run(session.target, args.command, { timeoutMs: args.timeout * 1000, signal: extra.signal });
               const output = capped(run.output, OUTPUT_PER_HOST_CHARS);
               return {

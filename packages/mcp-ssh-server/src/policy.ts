@@ -1,3 +1,4 @@
+import { APPROVAL_MODES, type ApprovalMode } from './approvals';
 import { ServerError } from './errors';
 
 /**
@@ -19,6 +20,10 @@ export interface PolicyOptions {
   readonly readOnly?: boolean;
   /** In read-only mode, commands matching any of these regular expressions may run. */
   readonly allowedCommands?: readonly string[];
+  /** Ask a person before: nothing (`off`, the default), anything not read-only (`changes`), everything (`all`). */
+  readonly approval?: ApprovalMode;
+  /** Per host pattern (globs as `allowedHosts`; the first that matches wins): `{"prod-*": {"approval": "all"}}`. */
+  readonly hosts?: Readonly<Record<string, { readonly approval?: ApprovalMode }>>;
 }
 
 export class Policy {
@@ -27,6 +32,8 @@ export class Policy {
   readonly #hostPatterns: readonly string[];
   readonly #denied: readonly RegExp[];
   readonly #allowed: readonly RegExp[];
+  readonly #approval: ApprovalMode;
+  readonly #hostApprovals: readonly { readonly pattern: RegExp; readonly approval: ApprovalMode }[];
 
   constructor(options: PolicyOptions = {}) {
     this.readOnly = options.readOnly ?? false;
@@ -34,11 +41,26 @@ export class Policy {
     this.#hosts = this.#hostPatterns.map(globToRegExp);
     this.#denied = (options.deniedCommands ?? []).map((source) => compile(source, 'denied command pattern'));
     this.#allowed = (options.allowedCommands ?? []).map((source) => compile(source, 'allowed command pattern'));
+    const mode = (value: string | undefined, where: string): ApprovalMode => {
+      if (value === undefined) return 'off';
+      if (!(APPROVAL_MODES as readonly string[]).includes(value)) throw new Error(`invalid approval ${JSON.stringify(value)} ${where}: use ${APPROVAL_MODES.join(', ')}`);
+      return value as ApprovalMode;
+    };
+    this.#approval = mode(options.approval, 'in the policy');
+    this.#hostApprovals = Object.entries(options.hosts ?? {})
+      .filter(([, host]) => host.approval !== undefined)
+      .map(([pattern, host]) => ({ pattern: globToRegExp(pattern), approval: mode(host.approval, `for hosts ${JSON.stringify(pattern)}`) }));
+  }
+
+  /** The approval mode for a host, by any of its names (as given, as resolved, the session key's host). */
+  approvalFor(...names: readonly string[]): ApprovalMode {
+    for (const { pattern, approval } of this.#hostApprovals) if (names.some((name) => pattern.test(name))) return approval;
+    return this.#approval;
   }
 
   /** True when nothing is restricted. */
   get isOpen(): boolean {
-    return !this.readOnly && this.#hosts.length === 0 && this.#denied.length === 0;
+    return !this.readOnly && this.#hosts.length === 0 && this.#denied.length === 0 && this.#approval === 'off' && this.#hostApprovals.length === 0;
   }
 
   /** Refuses a host unless one of its names (as given, as resolved) matches the allow-list. */
@@ -83,6 +105,8 @@ export class Policy {
     if (this.readOnly) parts.push('read-only');
     if (this.#hosts.length > 0) parts.push(`hosts: ${this.#hostPatterns.join(', ')}`);
     if (this.#denied.length > 0) parts.push(`${this.#denied.length} denied command pattern(s)`);
+    if (this.#approval !== 'off') parts.push(`approval: ${this.#approval}`);
+    for (const { pattern, approval } of this.#hostApprovals) parts.push(`approval ${approval} on ${pattern.source}`);
     return parts.length === 0 ? 'no restrictions' : parts.join('; ');
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { JobManager, type JobInfo } from 'ssh-async-jobs';
 import { noopLogger, Redactor, type Logger } from 'ssh-session-core';
+import { Approvals, type ApprovalDecision } from './approvals';
 import { AuditLog, auditText } from './audit';
 import { classifyCommand } from './classify';
 import { SessionRecorder } from './recorder';
@@ -41,6 +42,8 @@ export interface SshMcpServerParts {
   readonly audit: AuditLog | undefined;
   /** Session recordings (`--record-dir`), when they are made. */
   readonly recorder: SessionRecorder | undefined;
+  /** Asking a person before actions, as the policy's approval mode says (grants are shared by all clients). */
+  readonly approvals: Approvals;
   /** Ends every job and closes every session. */
   close(): Promise<void>;
 }
@@ -119,6 +122,17 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
     localRoots,
     audit,
     recorder,
+    approvals: new Approvals(redactor, {
+      ...(config.approvalTimeoutSeconds === undefined ? {} : { timeoutMs: config.approvalTimeoutSeconds * 1000 }),
+      ...(audit
+        ? {
+            onDecision: (decision: ApprovalDecision) => {
+              const action = auditText(decision.action);
+              audit.append({ event: 'approval', ...decision, action: action.text, ...(action.sha256 ? { action_sha256: action.sha256 } : {}) });
+            },
+          }
+        : {}),
+    }),
     async close() {
       await jobs.dispose('the server is shutting down');
       sessions.closeAll();
@@ -165,13 +179,15 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
     },
   );
   if (parts.audit) auditToolCalls(server, parts.audit, redactor, parts.recorder, sessions);
-  registerCommandTools(server, { sessions, jobs, redactor, logger, policy });
-  registerFileAndScreenTools(server, { sessions, jobs, redactor, policy });
+  const { approvals } = parts;
+  registerCommandTools(server, { sessions, jobs, redactor, logger, policy, approvals });
+  registerFileAndScreenTools(server, { sessions, jobs, redactor, policy, approvals });
   registerHostTools(server, {
     sessions,
     jobs,
     redactor,
     policy,
+    approvals,
     sshConfigPath: parts.sshConfigPath,
     homeDir: homedir(),
     localUser: userInfo().username,

@@ -5,6 +5,8 @@ import { JobManager, SshJobError, type JobInfo, type JobOutput, type JobProgress
 import { isSshError, type Logger, type Redactor } from 'ssh-session-core';
 import { z } from 'zod';
 import { ServerError } from './errors';
+import { Approvals } from './approvals';
+import { classifyCommand, type CommandClass } from './classify';
 import type { Policy } from './policy';
 import type { Session, SessionManager } from './sessions';
 
@@ -95,6 +97,34 @@ export interface ToolContext {
   readonly redactor: Redactor;
   readonly logger: Logger;
   readonly policy: Policy;
+  readonly approvals: Approvals;
+}
+
+/** What approveOn needs: the policy (the host's approval mode) and the approvals (asking, grants). */
+export interface ApprovalContext {
+  readonly policy: Policy;
+  readonly approvals: Approvals;
+}
+
+/** `user@host:port#2` → `host`. */
+const hostOfKey = (key: string): string => key.replace(/^[^@]*@/, '').replace(/:\d+(#\d+)?$/, '').replace(/^\[(.*)\]$/, '$1');
+
+/**
+ * Asks a person before `action` on `session` when the host's approval mode wants it (see
+ * Approvals); rejects with APPROVAL_DENIED or APPROVAL_UNAVAILABLE, in which case nothing ran.
+ */
+export async function approveOn(
+  server: McpServer,
+  context: ApprovalContext,
+  session: { readonly key: string; readonly kind?: 'posix' | 'device'; readonly shell?: unknown },
+  request: { readonly host?: string; readonly tool: string; readonly action: string; readonly class: CommandClass; readonly signal?: AbortSignal },
+): Promise<void> {
+  const names = [request.host, hostOfKey(session.key)].filter((name): name is string => typeof name === 'string');
+  const mode = context.policy.approvalFor(...names);
+  if (!Approvals.needed(mode, request.class)) return;
+  const shell = session.shell as { workingDirectory?: () => Promise<string | undefined> } | undefined;
+  const directory = session.kind === 'posix' && shell?.workingDirectory ? await shell.workingDirectory().catch(() => undefined) : undefined;
+  await context.approvals.approve(server, { tool: request.tool, session: session.key, directory, action: request.action, class: request.class, mode }, request.signal);
 }
 
 /** Registers the command and session tools (the reference's names and parameters). */
@@ -131,6 +161,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkCommand(args.command);
         const session = await sessions.session(args);
         checkPipeOutput(session, args.pipe_output);
+        await approveOn(server, context, session, { host: args.host, tool: 'execute_command', action: args.command, class: classifyCommand(args.command, session.kind), signal: extra.signal });
         const report = progressReporter(extra);
         const result = await jobs.run(session.target, args.command, {
           timeoutMs: args.timeout * 1000,
@@ -163,11 +194,12 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
       outputSchema: commandResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    async (args) =>
+    async (args, extra) =>
       guard(redactor, async () => {
         policy.checkCommand(args.command);
         const session = await sessions.session(args);
         checkPipeOutput(session, args.pipe_output);
+        await approveOn(server, context, session, { host: args.host, tool: 'execute_command_async', action: args.command, class: classifyCommand(args.command, session.kind), signal: extra.signal });
         const result = await jobs.run(session.target, args.command, { detached: true, pipeOutput: args.pipe_output === true });
         return commandResult(result.job, emptyOutput(), notices(sessionNotices(session), `Started. Follow it with get_command_status command_id=${result.job.id}.`));
       }),
@@ -242,10 +274,12 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
       outputSchema: commandResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    async (args) =>
+    async (args, extra) =>
       guard(redactor, async () => {
         policy.checkWrite('send_input');
         policy.checkInput(args.input_text);
+        const target = jobs.status(args.command_id, { maxChars: 1 }).job;
+        await approveOn(server, context, { key: target.sessionKey }, { tool: 'send_input', action: typedAction(args.input_text, args.secret, target.command), class: 'change', signal: extra.signal });
         const status = await jobs.sendInput(args.command_id, args.input_text, { secret: args.secret });
         return commandResult(status.job, status.output, null);
       }),
@@ -271,11 +305,12 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
       outputSchema: commandResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    async (args) =>
+    async (args, extra) =>
       guard(redactor, async () => {
         policy.checkWrite('send_input_by_session');
         policy.checkInput(args.input_text);
         const session = await sessions.existing(args);
+        await approveOn(server, context, session, { host: args.host, tool: 'send_input_by_session', action: typedAction(args.input_text, args.secret, undefined), class: 'change', signal: extra.signal });
         const running = jobs.runningOn(session.key);
         const inShell = running.find((job) => job.shell === 'primary');
         if (!inShell) {
@@ -525,4 +560,10 @@ export async function guard(redactor: Redactor, body: () => Promise<CallToolResu
     const message = redactor.redact(error instanceof Error ? error.message : String(error));
     return { isError: true, content: [{ type: 'text', text: `Error ${code}: ${message}` }] };
   }
+}
+
+/** What typing `text` does, for the person approving it: never a secret's characters. */
+export function typedAction(text: string, secret: boolean | undefined, into: string | undefined): string {
+  const typed = secret ? `secret input (${text.length} characters, not shown)` : `type ${JSON.stringify(text)}`;
+  return into === undefined ? typed : `${typed} into: ${into}`;
 }

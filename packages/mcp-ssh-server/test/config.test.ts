@@ -62,6 +62,19 @@ describe('parseCli', () => {
     expect(parseCli([], { MCP_SSH_RECORD_DIR: '/tmp/casts' })).toMatchObject({ config: { recordDir: '/tmp/casts' } });
   });
 
+  it('takes the approval mode from the flag, MCP_SSH_APPROVAL or the policy file with per-host modes; refuses an unknown mode', () => {
+    expect(parseCli(['--approval', 'changes', '--approval-timeout', '30'], {})).toMatchObject({ config: { policy: { approval: 'changes' }, approvalTimeoutSeconds: 30 } });
+    expect(parseCli([], { MCP_SSH_APPROVAL: 'all' })).toMatchObject({ config: { policy: { approval: 'all' } } });
+    const dir = tempDir();
+    const file = join(dir, 'policy.json');
+    writeFileSync(file, JSON.stringify({ approval: 'changes', hosts: { 'prod-*': { approval: 'all' }, 'lab-*': { approval: 'off' } } }));
+    const parsed = parseCli(['--policy', file], {});
+    expect(parsed).toMatchObject({ config: { policy: { approval: 'changes', hosts: { 'prod-*': { approval: 'all' } } } } });
+    const policy = new Policy((parsed as { config: { policy: ConstructorParameters<typeof Policy>[0] } }).config.policy);
+    expect([policy.approvalFor('prod-db1'), policy.approvalFor('lab-1'), policy.approvalFor('web1'), policy.approvalFor('prod-db1.example.com')]).toEqual(['all', 'off', 'changes', 'changes']);
+    expect(() => parseCli(['--approval', 'sometimes'], {})).toThrow(/approval/);
+  });
+
   it('answers --help and --version', () => {
     expect(parseCli(['-h'], {})).toEqual({ kind: 'help' });
     expect(parseCli(['--version'], {})).toEqual({ kind: 'version' });
