@@ -14,6 +14,8 @@ export interface ApprovalRequest {
   readonly tool: string;
   /** `user@host:port`. */
   readonly session: string;
+  /** Which opening of that session: approvals "for the session" end when it closes (a reopened one asks again). */
+  readonly scope: string;
   /** The shell's directory, when known. */
   readonly directory?: string | undefined;
   /** The exact command, or what a write, upload or typed input does (secrets redacted). */
@@ -84,7 +86,7 @@ export class Approvals {
       }
     };
     const grantKey = `${request.tool}\n${action}`;
-    if (this.#granted.get(request.session)?.has(grantKey)) {
+    if (this.#granted.get(request.scope)?.has(grantKey)) {
       decided('approved-earlier');
       return 'approved-earlier';
     }
@@ -102,7 +104,8 @@ export class Approvals {
       answer = await server.server.elicitInput(
         {
           mode: 'form',
-          message: `Approve ${request.tool} (${request.class}) on ${where}?\n\n${action}`,
+          // Quoted and escaped: a newline, padding or a bidi control cannot hide part of the action.
+          message: `Approve ${request.tool} (${request.class}) on ${where}?\n\n${shown(action)}`,
           requestedSchema: {
             type: 'object',
             properties: {
@@ -135,8 +138,8 @@ export class Approvals {
     }
     if (decision === 'approve_for_session') {
       decided('approved-for-session');
-      let granted = this.#granted.get(request.session);
-      if (!granted) this.#granted.set(request.session, (granted = new Set()));
+      let granted = this.#granted.get(request.scope);
+      if (!granted) this.#granted.set(request.scope, (granted = new Set()));
       granted.add(grantKey);
       return 'approved-for-session';
     }
@@ -145,8 +148,9 @@ export class Approvals {
     throw new ServerError('APPROVAL_DENIED', `${request.tool} on ${where} was ${how} by the person asked: nothing was run`);
   }
 
-  /** Forgets what was approved for a session (it closed). */
-  forget(session: string): void {
-    this.#granted.delete(session);
-  }
+}
+
+/** `text` as a JSON string, with bidi and other invisible format controls escaped too. */
+function shown(text: string): string {
+  return JSON.stringify(text).replace(/[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

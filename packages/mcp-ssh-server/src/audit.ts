@@ -69,10 +69,20 @@ export class AuditLog {
       if (!info.isFile()) throw new Error('not a regular file');
       const log = new AuditLog(path, maxBytes, fd, info.size, 0, AUDIT_GENESIS);
       const tail = readTail(fd, info.size);
+      // A record whose newline was all a crash cut off is whole: it is the last record.
+      const whole = tail.torn === undefined ? undefined : parseRecord(tail.torn);
+      if (whole && tail.torn !== undefined) {
+        log.#write('\n');
+        log.#seq = whole.seq;
+        log.#prev = sha256(tail.torn);
+        return log;
+      }
       if (tail.last) {
         log.#seq = tail.last.seq;
         log.#prev = tail.last.hash;
-      } else if (info.size === 0) {
+      } else {
+        // No whole record here (new, or cut off in its first write after a rotation): the chain
+        // goes on from the newest rotated file.
         const rotated = rotatedFiles(path).at(-1);
         const last = rotated === undefined ? undefined : lastRecordOf(rotated);
         if (last) {

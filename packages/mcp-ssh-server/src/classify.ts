@@ -17,34 +17,49 @@ export type CommandClass = 'read-only' | 'change' | 'privileged';
 export type CommandDialect = 'posix' | 'device';
 
 /** A rule: always read-only, or read-only with these first arguments (subcommands), or when no argument matches `unless`. */
-type Rule = true | { readonly subcommands?: readonly string[]; readonly bare?: boolean; readonly unless?: RegExp };
+type Rule =
+  | true
+  | {
+      /** Read-only with these first arguments (verbs), or these options when there is no verb. */
+      readonly subcommands?: readonly string[];
+      /** Read-only with no argument at all. */
+      readonly bare?: boolean;
+      /** With `bare`: read-only only with no argument (env, mount, hostname). */
+      readonly only?: boolean;
+      /** A change when any argument matches. */
+      readonly unless?: RegExp;
+      /** A change with more operands (non-option arguments) than this (uniq IN OUT writes OUT). */
+      readonly maxOperands?: number;
+      /** sed: read-only only as `sed -n <lines>p [file…]`. */
+      readonly sedPrint?: boolean;
+    };
 
 /** Programs that only look, and the conditions under which they do. */
 const POSIX_READ_ONLY: Readonly<Record<string, Rule>> = {
   ls: true, ll: true, dir: true, cat: true, tac: true, head: true, tail: true, less: true, more: true, grep: true, egrep: true, fgrep: true,
-  zgrep: true, zcat: true, rg: true, ag: true, wc: true, sort: { unless: /^(-o|--output)/ }, uniq: true, cut: true, tr: true, nl: true, column: true,
+  zgrep: true, zcat: true, rg: { unless: /^--pre/ }, ag: true, wc: true, sort: { unless: /^-[a-zA-Z]*o|^--output/ }, uniq: { maxOperands: 1 }, cut: true, tr: true, nl: true, column: true,
   diff: true, cmp: true, comm: true, md5sum: true, sha1sum: true, sha256sum: true, sha512sum: true, base64: true, od: true, xxd: true, hexdump: true,
   strings: true, file: true, stat: true, readlink: true, realpath: true, basename: true, dirname: true, pwd: true, echo: true, printf: true,
-  true: true, false: true, test: true, '[': true, which: true, type: true, whereis: true, command: { subcommands: ['-v', '-V'] }, env: { bare: true },
-  printenv: true, id: true, whoami: true, groups: true, who: true, w: true, last: true, uname: true, hostname: { bare: true }, hostnamectl: { bare: true, subcommands: ['status'] },
+  true: true, false: true, test: true, '[': true, which: true, type: true, whereis: true, command: { subcommands: ['-v', '-V'] }, env: { bare: true, only: true },
+  printenv: true, id: true, whoami: true, groups: true, who: true, w: true, last: true, uname: true, hostname: { bare: true, only: true }, hostnamectl: { bare: true, subcommands: ['status'] },
   uptime: true, date: { unless: /^(-s|--set)/ }, cal: true, ps: true, pgrep: true, pstree: true, top: { bare: true, subcommands: ['-b', '-bn1', '-n'] }, free: true,
   vmstat: true, iostat: true, mpstat: true, sar: true, lscpu: true, lsmem: true, lsblk: true, lsusb: true, lspci: true, lsmod: true, lsof: true,
-  df: true, du: true, findmnt: true, mount: { bare: true }, blkid: true, dmesg: { unless: /^(-c|-C|--clear|--read-clear|-n|--console-level|-D|-E)/ },
-  ss: true, netstat: true, ping: true, ping6: true, traceroute: true, tracepath: true, mtr: { subcommands: ['-r', '--report'] }, dig: true, nslookup: true,
+  df: true, du: true, findmnt: true, mount: { bare: true, only: true }, blkid: true, dmesg: { unless: /^(-c|-C|--clear|--read-clear|-n|--console-level|-D|-E)/ },
+  ss: { unless: /^(-K|--kill|-[a-zA-Z]*K)/ }, netstat: true, ping: true, ping6: true, traceroute: true, tracepath: true, mtr: { subcommands: ['-r', '--report'] }, dig: true, nslookup: true,
   host: true, getent: true, arp: { bare: true, subcommands: ['-a', '-n', '-an'] }, route: { bare: true, subcommands: ['-n'] }, nproc: true,
-  find: { unless: /^-(exec|execdir|ok|okdir|delete|fprint|fprint0|fprintf|fls)$/ }, locate: true, tree: true, jq: true, yq: true,
-  sed: { unless: /^(-i|--in-place|-[a-zA-Z]*i)/ }, journalctl: { unless: /^--(vacuum|rotate|flush|sync|relinquish|setup-keys)/ },
+  find: { unless: /^-(exec|execdir|ok|okdir|delete|fprint|fprint0|fprintf|fls)$/ }, locate: true, tree: { unless: /^-o$/ }, jq: true, yq: { unless: /^(-i|--inplace)/ },
+  sed: { sedPrint: true }, journalctl: { unless: /^--(vacuum|rotate|flush|sync|relinquish|setup-keys)/ },
   systemctl: { subcommands: ['status', 'show', 'cat', 'list-units', 'list-unit-files', 'list-timers', 'list-sockets', 'list-dependencies', 'is-active', 'is-enabled', 'is-failed', 'is-system-running', 'get-default', '--version'], bare: true },
   service: { subcommands: ['--status-all'] }, timedatectl: { bare: true, subcommands: ['status', 'show', 'list-timezones'] },
   ip: { bare: false, subcommands: ['a', 'addr', 'address', 'l', 'link', 'r', 'route', 'n', 'neigh', 'neighbour', 'rule', 'maddr', '-s', '-4', '-6', '-br', '-brief', '-c', '-color', '-j', '-json', 'netns'] },
   git: { subcommands: ['log', 'status', 'diff', 'show', 'blame', 'describe', 'rev-parse', 'ls-files', 'ls-tree', 'shortlog', 'reflog', 'grep', 'cat-file', 'branch', 'tag', 'remote', 'config', '--version'] },
   docker: { subcommands: ['ps', 'images', 'logs', 'inspect', 'version', 'info', 'stats', 'top', 'port', 'diff', 'history'] },
   podman: { subcommands: ['ps', 'images', 'logs', 'inspect', 'version', 'info', 'stats', 'top', 'port', 'diff', 'history'] },
-  kubectl: { subcommands: ['get', 'describe', 'logs', 'top', 'version', 'explain', 'api-resources', 'api-versions', 'cluster-info', 'auth'] },
+  kubectl: { subcommands: ['get', 'describe', 'logs', 'top', 'version', 'explain', 'api-resources', 'api-versions', 'cluster-info'] },
   apt: { subcommands: ['list', 'show', 'search', 'policy', 'depends', 'rdepends'] }, 'apt-cache': true, dpkg: { subcommands: ['-l', '-L', '-s', '-S', '--list', '--listfiles', '--status', '--search', '-p', '--print-avail'] },
   rpm: { subcommands: ['-q', '-qa', '-qi', '-ql', '-qf', '--query'] }, yum: { subcommands: ['list', 'info', 'search', 'provides', 'repolist'] }, dnf: { subcommands: ['list', 'info', 'search', 'provides', 'repolist'] },
-  crontab: { subcommands: ['-l'] }, history: { bare: true }, ulimit: { bare: true, subcommands: ['-a'] }, sysctl: { unless: /^(-w|--write|-p|--load|--system)$|=/ },
-  cd: true, pushd: true, popd: true, export: true, unset: true, alias: true, unalias: true, set: { bare: true }, sleep: true, wait: true, clear: true,
+  crontab: { subcommands: ['-l'] }, history: { bare: true, only: true }, ulimit: { bare: true, subcommands: ['-a'] }, sysctl: { unless: /^(-w|--write|-p|--load|--system)$|=/ },
+  cd: true, pushd: true, popd: true, set: { bare: true, only: true }, sleep: true, wait: true, clear: true,
 };
 
 /** Device CLIs: these first words only look (Cisco, Arista, Juniper, Huawei/H3C, MikroTik print). */
@@ -68,7 +83,8 @@ export function classifyCommand(command: string, dialect: CommandDialect = 'posi
 }
 
 function classifyDevice(command: string): CommandClass {
-  const lines = command.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('!') && !line.startsWith('#'));
+  // MikroTik takes `;` between commands; splitting on it elsewhere only adds checks.
+  const lines = command.split(/\r?\n|;/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('!') && !line.startsWith('#'));
   if (lines.length === 0) return 'read-only';
   for (const line of lines) {
     const words = line.toLowerCase().split(/\s+/);
@@ -87,10 +103,11 @@ function classifyDevice(command: string): CommandClass {
 }
 
 function classifySimple(words: readonly string[]): CommandClass {
-  let index = 0;
-  // FOO=bar cmd: the assignment prefixes the command.
-  while (index < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[index] as string)) index++;
-  if (index === words.length) return 'read-only';
+  const index = 0;
+  // FOO=bar cmd, or a bare assignment: the environment can change what a program does
+  // (LD_PRELOAD, GIT_EXTERNAL_DIFF, PATH): a change.
+  if (words.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0] as string)) return 'change';
+  if (words.length === 0) return 'read-only';
   const program = (words[index] as string).split('/').pop() as string;
   if (PRIVILEGED.has(program)) return 'privileged';
   // time, nice, nohup, timeout, xargs… run another program: that one decides (xargs does not: it builds its own).
@@ -110,17 +127,28 @@ function classifySimple(words: readonly string[]): CommandClass {
   const args = words.slice(index + 1);
   if (program === 'ip') return classifyIp(args);
   if (args.length === 0) return rule.bare === true || rule.subcommands === undefined ? 'read-only' : 'change';
+  if (rule.only) return 'change';
+  if (rule.sedPrint) return args[0] === '-n' && /^(\d+(,(\d+|\$))?|\$|\/[^/]*\/(,\/[^/]*\/)?)p$/.test(args[1] ?? '') && args.slice(2).every((arg) => !arg.startsWith('-')) ? 'read-only' : 'change';
   if (rule.unless && args.some((arg) => rule.unless?.test(arg))) return 'change';
+  if (rule.maxOperands !== undefined && args.filter((arg) => !arg.startsWith('-')).length > rule.maxOperands) return 'change';
   if (rule.subcommands) {
-    // The verb is the first argument that is not an option (systemctl status, git log); option
-    // forms (dpkg -l, crontab -l, top -b) count wherever they are.
-    const verb = args.find((arg) => !arg.startsWith('-'));
-    const listed = (verb !== undefined && rule.subcommands.includes(verb)) || args.some((arg) => arg.startsWith('-') && rule.subcommands?.includes(arg));
-    if (!listed) return 'change';
+    // A verb program (systemctl status, git log) takes its verb first: a global option before it
+    // could carry a value that looks like a verb (docker --config ps rm), so that is a change.
+    // Option forms (dpkg -l, crontab -l, top -b, route -n) count only when no verb follows.
+    const operands = args.filter((arg) => !arg.startsWith('-'));
+    const first = args[0] as string;
+    if (!first.startsWith('-')) {
+      if (!rule.subcommands.includes(first)) return 'change';
+    } else if (!(rule.subcommands.includes(first) && (operands.length === 0 || OPTION_FORM_WITH_OPERANDS.has(program)))) {
+      return 'change';
+    }
     if (program === 'git') return classifyGit(args);
   }
   return 'read-only';
 }
+
+/** Programs whose read-only option forms take operands (dpkg -L pkg, rpm -qf file, top -n 1, command -v x). */
+const OPTION_FORM_WITH_OPERANDS: ReadonlySet<string> = new Set(['dpkg', 'rpm', 'top', 'command', 'ulimit', 'mtr']);
 
 /** `ip [options] object [show|list|get…]`: read-only when the verb only shows. */
 function classifyIp(args: readonly string[]): CommandClass {
@@ -138,14 +166,19 @@ function classifyGit(args: readonly string[]): CommandClass {
   const options = args.filter((arg) => arg.startsWith('-'));
   switch (sub) {
     case 'branch':
-    case 'tag':
-      return words.length === 1 || options.some((option) => ['-l', '--list', '-a', '-r', '-v', '-vv', '--all', '--remotes', '--contains', '--merged'].includes(option)) ? 'read-only' : 'change';
+    case 'tag': {
+      // Only listing options; names given are patterns only with --list (git tag -a v2 creates v2).
+      const listing = ['-l', '--list', '-r', '-v', '-vv', '--all', '--remotes', '--contains', '--merged', '--no-merged', '--sort', '--format', '--show-current', '-n'];
+      if (!options.every((option) => listing.includes(option.split('=')[0] as string) || (sub === 'branch' && option === '-a'))) return 'change';
+      return words.length === 1 || options.some((option) => option === '-l' || option === '--list') ? 'read-only' : 'change';
+    }
     case 'remote':
       return words.length === 1 || words[1] === 'show' || words[1] === 'get-url' ? 'read-only' : 'change';
     case 'config':
       return options.some((option) => ['--get', '--get-all', '--get-regexp', '-l', '--list'].includes(option)) ? 'read-only' : 'change';
     default:
-      return 'read-only';
+      // git diff --output=FILE, git log --output: a file is written.
+      return options.some((option) => option.startsWith('--output')) ? 'change' : 'read-only';
   }
 }
 

@@ -170,7 +170,10 @@ const INSTRUCTIONS = [
 export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer & { readonly parts: SshMcpServerParts } {
   const parts = options.parts ?? createServerParts(options);
   const { sessions, jobs, redactor, policy, logger } = parts;
-  const restrictions = policy.isOpen ? '' : `\nPolicy: the operator set one (${policy.describe()}): refused calls say POLICY_DENIED.`;
+  const restrictions = policy.isOpen
+    ? ''
+    : `\nPolicy: the operator set one (${policy.describe()}): refused calls say POLICY_DENIED; with approval on, a person is asked ` +
+      'through your client before such actions, and an action not approved says APPROVAL_DENIED (it did not run).';
   const server = new McpServer(
     { name: 'mcp-ssh-server', version: VERSION },
     {

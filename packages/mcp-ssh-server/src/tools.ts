@@ -116,15 +116,16 @@ const hostOfKey = (key: string): string => key.replace(/^[^@]*@/, '').replace(/:
 export async function approveOn(
   server: McpServer,
   context: ApprovalContext,
-  session: { readonly key: string; readonly kind?: 'posix' | 'device'; readonly shell?: unknown },
+  session: { readonly key: string; readonly alias?: string; readonly createdAt?: number; readonly kind?: 'posix' | 'device'; readonly shell?: unknown },
   request: { readonly host?: string; readonly tool: string; readonly action: string; readonly class: CommandClass; readonly signal?: AbortSignal },
 ): Promise<void> {
-  const names = [request.host, hostOfKey(session.key)].filter((name): name is string => typeof name === 'string');
+  const names = [request.host, session.alias, hostOfKey(session.key)].filter((name): name is string => typeof name === 'string');
   const mode = context.policy.approvalFor(...names);
   if (!Approvals.needed(mode, request.class)) return;
   const shell = session.shell as { workingDirectory?: () => Promise<string | undefined> } | undefined;
   const directory = session.kind === 'posix' && shell?.workingDirectory ? await shell.workingDirectory().catch(() => undefined) : undefined;
-  await context.approvals.approve(server, { tool: request.tool, session: session.key, directory, action: request.action, class: request.class, mode }, request.signal);
+  const scope = `${session.key} opened ${session.createdAt ?? 'unknown'}`;
+  await context.approvals.approve(server, { tool: request.tool, session: session.key, scope, directory, action: request.action, class: request.class, mode }, request.signal);
 }
 
 /** Registers the command and session tools (the reference's names and parameters). */
@@ -279,7 +280,10 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkWrite('send_input');
         policy.checkInput(args.input_text);
         const target = jobs.status(args.command_id, { maxChars: 1 }).job;
-        await approveOn(server, context, { key: target.sessionKey }, { tool: 'send_input', action: typedAction(args.input_text, args.secret, target.command), class: 'change', signal: extra.signal });
+        // The session's alias and opening: per-host approval modes and grants apply to typed input too.
+        const info = sessions.list().find((entry) => entry.session === target.sessionKey);
+        const where = info ? { key: target.sessionKey, alias: info.alias, createdAt: Date.parse(info.created_at) } : { key: target.sessionKey };
+        await approveOn(server, context, where, { tool: 'send_input', action: typedAction(args.input_text, args.secret, target.command), class: 'change', signal: extra.signal });
         const status = await jobs.sendInput(args.command_id, args.input_text, { secret: args.secret });
         return commandResult(status.job, status.output, null);
       }),

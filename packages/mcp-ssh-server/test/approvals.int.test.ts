@@ -110,6 +110,12 @@ describe.skipIf(!facts)(`approvals through the server bin ${sshdSkipReason()}`, 
       expect(typed.structuredContent).toMatchObject({ status: 'completed', output: expect.stringContaining('14') as unknown });
       expect(server.asked.at(-1)?.message).toContain('secret input (16 characters, not shown)');
       expect(JSON.stringify(server.asked)).not.toContain('hunter2');
+      // A grant for the session ends with it: the reopened session asks again.
+      await server.call('close_session', { host: 'testhost' });
+      server.answers.push('deny');
+      const reopened = await server.call('execute_command', { host: 'testhost', command: `echo kept >> ${file}` });
+      expect(text(reopened)).toMatch(/^Error APPROVAL_DENIED/);
+      expect(readFileSync(file, 'utf8')).toBe('once\nkept\nkept\n');
     } finally {
       await server.close();
     }
@@ -119,7 +125,7 @@ describe.skipIf(!facts)(`approvals through the server bin ${sshdSkipReason()}`, 
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((record) => record.event === 'approval');
-    expect(decisions.map((record) => record.decision)).toEqual(['approved-once', 'denied', 'approved-for-session', 'approved-earlier', 'declined', 'denied', 'approved-once', 'approved-once']);
+    expect(decisions.map((record) => record.decision)).toEqual(['approved-once', 'denied', 'approved-for-session', 'approved-earlier', 'declined', 'denied', 'approved-once', 'approved-once', 'denied']);
     expect(decisions[0]).toMatchObject({ tool: 'execute_command', session: `${f.user}@127.0.0.1:${f.port}`, action: `echo once >> ${file}`, class: 'change', mode: 'changes', by: 'elicitation: approver 1.0.0' });
     expect(JSON.stringify(decisions)).not.toContain('hunter2');
   });
@@ -161,10 +167,15 @@ describe.skipIf(!facts)(`approvals through the server bin ${sshdSkipReason()}`, 
       const asked = await server.call('execute_command', { host: 'testhost', command: 'uptime' });
       expect(text(asked)).toMatch(/^Error APPROVAL_DENIED/);
       expect(server.asked[0]?.message).toContain('execute_command (read-only)');
-      // The same sshd under another name the pattern does not match: not asked.
-      const other = await server.call('execute_command', { host: '127.0.0.1', port: f.port, username: f.user, key_filename: f.keyPath, command: 'uptime' });
+      // Another host the pattern does not match: not asked.
+      const other = await server.call('execute_command', { host: f.loopbackHosts[2], port: f.port, username: f.user, key_filename: f.keyPath, command: 'uptime' });
       expect(other.structuredContent, text(other)).toMatchObject({ status: 'completed' });
       expect(server.asked).toHaveLength(1);
+      // The matching host's session reached by its address is still that host: asked.
+      server.answers.push('deny');
+      const same = await server.call('execute_command', { host: '127.0.0.1', port: f.port, username: f.user, key_filename: f.keyPath, command: 'uptime' });
+      expect(text(same)).toMatch(/^Error APPROVAL_DENIED/);
+      expect(server.asked).toHaveLength(2);
     } finally {
       await server.close();
     }

@@ -58,8 +58,8 @@ const POSIX: readonly [string, CommandClass][] = [
   ['ls /nope 2>&1', 'read-only'],
   ['cmd_output=$(true)', 'change'],
   ['cd /var/log && ls', 'read-only'],
-  ['export LANG=C', 'read-only'],
-  ['LANG=C sort /etc/passwd', 'read-only'],
+  ['export LANG=C', 'change'],
+  ['LANG=C sort /etc/passwd', 'change'],
   ['find / -name "*.conf"', 'read-only'],
   ['sed -n 1,10p /etc/hosts', 'read-only'],
   ['dmesg | tail', 'read-only'],
@@ -157,6 +157,34 @@ const POSIX: readonly [string, CommandClass][] = [
   ['doas ls', 'privileged'],
   ['/usr/bin/sudo id', 'privileged'],
   ['echo pw | sudo -S id', 'privileged'],
+  // Holes a review found: each looked read-only before.
+  ['env rm -rf ~', 'change'],
+  ['mount /dev/sdb1 /mnt', 'change'],
+  ['hostname newname', 'change'],
+  ['history -c', 'change'],
+  ['route -n add default gw 10.0.0.1', 'change'],
+  ['arp -n -d 10.0.0.9', 'change'],
+  ['git branch -v -D main', 'change'],
+  ['git branch -r -d origin/x', 'change'],
+  ['git tag -a v2 -m x', 'change'],
+  ['git tag -l', 'read-only'],
+  ['git diff --output=/tmp/f', 'change'],
+  ['docker --config ps rm -f web', 'change'],
+  ["GIT_EXTERNAL_DIFF='sh -c id' git diff", 'change'],
+  ['LD_PRELOAD=/tmp/x.so ls', 'change'],
+  ["alias ls='rm -rf ~'", 'change'],
+  ['export PATH=/tmp/evil:$PATH', 'change'],
+  ["sed '1e touch /tmp/p' file", 'change'],
+  ['sed -n /error/p /var/log/syslog', 'read-only'],
+  ['sort -uo /etc/passwd file', 'change'],
+  ['uniq in.txt out.txt', 'change'],
+  ['uniq -c in.txt', 'read-only'],
+  ['tree -o /tmp/out', 'change'],
+  ['yq -i .a=1 f.yaml', 'change'],
+  ['rg --pre ./evil pattern', 'change'],
+  ['kubectl auth reconcile -f rbac.yaml', 'change'],
+  ['ss -K dst 10.0.0.1', 'change'],
+  ['dpkg -L nginx', 'read-only'],
 ];
 
 /** Network device CLIs. */
@@ -181,6 +209,7 @@ const DEVICE: readonly [string, CommandClass][] = [
   ['show run | redirect flash:backup.cfg', 'change'],
   ['show version\nreload', 'change'],
   ['system-view', 'change'],
+  ['/ip address print; /system reboot', 'change'],
 ];
 
 describe('classifyCommand', () => {

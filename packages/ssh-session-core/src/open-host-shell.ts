@@ -1,4 +1,4 @@
-import type { AddedHostKey, SshConnection } from './connection';
+import type { AddedHostKey, SshChannel, SshConnection } from './connection';
 import { DeviceSession, type DeviceSessionOptions } from './device/device-session';
 import { deviceProfile } from './device/profiles';
 import { SshSessionError, isSshError } from './errors';
@@ -106,16 +106,20 @@ async function openTracked(connect: () => Promise<SshConnection>, options: OpenH
 
   // The shell channel a POSIX host will need is asked for while the probe runs (its open,
   // pty-req and shell requests overlap the probe's round trips); a device's is discarded.
-  const early = connection.shellChannel(shellPty(options.shell ?? {}));
+  let early: Promise<SshChannel> | undefined = connection.shellChannel(shellPty(options.shell ?? {}));
   early.catch(() => undefined);
   let probe: Awaited<ReturnType<typeof probeExec>>;
   try {
     probe = await probeExec(connection, options.probeTimeoutMs ?? 15_000);
   } catch (error) {
-    void discardChannel(early);
-    throw error;
+    await discardChannel(early);
+    early = undefined;
+    // A host that allows one session channel at a time (MaxSessions 1, many devices) refused the
+    // probe's because the shell's came first: probe again, alone, as before the overlap.
+    if (!isSshError(error) || error.code !== 'CHANNEL_OPEN_FAILED') throw error;
+    probe = await probeExec(connection, options.probeTimeoutMs ?? 15_000);
   }
-  if (probe.loginShell === undefined) await discardChannel(early);
+  if (probe.loginShell === undefined && early) await discardChannel(early);
   else {
     try {
       const shell = await ShellSession.openOn(connection, { ...options.shell, loginShell: probe.loginShell }, early);

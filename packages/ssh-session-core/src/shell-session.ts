@@ -317,6 +317,8 @@ interface OutputPipe {
 
 /** How long the pipe may stay quiet after the marker before a background process holding it open is given up on. */
 const PIPE_DRAIN_QUIET_MS = 250;
+/** The longest a command's end waits for its pipe after the marker, however busy a background writer keeps it. */
+const PIPE_DRAIN_MAX_MS = 2_000;
 
 /** One shell process on one channel; a session replaces it when it exits or ignores Ctrl+C. */
 interface ShellProcess {
@@ -413,8 +415,11 @@ export class ShellSession {
       try {
         loginShell = (await connection.exec('printf %s "$SHELL"')).stdout.trim();
       } catch (error) {
-        void discardChannel(early);
-        throw error;
+        await discardChannel(early);
+        early = undefined;
+        // One session channel at a time (MaxSessions 1): ask again, alone.
+        if (!(error instanceof SshSessionError) || error.code !== 'CHANNEL_OPEN_FAILED') throw error;
+        loginShell = (await connection.exec('printf %s "$SHELL"')).stdout.trim();
       }
     }
     const name = loginShell.split('/').pop() ?? '';
@@ -1043,7 +1048,15 @@ export class ShellSession {
       quotedPath: shellQuote(path),
       drained: () => {
         markerSeen = true;
-        if (!closed) armQuiet();
+        if (!closed) {
+          armQuiet();
+          // A background process that keeps writing (`tail -f … &`) must not hold the command open.
+          setTimeout(() => {
+            clearTimeout(quiet);
+            giveUp();
+            channel.destroy();
+          }, PIPE_DRAIN_MAX_MS).unref();
+        }
         return ended;
       },
     };
@@ -1233,6 +1246,7 @@ export class ShellSession {
     this.#fresh = true;
     const running = this.#running;
     this.#running = undefined;
+    running?.pipe?.channel.destroy();
     const exitCode = exit?.code ?? null;
     const signal = exit?.signal;
     const how = exitCode !== null ? ` with status ${exitCode}` : signal !== undefined ? ` (killed by ${signal.startsWith('SIG') ? signal : `SIG${signal}`})` : '';
@@ -1251,6 +1265,7 @@ export class ShellSession {
     this.#fresh = true;
     const running = this.#running;
     this.#running = undefined;
+    running?.pipe?.channel.destroy();
     running?.reject(error);
     shell.channel.destroy();
   }
@@ -1332,7 +1347,7 @@ function toShellInput(command: string, id: number, nonce: string, pipePath?: str
   // The start line tells this command's output from anything still arriving from before it.
   // Piped: the group's redirect opens the FIFO (its reader already waits), the name goes, and
   // eval runs in the current shell as usual; the group's status is the command's.
-  const body = pipePath === undefined ? run : `{ rm -f -- ${pipePath}; ${run}; } >|${pipePath} 2>&1`;
+  const body = pipePath === undefined ? run : `{ command rm -f -- ${pipePath}; ${run}; } >|${pipePath} 2>&1`;
   return `__mcp_id=${id}; printf '__BEGIN_${nonce}_%s__\\n' ${id}; ${body}\n`;
 }
 

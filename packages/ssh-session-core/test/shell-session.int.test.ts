@@ -388,10 +388,16 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
       await expect(shell.run('echo next', piped)).resolves.toMatchObject({ output: 'next\n', exitCode: 0 });
     });
 
-    it('does not wait for a background process that keeps the pipe open', async () => {
+    it('does not wait for a background process that keeps the pipe open, silent or writing', async () => {
       const startedAt = Date.now();
       await expect(shell.run('(sleep 5 &); echo spawned', piped)).resolves.toMatchObject({ output: 'spawned\n', exitCode: 0 });
       expect(Date.now() - startedAt).toBeLessThan(4_000);
+      const writing = Date.now();
+      const busy = await shell.run('echo first; (for i in $(seq 120); do echo tick; sleep 0.05; done &)', piped);
+      expect(busy.exitCode).toBe(0);
+      expect(busy.output.startsWith('first\n')).toBe(true);
+      expect(Date.now() - writing).toBeLessThan(4_500);
+      await expect(shell.run('echo next', piped)).resolves.toMatchObject({ output: 'next\n', exitCode: 0 });
     });
   });
 
