@@ -475,9 +475,27 @@ export class JobManager {
     if (observer) {
       this.#observe(() => observer.start?.(this.#info(job)));
       const which = { id: job.id, sessionKey: job.sessionKey };
+      // Output is passed on redacted, holding back the end that could be the start of a secret
+      // cut between two chunks (redacting each chunk alone would let `hunt` + `er2` through).
+      let carry = '';
+      const emit = (text: string): void => {
+        if (text.length > 0) this.#observe(() => observer.output?.(which, this.#redactor.redact(text)));
+      };
       handle.subscribe((event) => {
-        if (event.type === 'output') this.#observe(() => observer.output?.(which, this.#redactor.redact(event.text)));
+        if (event.type !== 'output') return;
+        const text = carry + event.text;
+        let cut = Math.max(0, text.length - Math.max(0, this.#redactor.longest - 1));
+        // Never cut through a whole secret either: back off until both sides redact as the whole does.
+        const whole = this.#redactor.redact(text);
+        while (cut > 0 && this.#redactor.redact(text.slice(0, cut)) + this.#redactor.redact(text.slice(cut)) !== whole) cut--;
+        carry = text.slice(cut);
+        emit(text.slice(0, cut));
       });
+      const flush = (): void => {
+        emit(carry);
+        carry = '';
+      };
+      handle.done.then(flush, flush);
     }
     handle.subscribe((event) => {
       if (!isActive(job.state)) return;
