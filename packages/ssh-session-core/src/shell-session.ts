@@ -311,14 +311,18 @@ interface OutputPipe {
   readonly channel: SshChannel;
   /** The FIFO on the host, quoted for the shell. */
   readonly quotedPath: string;
+  /** What the shell writes to the FIFO after the command: the end of its output, in band. */
+  readonly sentinel: string;
   /** Resolves once every byte arrived: the channel closed, or went quiet after the marker. */
   drained(): Promise<void>;
 }
 
-/** How long the pipe may stay quiet after the marker before a background process holding it open is given up on. */
-const PIPE_DRAIN_QUIET_MS = 250;
-/** The longest a command's end waits for its pipe after the marker, however busy a background writer keeps it. */
-const PIPE_DRAIN_MAX_MS = 2_000;
+/**
+ * Without its end sentinel (the command was interrupted, or closed its stdout), how long the pipe
+ * may stay quiet after the marker, and how long it is read at most, before the command ends.
+ */
+const PIPE_DRAIN_QUIET_MS = 2_000;
+const PIPE_DRAIN_MAX_MS = 10_000;
 
 /** One shell process on one channel; a session replaces it when it exits or ignores Ctrl+C. */
 interface ShellProcess {
@@ -609,7 +613,7 @@ export class ShellSession {
           this.#lastRecord = record;
           this.#buffer = '';
           record.state = 'running';
-          shell.channel.write(toShellInput(command, record.id, this.#nonce, pipe?.quotedPath));
+          shell.channel.write(toShellInput(command, record.id, this.#nonce, pipe));
           for (const text of record.heldInput.splice(0)) shell.channel.write(text);
         });
       };
@@ -1013,50 +1017,74 @@ export class ShellSession {
     });
     channel.stderr.resume();
     const decoder = new StringDecoder('utf8');
+    const sentinel = `__MCP_PIPE_END_${this.#nonce}_${record.id}__`;
     let closed = false;
     let markerSeen = false;
+    let sentinelSeen = false;
+    /** The end of what arrived that could be the start of the sentinel. */
+    let held = '';
     let quiet: NodeJS.Timeout | undefined;
-    let giveUp!: () => void;
+    let cap: NodeJS.Timeout | undefined;
+    let finish!: () => void;
     const ended = new Promise<void>((resolve) => {
-      giveUp = resolve;
+      finish = () => {
+        clearTimeout(quiet);
+        clearTimeout(cap);
+        resolve();
+      };
       channel.once('close', () => {
         closed = true;
-        clearTimeout(quiet);
-        resolve();
+        finish();
       });
     });
-    // After the marker, only a background process can hold the FIFO open: give it a moment,
-    // then stop reading (the far end closes the channel only once that process is done).
+    const output = (text: string): void => {
+      if (text.length > 0 && record.state === 'running') record.output(text);
+    };
+    // The command's own output ends at the sentinel: what a background process writes after it
+    // is not waited for, and nothing before it is cut however slow the link.
+    const stop = (): void => {
+      finish();
+      channel.destroy();
+    };
     const armQuiet = (): void => {
       clearTimeout(quiet);
-      quiet = setTimeout(() => {
-        giveUp();
-        channel.destroy();
-      }, PIPE_DRAIN_QUIET_MS);
+      quiet = setTimeout(stop, PIPE_DRAIN_QUIET_MS);
     };
     channel.on('data', (chunk: Buffer) => {
-      const text = decoder.write(chunk);
-      if (text.length > 0 && record.state === 'running') record.output(text);
+      if (sentinelSeen) return;
+      const text = held + decoder.write(chunk);
+      const at = text.indexOf(sentinel);
+      if (at >= 0) {
+        sentinelSeen = true;
+        held = '';
+        output(text.slice(0, at));
+        if (markerSeen) stop();
+        return;
+      }
+      let keep = Math.min(text.length, sentinel.length - 1);
+      while (keep > 0 && !sentinel.startsWith(text.slice(text.length - keep))) keep--;
+      held = text.slice(text.length - keep);
+      output(text.slice(0, text.length - keep));
       if (markerSeen) armQuiet();
     });
     channel.once('end', () => {
-      const rest = decoder.end();
-      if (rest.length > 0 && record.state === 'running') record.output(rest);
+      if (sentinelSeen) return;
+      output(held + decoder.end());
+      held = '';
     });
     return {
       channel,
       quotedPath: shellQuote(path),
+      sentinel,
       drained: () => {
         markerSeen = true;
-        if (!closed) {
-          armQuiet();
-          // A background process that keeps writing (`tail -f … &`) must not hold the command open.
-          setTimeout(() => {
-            clearTimeout(quiet);
-            giveUp();
-            channel.destroy();
-          }, PIPE_DRAIN_MAX_MS).unref();
+        if (sentinelSeen || closed) {
+          if (!closed) stop();
+          return ended;
         }
+        // No sentinel yet: it is on its way, or it never comes (an interrupted command).
+        armQuiet();
+        cap = setTimeout(stop, PIPE_DRAIN_MAX_MS);
         return ended;
       },
     };
@@ -1339,7 +1367,7 @@ function setupScript(nonce: string): string {
  * stay under the terminal's line limit (4095 bytes): long ones are split by closing the quote,
  * a backslash-newline, and reopening it.
  */
-function toShellInput(command: string, id: number, nonce: string, pipePath?: string): string {
+function toShellInput(command: string, id: number, nonce: string, pipe?: { readonly quotedPath: string; readonly sentinel: string }): string {
   const text = command.replace(/\r\n?/g, '\n').replace(/\n+$/, '');
   const quoted = text.replace(/'/g, `'\\''`);
   const lines = quoted.split('\n').map((line) => splitLongLine(line, 1000));
@@ -1347,7 +1375,11 @@ function toShellInput(command: string, id: number, nonce: string, pipePath?: str
   // The start line tells this command's output from anything still arriving from before it.
   // Piped: the group's redirect opens the FIFO (its reader already waits), the name goes, and
   // eval runs in the current shell as usual; the group's status is the command's.
-  const body = pipePath === undefined ? run : `{ command rm -f -- ${pipePath}; ${run}; } >|${pipePath} 2>&1`;
+  // Then the sentinel, after which the group's status is the command's again.
+  const body =
+    pipe === undefined
+      ? run
+      : `{ command rm -f -- ${pipe.quotedPath}; ${run}; __mcp_s=$?; printf %s '${pipe.sentinel}'; (exit $__mcp_s); } >|${pipe.quotedPath} 2>&1`;
   return `__mcp_id=${id}; printf '__BEGIN_${nonce}_%s__\\n' ${id}; ${body}\n`;
 }
 

@@ -1,8 +1,9 @@
 // The persistent POSIX shell against the real sshd: exact output, real exit codes, state.
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { keyLogin, sshdFacts, sshdSkipReason, startDelayProxy, type SshdFacts } from 'test-utils';
 import { ShellSession, SshConnection, type ScreenSnapshot, type ShellCommand, type ShellCommandEvent } from '../src/index';
 
 /** The command's next event of `type`. */
@@ -387,6 +388,25 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
       await expect(command.done).resolves.toMatchObject({ exitCode: 130 });
       await expect(shell.run('echo next', piped)).resolves.toMatchObject({ output: 'next\n', exitCode: 0 });
     });
+
+    it('returns the whole output and the exit code over a slow link (150 ms each way)', async () => {
+      // 150 ms each way: 6 MB stream through window adjusts while the marker comes on the other channel.
+      const proxy = await startDelayProxy({ target: { host: f.host, port: f.port }, oneWayMs: 150 });
+      const known = join(work, 'known_hosts_proxy');
+      writeFileSync(known, `[${proxy.host}]:${proxy.port} ${f.hostPublicKey}\n`);
+      const slow = await SshConnection.connect({ ...keyLogin(f), host: proxy.host, port: proxy.port, hostKeys: { mode: 'strict', knownHostsFiles: [known] } });
+      const far = await ShellSession.open(slow);
+      try {
+        const result = await far.run('head -c 6000000 /dev/zero | tr "\\0" x; echo; (exit 5)', { pipeOutput: true, timeoutMs: 60_000 });
+        expect(result.exitCode).toBe(5);
+        expect(result.totalChars).toBe(6_000_001);
+        expect(result.output.endsWith('x\n')).toBe(true);
+      } finally {
+        far.close();
+        slow.close();
+        await proxy.close();
+      }
+    }, 90_000);
 
     it('does not wait for a background process that keeps the pipe open, silent or writing', async () => {
       const startedAt = Date.now();
