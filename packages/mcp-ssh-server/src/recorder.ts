@@ -1,4 +1,4 @@
-import { closeSync, constants, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobInfo } from 'ssh-async-jobs';
 
@@ -27,7 +27,13 @@ export class SessionRecorder {
   constructor(dir: string, size: { readonly cols: number; readonly rows: number } = { cols: 200, rows: 50 }) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      if (!lstatSync(dir).isDirectory()) throw new Error('not a directory');
+      const info = lstatSync(dir);
+      if (!info.isDirectory()) throw new Error('not a directory');
+      // Recordings hold whole sessions: the directory is ours alone (another user could delete
+      // them or take their names).
+      const uid = process.getuid?.();
+      if (uid !== undefined && info.uid !== uid) throw new Error(`owned by uid ${info.uid}, not by this server's user`);
+      if ((info.mode & 0o077) !== 0) chmodSync(dir, 0o700);
     } catch (error) {
       throw new Error(`cannot use the recording directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
-import { startServer } from './helpers';
+import { spawnSync } from 'node:child_process';
+import { cli, startServer } from './helpers';
 
 const facts = sshdFacts();
 
@@ -44,6 +45,22 @@ describe.skipIf(!facts)(`session recordings through the server bin ${sshdSkipRea
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(new RegExp(`_${f.user}@127\\.0\\.0\\.1_${f.port}\\.cast$`));
     expect(statSync(join(recordDir, files[0] as string)).mode & 0o777).toBe(0o600);
+  });
+
+  it('narrows a recording directory others can read to 0700, and refuses one owned by another user', async () => {
+    const { chmodSync, chownSync, mkdirSync } = await import('node:fs');
+    const loose = join(dir, 'loose');
+    mkdirSync(loose, { mode: 0o755 });
+    chmodSync(loose, 0o777);
+    const server = await startServer(f, { args: ['--record-dir', loose] });
+    await server.close();
+    expect(statSync(loose).mode & 0o777).toBe(0o700);
+    const foreign = join(dir, 'foreign');
+    mkdirSync(foreign, { mode: 0o700 });
+    chownSync(foreign, 65534, 65534);
+    const run = spawnSync(process.execPath, [cli, '--record-dir', foreign], { encoding: 'utf8', input: '', env: { ...process.env, HOME: dir } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`cannot use the recording directory ${foreign}: owned by uid 65534`);
   });
 
   it('holds, event by event, each command with its output, typed input, a marker per job and how it ended; never a secret', () => {
