@@ -1014,6 +1014,9 @@ export class ShellSession {
       };
       channel.stderr.on('data', onStderr);
       channel.once('close', onClose);
+      // Flowing, so a script that failed (mkfifo) ends and closes at once: nothing comes on stdout
+      // before the command opens the FIFO, which waits for this path.
+      channel.resume();
     });
     channel.stderr.resume();
     const decoder = new StringDecoder('utf8');
