@@ -2,7 +2,7 @@ import type { AddedHostKey, SshChannel, SshConnection } from './connection';
 import { DeviceSession, type DeviceSessionOptions } from './device/device-session';
 import { deviceProfile } from './device/profiles';
 import { SshSessionError, isSshError } from './errors';
-import { discardChannel, ShellSession, shellPty, type ShellSessionOptions } from './shell-session';
+import { discardChannel, ShellSession, shellPty, withOpenRetry, type ShellSessionOptions } from './shell-session';
 
 export interface OpenHostShellOptions {
   /**
@@ -117,7 +117,7 @@ async function openTracked(connect: () => Promise<SshConnection>, options: OpenH
     // A host that allows one session channel at a time (MaxSessions 1, many devices) refused the
     // probe's because the shell's came first: probe again, alone, as before the overlap.
     if (!isSshError(error) || error.code !== 'CHANNEL_OPEN_FAILED') throw error;
-    probe = await probeExec(connection, options.probeTimeoutMs ?? 15_000);
+    probe = await withOpenRetry(() => probeExec(connection, options.probeTimeoutMs ?? 15_000));
   }
   if (probe.loginShell === undefined && early) await discardChannel(early);
   else {

@@ -423,7 +423,7 @@ export class ShellSession {
         early = undefined;
         // One session channel at a time (MaxSessions 1): ask again, alone.
         if (!(error instanceof SshSessionError) || error.code !== 'CHANNEL_OPEN_FAILED') throw error;
-        loginShell = (await connection.exec('printf %s "$SHELL"')).stdout.trim();
+        loginShell = (await withOpenRetry(() => connection.exec('printf %s "$SHELL"'))).stdout.trim();
       }
     }
     const name = loginShell.split('/').pop() ?? '';
@@ -432,7 +432,8 @@ export class ShellSession {
       ? { loginShell, notice: undefined }
       : { loginShell, notice: `login shell ${loginShell || '(unknown)'} is not a POSIX shell; started bash (or sh) instead` };
     if (early && session.#info.notice !== undefined) {
-      void discardChannel(early);
+      // Closed before the replacement is asked for: a host may allow one session channel.
+      await discardChannel(early);
       early = undefined;
     }
     await session.#spawn(early);
@@ -444,7 +445,7 @@ export class ShellSession {
     const pty = this.#pty;
     const channel =
       (early && (await early.catch(() => undefined))) ??
-      (this.#info.notice === undefined ? await this.#connection.shellChannel(pty) : await this.#connection.execChannel('bash -i || sh -i', { pty }));
+      (await withOpenRetry(() => (this.#info.notice === undefined ? this.#connection.shellChannel(pty) : this.#connection.execChannel('bash -i || sh -i', { pty }))));
     if (this.#closed) {
       channel.destroy();
       throw this.#closed;
@@ -1310,6 +1311,25 @@ function incompleteEscapeStart(text: string): number {
   const esc = text.lastIndexOf('\x1b');
   if (esc < 0 || text.length - esc >= 256) return text.length;
   return COMPLETE_ESCAPE.test(text.slice(esc)) ? text.length : esc;
+}
+
+/**
+ * Runs `open` again while the host refuses the channel, a few times within about a second. A host
+ * that allows one session channel at a time (sshd `MaxSessions 1`) frees the slot of a channel
+ * just closed a moment after it said so, and sends no message when it does: there is no event to
+ * wait for. Any other error, or a refusal that lasts, is thrown.
+ * @internal
+ */
+export async function withOpenRetry<T>(open: () => Promise<T>): Promise<T> {
+  for (const delayMs of [25, 50, 100, 200, 400]) {
+    try {
+      return await open();
+    } catch (error) {
+      if (!(error instanceof SshSessionError) || error.code !== 'CHANNEL_OPEN_FAILED') throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+  return open();
 }
 
 /** The PTY a {@link ShellSession} opened with `options` asks for. @internal */

@@ -1,5 +1,6 @@
 // A host that allows one session channel at a time (sshd MaxSessions 1, like many devices): the
 // shell channel asked for early, while the POSIX probe runs, must not cost the probe its channel.
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdFacts, sshdSkipReason, startSshd, type RunningSshd, type SshdFacts } from 'test-utils';
 import { openHostShell, ShellSession, SshConnection, type ConnectOptions } from '../src/index';
@@ -32,6 +33,23 @@ describe.skipIf(!facts)(`one session channel at a time (MaxSessions 1) ${sshdSki
     } finally {
       shell.close();
       connection.close();
+    }
+  });
+
+  it('a login shell we cannot drive: the early channel is closed before bash is started in its place', async () => {
+    execFileSync('usermod', ['-s', '/usr/local/bin/mcp-unknown-shell', f.user]);
+    try {
+      const { connection, shell, detection } = await openHostShell(() => SshConnection.connect(login));
+      try {
+        expect(detection.kind).toBe('posix');
+        expect((shell as ShellSession).info.notice).toContain('not a POSIX shell');
+        await expect((shell as ShellSession).run('echo three')).resolves.toMatchObject({ output: 'three\n', exitCode: 0 });
+      } finally {
+        shell.close();
+        connection.close();
+      }
+    } finally {
+      execFileSync('usermod', ['-s', '/bin/bash', f.user]);
     }
   });
 
