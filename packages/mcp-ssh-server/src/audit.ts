@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { openPrivateAppend } from './logger';
 
 /** The `prev` of the first record ever written: no record before it. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -56,14 +57,7 @@ export class AuditLog {
   static open(path: string, options: { readonly maxBytes?: number } = {}): AuditLog {
     const maxBytes = options.maxBytes ?? AUDIT_DEFAULT_MAX_BYTES;
     if (!(maxBytes >= 1024)) throw new RangeError('the audit log rotation size must be at least 1024 bytes');
-    let fd: number;
-    try {
-      // Not through a symlink someone planted: that would append to (and chmod) their target.
-      fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
-      fchmodSync(fd, 0o600);
-    } catch (error) {
-      throw new Error(`cannot open the audit log ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
+    const fd = openPrivateAppend(path, 'the audit log', constants.O_RDWR);
     try {
       const info = fstatSync(fd);
       if (!info.isFile()) throw new Error('not a regular file');

@@ -103,28 +103,22 @@ function classifyDevice(command: string): CommandClass {
 }
 
 function classifySimple(words: readonly string[]): CommandClass {
-  const index = 0;
+  const [first, ...args] = words;
+  if (first === undefined) return 'read-only';
   // FOO=bar cmd, or a bare assignment: the environment can change what a program does
   // (LD_PRELOAD, GIT_EXTERNAL_DIFF, PATH): a change.
-  if (words.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0] as string)) return 'change';
-  if (words.length === 0) return 'read-only';
-  const program = (words[index] as string).split('/').pop() as string;
+  if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(first)) return 'change';
+  const program = first.split('/').pop() as string;
   if (PRIVILEGED.has(program)) return 'privileged';
-  // time, nice, nohup, timeout, xargs… run another program: that one decides (xargs does not: it builds its own).
-  if (['time', 'nice', 'nohup', 'stdbuf', 'command', 'builtin', 'exec'].includes(program) && words.length > index + 1 && !(program === 'command' && /^-[vV]$/.test(words[index + 1] as string))) {
-    let next = index + 1;
-    while (next < words.length && (words[next] as string).startsWith('-')) next++;
-    return classifySimple(words.slice(next));
+  // time, nice, nohup, timeout… run another program: that one decides (xargs does not: it builds its own).
+  if (['time', 'nice', 'nohup', 'stdbuf', 'command', 'builtin', 'exec'].includes(program) && args.length > 0 && !(program === 'command' && /^-[vV]$/.test(args[0] as string))) {
+    return classifySimple(afterOptions(args));
   }
-  if (program === 'timeout') {
-    let next = index + 1;
-    while (next < words.length && (words[next] as string).startsWith('-')) next++;
-    return classifySimple(words.slice(next + 1));
-  }
+  // timeout DURATION command…: the duration is not the program.
+  if (program === 'timeout') return classifySimple(afterOptions(args).slice(1));
   const rule = POSIX_READ_ONLY[program];
   if (rule === undefined) return 'change';
   if (rule === true) return 'read-only';
-  const args = words.slice(index + 1);
   if (program === 'ip') return classifyIp(args);
   if (args.length === 0) return rule.bare === true || rule.subcommands === undefined ? 'read-only' : 'change';
   if (rule.only) return 'change';
@@ -149,6 +143,12 @@ function classifySimple(words: readonly string[]): CommandClass {
 
 /** Programs whose read-only option forms take operands (dpkg -L pkg, rpm -qf file, top -n 1, command -v x). */
 const OPTION_FORM_WITH_OPERANDS: ReadonlySet<string> = new Set(['dpkg', 'rpm', 'top', 'command', 'ulimit', 'mtr']);
+
+/** `args` from the first one that is not an option on (the command a wrapper runs); none: empty. */
+function afterOptions(args: readonly string[]): readonly string[] {
+  const at = args.findIndex((arg) => !arg.startsWith('-'));
+  return at < 0 ? [] : args.slice(at);
+}
 
 /** `ip [options] object [show|list|get…]`: read-only when the verb only shows. */
 function classifyIp(args: readonly string[]): CommandClass {

@@ -17,16 +17,7 @@ export interface ServerLogger extends Logger {
  */
 export function createServerLogger(minLevel: LogLevel | 'silent', file?: string): ServerLogger {
   const threshold = minLevel === 'silent' ? Number.POSITIVE_INFINITY : ORDER[minLevel];
-  let fd: number | undefined;
-  if (file !== undefined) {
-    try {
-      // Not through a symlink someone planted: that would append to (and chmod) their target.
-      fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
-      fchmodSync(fd, 0o600);
-    } catch (error) {
-      throw new Error(`cannot open the log file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  }
+  let fd = file === undefined ? undefined : openPrivateAppend(file, 'the log file', constants.O_WRONLY);
   return {
     log(level, message, fields) {
       if (ORDER[level] < threshold) return;
@@ -46,4 +37,21 @@ export function createServerLogger(minLevel: LogLevel | 'silent', file?: string)
       fd = undefined;
     },
   };
+}
+
+/**
+ * Opens `path` for appending, created 0600 and an existing file narrowed to 0600, never through a
+ * symlink someone planted (that would append to, and chmod, their target). `access` adds to
+ * O_APPEND: O_WRONLY, or O_RDWR to read the file's end too.
+ *
+ * @throws Error naming `what` and the path.
+ */
+export function openPrivateAppend(path: string, what: string, access: number): number {
+  try {
+    const fd = openSync(path, access | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    fchmodSync(fd, 0o600);
+    return fd;
+  } catch (error) {
+    throw new Error(`cannot open ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }

@@ -5,7 +5,7 @@ import { JobManager, type JobInfo } from 'ssh-async-jobs';
 import { noopLogger, Redactor, type Logger } from 'ssh-session-core';
 import { Approvals, type ApprovalDecision } from './approvals';
 import { AuditLog, auditText } from './audit';
-import { classifyCommand } from './classify';
+import { classifyCommand, type CommandDialect } from './classify';
 import { SessionRecorder } from './recorder';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
@@ -104,7 +104,7 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
               duration_ms: job.durationMs,
               output_chars: job.totalChars,
               error_code: job.error?.code ?? null,
-              class: classifyCommand(job.command, sessions.list().some((info) => info.session === job.sessionKey && info.detection.kind === 'device') ? 'device' : 'posix'),
+              class: classifyCommand(job.command, dialectOf(sessions, job.sessionKey)),
               ...recordingOf(recorder, job.sessionKey),
             });
           },
@@ -266,8 +266,8 @@ function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor, 
         const structured = result?.structuredContent ?? {};
         // What the command does to the host (src/classify.ts), in the dialect of the session it ran in.
         if (typeof args.command === 'string' && COMMAND_TOOLS.has(name)) {
-          const device = typeof structured.session === 'string' && sessions.list().some((info) => info.session === structured.session && info.detection.kind === 'device');
-          what.class = classifyCommand(args.command, device || (typeof args.device_type === 'string' && args.device_type !== 'linux') ? 'device' : 'posix');
+          const told = typeof args.device_type === 'string' && args.device_type !== 'linux';
+          what.class = classifyCommand(args.command, told || (typeof structured.session === 'string' && dialectOf(sessions, structured.session) === 'device') ? 'device' : 'posix');
         }
         const errorText = result?.isError ? (result.content?.[0]?.text ?? '') : '';
         audit.append({
@@ -294,4 +294,9 @@ function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor, 
 function recordingOf(recorder: SessionRecorder | undefined, sessionKey: string): { recording?: string; recording_time?: number } {
   const where = recorder?.where(sessionKey);
   return where ? { recording: where.file, recording_time: where.time } : {};
+}
+
+/** How commands on the session `key` read: a network device's CLI, or a POSIX shell (also when it is gone). */
+function dialectOf(sessions: SessionManager, key: string): CommandDialect {
+  return sessions.get(key)?.kind === 'device' ? 'device' : 'posix';
 }

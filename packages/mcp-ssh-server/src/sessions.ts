@@ -352,6 +352,11 @@ export class SessionManager {
     return [...(this.#options.overrides ?? new Map<string, HostOverride>())];
   }
 
+  /** The open session with this key (`user@host:port`, `#2`… for a further one), if any. */
+  get(key: string): Session | undefined {
+    return this.#sessions.get(key);
+  }
+
   list(): SessionInfo[] {
     return [...this.#sessions.values()].map((session) => ({
       session: session.key,

@@ -280,10 +280,9 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkWrite('send_input');
         policy.checkInput(args.input_text);
         const target = jobs.status(args.command_id, { maxChars: 1 }).job;
-        // The session's alias and opening: per-host approval modes and grants apply to typed input too.
-        const info = sessions.list().find((entry) => entry.session === target.sessionKey);
-        const where = info ? { key: target.sessionKey, alias: info.alias, createdAt: Date.parse(info.created_at) } : { key: target.sessionKey };
-        await approveOn(server, context, where, { tool: 'send_input', action: typedAction(args.input_text, args.secret, target.command), class: 'change', signal: extra.signal });
+        // The job's session (alias, opening): per-host approval modes and grants apply to typed input too.
+        const session = sessions.get(target.sessionKey);
+        await approveOn(server, context, { key: target.sessionKey, ...(session ? { alias: session.alias, createdAt: session.createdAt } : {}) }, { tool: 'send_input', action: typedAction(args.input_text, args.secret, target.command), class: 'change', signal: extra.signal });
         const status = await jobs.sendInput(args.command_id, args.input_text, { secret: args.secret });
         return commandResult(status.job, status.output, null);
       }),

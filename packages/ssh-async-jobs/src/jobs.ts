@@ -478,21 +478,23 @@ export class JobManager {
       // Output is passed on redacted, holding back the end that could be the start of a secret
       // cut between two chunks (redacting each chunk alone would let `hunt` + `er2` through).
       let carry = '';
-      const emit = (text: string): void => {
-        if (text.length > 0) this.#observe(() => observer.output?.(which, this.#redactor.redact(text)));
+      const emit = (redacted: string): void => {
+        if (redacted.length > 0) this.#observe(() => observer.output?.(which, redacted));
       };
+      const redact = (text: string): string => this.#redactor.redact(text);
       handle.subscribe((event) => {
         if (event.type !== 'output') return;
         const text = carry + event.text;
         let cut = Math.max(0, text.length - Math.max(0, this.#redactor.longest - 1));
         // Never cut through a whole secret either: back off until both sides redact as the whole does.
-        const whole = this.#redactor.redact(text);
-        while (cut > 0 && this.#redactor.redact(text.slice(0, cut)) + this.#redactor.redact(text.slice(cut)) !== whole) cut--;
+        const whole = redact(text);
+        let head = redact(text.slice(0, cut));
+        while (cut > 0 && head + redact(text.slice(cut)) !== whole) head = redact(text.slice(0, --cut));
         carry = text.slice(cut);
-        emit(text.slice(0, cut));
+        emit(head);
       });
       const flush = (): void => {
-        emit(carry);
+        emit(redact(carry));
         carry = '';
       };
       handle.done.then(flush, flush);
