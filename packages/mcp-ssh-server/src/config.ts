@@ -61,6 +61,10 @@ export const serverConfigSchema = z.object({
   approvalTimeoutSeconds: z.coerce.number().positive().max(86_400).optional(),
   /** Write one asciicast v2 recording per session into this directory (0700; files 0600). */
   recordDir: z.string().min(1).optional(),
+  /** The local socket for out-of-band approval decisions; default one per server in $XDG_RUNTIME_DIR or the state dir. */
+  approvalSocket: z.string().min(1).optional(),
+  /** Ask a person before trusting a host key never seen (not in known_hosts). */
+  confirmNewHosts: z.boolean().default(false),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
@@ -75,6 +79,7 @@ export const HELP_TEXT = `mcp-ssh-server: an MCP server giving AI agents persist
 Usage:
   mcp-ssh-server [options]
   mcp-ssh-server audit verify <file>
+  mcp-ssh-server pending [--json] | approve <id> [--for-session] | deny <id>   [--socket <path>]
 
 Options:
   --log-level <level>      debug | info | warn | error | silent (env MCP_SSH_LOG_LEVEL; default info)
@@ -87,10 +92,17 @@ Policy (a guard rail, not a sandbox; env values are comma-separated, patterns ne
   --deny-command <regex>   refuse matching commands; repeatable (env MCP_SSH_DENY_COMMANDS)
   --read-only              no commands, file writes, uploads or typed input (env MCP_SSH_READ_ONLY=1)
   --allow-command <regex>  in read-only mode, commands that may run; repeatable (env MCP_SSH_ALLOW_COMMANDS)
-  --approval <mode>        ask a person (MCP elicitation) before: off (default), changes (anything
-                           not read-only), all (every command, write, upload, input) (env MCP_SSH_APPROVAL)
+  --approval <mode>        ask a person before: off (default), changes (anything not read-only),
+                           all (every command, write, upload, input) (env MCP_SSH_APPROVAL). Asked
+                           through the client's form (MCP elicitation) when it has one, and always
+                           decidable with mcp-ssh-server pending / approve <id> / deny <id>
   --approval-timeout <s>   seconds a person has to answer; then denied (env MCP_SSH_APPROVAL_TIMEOUT;
                            default 600)
+  --approval-socket <path> the local socket those commands use (env MCP_SSH_APPROVAL_SOCKET; default
+                           $XDG_RUNTIME_DIR/mcp-ssh-server/approvals-<pid>.sock, else under
+                           ~/.local/state/mcp-ssh-server/; printed at start)
+  --confirm-new-hosts      ask a person (the same way) before trusting a host key not in
+                           known_hosts; it is recorded only when approved (env MCP_SSH_CONFIRM_NEW_HOSTS=1)
   --policy <file.json>     the same as JSON: {"allowedHosts":[…],"deniedCommands":[…],
                            "allowedCommands":[…],"readOnly":true,"approval":"changes",
                            "hosts":{"prod-*":{"approval":"all"}}} (env MCP_SSH_POLICY)
@@ -164,6 +176,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       'record-dir': { type: 'string' },
       approval: { type: 'string' },
       'approval-timeout': { type: 'string' },
+      'approval-socket': { type: 'string' },
+      'confirm-new-hosts': { type: 'boolean' },
     },
   });
   if (values.help) return { kind: 'help' };
@@ -192,6 +206,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     auditMaxBytes: values['audit-max-bytes'] ?? (env.MCP_SSH_AUDIT_MAX_BYTES || undefined),
     recordDir: values['record-dir'] ?? (env.MCP_SSH_RECORD_DIR || undefined),
     approvalTimeoutSeconds: values['approval-timeout'] ?? (env.MCP_SSH_APPROVAL_TIMEOUT || undefined),
+    approvalSocket: values['approval-socket'] ?? (env.MCP_SSH_APPROVAL_SOCKET || undefined),
+    confirmNewHosts: values['confirm-new-hosts'] || flag(env.MCP_SSH_CONFIRM_NEW_HOSTS, 'MCP_SSH_CONFIRM_NEW_HOSTS'),
     ...(http
       ? {
           http: {

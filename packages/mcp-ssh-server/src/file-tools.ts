@@ -7,7 +7,7 @@ import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
 import { ServerError } from './errors';
 import type { Approvals } from './approvals';
-import { approveOn, connectionShape, guard, markRedacted, notices } from './tools';
+import { approveOn, hostKeyConfirmer, connectionShape, guard, markRedacted, notices } from './tools';
 
 const MAX_READ_BYTES = 2 * 1024 * 1024;
 /** write_file content, after encoding (the reference's limit too); upload_file streams bigger files. */
@@ -56,6 +56,7 @@ export interface FileToolContext {
 /** read_file, write_file, send_keys, read_screen (the reference's names and parameters). */
 export function registerFileAndScreenTools(server: McpServer, context: FileToolContext): void {
   const { sessions, jobs, redactor, policy } = context;
+  const confirmHostKey = hostKeyConfirmer(server, context);
 
   server.registerTool(
     'read_file',
@@ -83,7 +84,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     },
     (args) =>
       guard(redactor, async () => {
-        const session = await sessions.session(args);
+        const session = await sessions.session(args, confirmHostKey);
         const read = await session.files.readFile(args.remote_path, {
           encoding: args.encoding,
           ...(args.errors === undefined ? {} : { errors: args.errors }),
@@ -166,7 +167,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
             { details: { path: args.remote_path, bytes: bytes.length, maxBytes: limit } },
           );
         }
-        const session = await sessions.session(args);
+        const session = await sessions.session(args, confirmHostKey);
         await approveOn(server, context, session, { host: args.host, tool: 'write_file', action: `${args.append ? 'append' : 'write'} ${bytes.length} bytes to ${args.remote_path}${args.use_sudo ? ' (with sudo)' : ''}`, class: args.use_sudo ? 'privileged' : 'change', signal: extra.signal });
         const written = await session.files.writeFile(args.remote_path, bytes, {
           append: args.append,

@@ -10,7 +10,7 @@ import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
 import type { Approvals } from './approvals';
 import { classifyCommand } from './classify';
-import { approveOn, connectionShape, deviceTypeSchema, guard, progressReporter, sessionNotices } from './tools';
+import { approveOn, hostKeyConfirmer, commandApproval, connectionShape, deviceTypeSchema, guard, progressReporter, sessionNotices } from './tools';
 
 /** Entries listed per call; a bigger directory says how many were left out. */
 const MAX_ENTRIES = 1000;
@@ -83,6 +83,7 @@ export interface HostToolContext {
 /** Beyond the reference: list_directory, upload_file, download_file, list_hosts, execute_command_on_hosts. */
 export function registerHostTools(server: McpServer, context: HostToolContext): void {
   const { sessions, jobs, redactor, policy, homeDir, localUser, localRoots } = context;
+  const confirmHostKey = hostKeyConfirmer(server, context);
 
   server.registerTool(
     'list_directory',
@@ -101,7 +102,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     },
     (args) =>
       guard(redactor, async () => {
-        const session = await sessions.session(args);
+        const session = await sessions.session(args, confirmHostKey);
         const path = await session.files.resolvePath(args.remote_path);
         const all = (await session.files.list(path)).filter((entry) => args.show_hidden || !entry.name.startsWith('.'));
         const shown = all.slice(0, MAX_ENTRIES);
@@ -142,7 +143,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         policy.checkWrite('upload_file');
         const mode = args.permissions === undefined ? undefined : permissionsMode(args.permissions).mode;
         const local = await localRoots.source(args.local_path);
-        const session = await sessions.session(args);
+        const session = await sessions.session(args, confirmHostKey);
         await approveOn(server, context, session, { host: args.host, tool: 'upload_file', action: `upload ${args.local_path} to ${args.remote_path}`, class: 'change', signal: extra.signal });
         const report = progressReporter(extra);
         const result = await session.files.upload(local, args.remote_path, {
@@ -177,7 +178,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     (args, extra) =>
       guard(redactor, async () => {
         const local = await localRoots.destination(args.local_path, { makeDirs: args.make_dirs, overwrite: args.overwrite });
-        const session = await sessions.session(args);
+        const session = await sessions.session(args, confirmHostKey);
         const report = progressReporter(extra);
         const result = await session.files.download(args.remote_path, local, {
           makeDirs: args.make_dirs,
@@ -300,9 +301,9 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
                 device_type: own?.deviceType ?? args.device_type,
                 enable_password: own?.enablePassword ?? args.enable_password,
                 enable_command: args.enable_command,
-              });
-              await approveOn(server, context, session, { host, tool: 'execute_command_on_hosts', action: args.command, class: classifyCommand(args.command, session.kind), signal: extra.signal });
-              const run = await jobs.run(session.target, args.command, { timeoutMs: args.timeout * 1000, signal: extra.signal });
+              }, confirmHostKey);
+              const approval = await commandApproval(server, context, session, { host, tool: 'execute_command_on_hosts', action: args.command, class: classifyCommand(args.command, session.kind) });
+              const run = await jobs.run(session.target, args.command, { timeoutMs: args.timeout * 1000, signal: extra.signal, ...(approval ? { approval } : {}) });
               const output = capped(run.output, OUTPUT_PER_HOST_CHARS);
               return {
                 host,
@@ -324,7 +325,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         );
         // A network device has no exit status: completed without a failure indicator is success.
         const succeeded = results.filter((r) => r.status === 'completed' && (r.exit_code === 0 || (r.exit_code === null && r.error === null))).length;
-        const running = results.filter((r) => r.status === 'running' || r.status === 'awaiting_input').length;
+        const running = results.filter((r) => r.status === 'running' || r.status === 'awaiting_input' || r.status === 'awaiting_approval').length;
         const failed = results.length - succeeded - running;
         const blocks = results.map((r) => {
           const head =

@@ -58,6 +58,11 @@ export class Policy {
     return this.#approval;
   }
 
+  /** True when some host (or every host) asks for approval. */
+  get asksApproval(): boolean {
+    return this.#approval !== 'off' || this.#hostApprovals.some((host) => host.approval !== 'off');
+  }
+
   /** True when nothing is restricted. */
   get isOpen(): boolean {
     return !this.readOnly && this.#hosts.length === 0 && this.#denied.length === 0 && this.#approval === 'off' && this.#hostApprovals.length === 0;

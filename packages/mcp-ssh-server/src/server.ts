@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { JobManager, type JobInfo } from 'ssh-async-jobs';
 import { noopLogger, Redactor, type Logger } from 'ssh-session-core';
-import { Approvals, type ApprovalDecision } from './approvals';
+import { Approvals, type ApprovalDecision, type PendingApproval } from './approvals';
 import { AuditLog, auditText } from './audit';
 import { classifyCommand, type CommandDialect } from './classify';
 import { SessionRecorder } from './recorder';
@@ -70,6 +70,7 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
     redactor,
     logger,
     policy,
+    confirmNewHosts: config.confirmNewHosts === true,
   });
   const audit = config.auditLog === undefined ? undefined : AuditLog.open(config.auditLog, config.auditMaxBytes === undefined ? {} : { maxBytes: config.auditMaxBytes });
   audit?.append({ event: 'server_start', version: VERSION, pid: process.pid });
@@ -124,14 +125,17 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
     recorder,
     approvals: new Approvals(redactor, {
       ...(config.approvalTimeoutSeconds === undefined ? {} : { timeoutMs: config.approvalTimeoutSeconds * 1000 }),
-      ...(audit
-        ? {
-            onDecision: (decision: ApprovalDecision) => {
-              const action = auditText(decision.action);
-              audit.append({ event: 'approval', ...decision, action: action.text, ...(action.sha256 ? { action_sha256: action.sha256 } : {}) });
-            },
-          }
-        : {}),
+      // The person deciding out of band sees each request where they watch the server (its log).
+      onRequest: (request: PendingApproval) => {
+        const id = request.id.slice(0, 8);
+        logger.log('info', `approval needed ${id}: ${request.tool} (${request.class}) on ${request.session}: ${JSON.stringify(request.action)}: mcp-ssh-server approve ${id} | deny ${id}`);
+      },
+      onDecision: (decision: ApprovalDecision) => {
+        if (decision.decision !== 'approved-earlier') logger.log('info', `approval ${decision.id.slice(0, 8)}: ${decision.decision}${decision.by ? ` (${decision.by})` : ''}`);
+        if (!audit) return;
+        const action = auditText(decision.action);
+        audit.append({ event: 'approval', ...decision, action: action.text, ...(action.sha256 ? { action_sha256: action.sha256 } : {}) });
+      },
     }),
     async close() {
       await jobs.dispose('the server is shutting down');

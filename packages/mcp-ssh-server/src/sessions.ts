@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  appendKnownHost,
   ConnectionPool,
   connectOptionsFor,
   DeviceSession,
@@ -66,7 +67,27 @@ export interface SessionManagerOptions {
   readonly connectTimeoutMs?: number;
   /** Whole session open (connect, auth, shell ready). Default 45000. */
   readonly openTimeoutMs?: number;
+  /**
+   * A host key never seen (not in known_hosts, where ssh_config says accept-new) is not recorded
+   * on its own: the call's `confirmHostKey` is asked, and the key is added only when it resolves.
+   * Without a `confirmHostKey`, such a host is refused (`HOST_KEY_UNKNOWN`).
+   */
+  readonly confirmNewHosts?: boolean;
 }
+
+/** A host key offered by a host never seen, for a person to confirm. */
+export interface NewHostKey {
+  /** As known_hosts names it: `host` or `[host]:port`. */
+  readonly host: string;
+  readonly type: string;
+  /** `SHA256:…`, as ssh prints it. */
+  readonly fingerprint: string;
+  /** The known_hosts file it is added to once confirmed. */
+  readonly file: string;
+}
+
+/** Resolves when a person trusts the key; rejects (APPROVAL_DENIED, APPROVAL_PENDING) otherwise. */
+export type HostKeyConfirmer = (key: NewHostKey) => Promise<void>;
 
 /** One host's persistent session: its connection, its shell, its files. */
 export interface Session {
@@ -129,6 +150,8 @@ interface Resolved {
   readonly sudoPassword: string | undefined;
   /** `device_type` as given (undefined: detect), and the enable secret and command for devices. */
   readonly device: { readonly type: string | undefined; readonly enablePassword: string | undefined; readonly enableCommand: string | undefined };
+  /** With confirmNewHosts: where a confirmed new host key goes (accept-new was turned into strict + a question). */
+  readonly newHostKeysTo: string | undefined;
 }
 
 /**
@@ -148,9 +171,34 @@ export class SessionManager {
     this.#policy = options.policy ?? new Policy();
   }
 
-  /** The session for these parameters: reused when open, else connected and opened. */
-  async session(params: ConnectionParams): Promise<Session> {
-    const resolved = await this.#resolve(params);
+  /**
+   * The session for these parameters: reused when open, else connected and opened. With
+   * `confirmNewHosts`, a host key never seen is shown to `confirmHostKey` (each hop's in turn) and
+   * recorded in known_hosts only once it resolves; then the open is made again.
+   */
+  async session(params: ConnectionParams, confirmHostKey?: HostKeyConfirmer): Promise<Session> {
+    const confirmed: string[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const resolved = await this.#resolve(params);
+      try {
+        const session = await this.#sessionFor(params, resolved);
+        if (confirmed.length > 0) session.notices.push(...confirmed);
+        return session;
+      } catch (error) {
+        const file = resolved.newHostKeysTo;
+        if (!confirmHostKey || file === undefined || attempt >= 4 || !isSshError(error) || error.code !== 'HOST_KEY_UNKNOWN') throw error;
+        const offered = error.details as { host?: unknown; hostname?: unknown; port?: unknown; offeredType?: unknown; offeredFingerprint?: unknown; offeredKey?: unknown };
+        if (typeof offered.host !== 'string' || typeof offered.hostname !== 'string' || typeof offered.port !== 'number' || typeof offered.offeredKey !== 'string') throw error;
+        const key: NewHostKey = { host: offered.host, type: String(offered.offeredType), fingerprint: String(offered.offeredFingerprint), file };
+        await confirmHostKey(key);
+        await appendKnownHost({ file, host: offered.hostname, port: offered.port, key: Buffer.from(offered.offeredKey, 'base64') });
+        this.#options.logger.log('info', `added the confirmed host key for ${key.host} to ${file}`, { fingerprint: key.fingerprint });
+        confirmed.push(`Added host key ${key.fingerprint} for ${key.host} to ${file} (${key.type}; a person confirmed it).`);
+      }
+    }
+  }
+
+  async #sessionFor(params: ConnectionParams, resolved: Resolved): Promise<Session> {
     const existing = this.#find(resolved);
     if (existing && existing.connection.isOpen && existing.shell.isOpen) {
       if (resolved.sudoPassword !== undefined) this.#setSudoPassword(existing, resolved.sudoPassword);
@@ -241,10 +289,18 @@ export class SessionManager {
       { agent: this.#options.agent, password, homeDir: this.#options.homeDir },
       { logger: this.#options.logger, ...(this.#options.connectTimeoutMs ? { connectTimeoutMs: this.#options.connectTimeoutMs } : {}) },
     );
+    // A new host's key waits for a person: accept-new becomes strict, and the key is added once confirmed.
+    const hostKeys = connectOptions.hostKeys;
+    const confirming = this.#options.confirmNewHosts === true && hostKeys.mode === 'accept-new';
     return {
       endpoint: sessionKeyOf(connectOptions),
       // MikroTik takes its terminal options in the login name.
-      connectOptions: { ...connectOptions, username: loginUsername(connectOptions.username, profile) },
+      connectOptions: {
+        ...connectOptions,
+        username: loginUsername(connectOptions.username, profile),
+        ...(confirming ? { hostKeys: { mode: 'strict' as const, knownHostsFiles: hostKeys.knownHostsFiles } } : {}),
+      },
+      newHostKeysTo: confirming ? (hostKeys.appendTo ?? hostKeys.knownHostsFiles[0]) : undefined,
       device,
       explicit: params.password !== undefined || params.key_filename !== undefined,
       // The key files the login will offer (named in the call or in ssh_config) and the password.

@@ -5,10 +5,10 @@ import { JobManager, SshJobError, type JobInfo, type JobOutput, type JobProgress
 import { isSshError, type Logger, type Redactor } from 'ssh-session-core';
 import { z } from 'zod';
 import { ServerError } from './errors';
-import { Approvals } from './approvals';
+import { Approvals, APPROVAL_WAIT_MS, type ApprovalRequest } from './approvals';
 import { classifyCommand, type CommandClass } from './classify';
 import type { Policy } from './policy';
-import type { Session, SessionManager } from './sessions';
+import type { HostKeyConfirmer, Session, SessionManager } from './sessions';
 
 /** Output text sent to the model per call: head + tail within this many characters. */
 const OUTPUT_CAP_CHARS = 20_000;
@@ -52,7 +52,7 @@ const jobShape = {
   command_id: z.string(),
   command: z.string(),
   session: z.string(),
-  status: z.enum(['running', 'awaiting_input', 'completed', 'failed', 'interrupted', 'connection_lost']),
+  status: z.enum(['awaiting_approval', 'running', 'awaiting_input', 'completed', 'failed', 'interrupted', 'connection_lost']),
   exit_code: z.number().int().nullable(),
   started_at: z.string(),
   ended_at: z.string().nullable(),
@@ -109,28 +109,79 @@ export interface ApprovalContext {
 /** `user@host:port#2` → `host`. */
 const hostOfKey = (key: string): string => key.replace(/^[^@]*@/, '').replace(/:\d+(#\d+)?$/, '').replace(/^\[(.*)\]$/, '$1');
 
-/**
- * Asks a person before `action` on `session` when the host's approval mode wants it (see
- * Approvals); rejects with APPROVAL_DENIED or APPROVAL_UNAVAILABLE, in which case nothing ran.
- */
-export async function approveOn(
-  server: McpServer,
-  context: ApprovalContext,
-  session: { readonly key: string; readonly alias?: string; readonly createdAt?: number; readonly kind?: 'posix' | 'device'; readonly shell?: unknown },
-  request: { readonly host?: string; readonly tool: string; readonly action: string; readonly class: CommandClass; readonly signal?: AbortSignal },
-): Promise<void> {
+type ApprovalSession = { readonly key: string; readonly alias?: string; readonly createdAt?: number; readonly kind?: 'posix' | 'device'; readonly shell?: unknown };
+type ApprovalAction = { readonly host?: string | undefined; readonly tool: string; readonly action: string; readonly class: CommandClass };
+
+/** The request a person must answer before `action` on `session`, or undefined when the host's approval mode lets it through. */
+async function approvalRequest(context: ApprovalContext, session: ApprovalSession, request: ApprovalAction): Promise<ApprovalRequest | undefined> {
   const names = [request.host, session.alias, hostOfKey(session.key)].filter((name): name is string => typeof name === 'string');
   const mode = context.policy.approvalFor(...names);
-  if (!Approvals.needed(mode, request.class)) return;
+  if (!Approvals.needed(mode, request.class)) return undefined;
   const shell = session.shell as { workingDirectory?: () => Promise<string | undefined> } | undefined;
   const directory = session.kind === 'posix' && shell?.workingDirectory ? await shell.workingDirectory().catch(() => undefined) : undefined;
   const scope = `${session.key} opened ${session.createdAt ?? 'unknown'}`;
-  await context.approvals.approve(server, { tool: request.tool, session: session.key, scope, directory, action: request.action, class: request.class, mode }, request.signal);
+  return { tool: request.tool, session: session.key, scope, directory, action: request.action, class: request.class, mode };
+}
+
+/**
+ * Asks a person before `action` on `session` when the host's approval mode wants it (see
+ * Approvals): through the client's form when it has elicitation, else out of band for up to
+ * APPROVAL_WAIT_MS. Rejects with APPROVAL_DENIED or APPROVAL_PENDING, in which case nothing ran.
+ */
+export async function approveOn(server: McpServer, context: ApprovalContext, session: ApprovalSession, request: ApprovalAction & { readonly signal?: AbortSignal }): Promise<void> {
+  const asked = await approvalRequest(context, session, request);
+  if (asked) await context.approvals.approve(server, asked, { signal: request.signal, waitMs: APPROVAL_WAIT_MS });
+}
+
+/**
+ * For a command: the job's approval gate (JobRunOptions.approval) when the host's approval mode
+ * wants one. The job waits as `awaiting_approval` under its command_id, which is also the
+ * request's id for `mcp-ssh-server approve <id>`.
+ */
+export async function commandApproval(
+  server: McpServer,
+  context: ApprovalContext,
+  session: ApprovalSession,
+  request: ApprovalAction,
+): Promise<((job: { readonly id: string; readonly signal: AbortSignal }) => Promise<void>) | undefined> {
+  const asked = await approvalRequest(context, session, request);
+  if (!asked) return undefined;
+  return async (job) => {
+    await context.approvals.approve(server, asked, { id: job.id, signal: job.signal });
+  };
+}
+
+/**
+ * With --confirm-new-hosts: a host key never seen is shown to a person like an action (the
+ * client's form, else pending for `mcp-ssh-server approve`), and recorded only once approved.
+ */
+export function hostKeyConfirmer(server: McpServer, context: ApprovalContext): HostKeyConfirmer {
+  return async (key) => {
+    await context.approvals.approve(
+      server,
+      {
+        tool: 'trust_new_host_key',
+        session: key.host,
+        scope: `host key of ${key.host}`,
+        action: `trust the ${key.type} host key ${key.fingerprint} offered by ${key.host}, never seen before (it is then added to ${key.file})`,
+        class: 'change',
+        mode: 'all',
+      },
+      { waitMs: APPROVAL_WAIT_MS },
+    );
+  };
+}
+
+/** A job that ended without running because it was not approved, while its caller waited: the error the call returns. */
+export function notApproved(job: JobInfo): ServerError | undefined {
+  if (job.ranAt !== null || job.error === null || !job.error.code.startsWith('APPROVAL_') || job.error.code === 'APPROVAL_WITHDRAWN') return undefined;
+  return new ServerError('APPROVAL_DENIED', job.error.message);
 }
 
 /** Registers the command and session tools (the reference's names and parameters). */
 export function registerCommandTools(server: McpServer, context: ToolContext): void {
   const { sessions, jobs, redactor, policy } = context;
+  const confirmHostKey = hostKeyConfirmer(server, context);
 
   server.registerTool(
     'execute_command',
@@ -160,17 +211,20 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     async (args, extra) =>
       guard(redactor, async () => {
         policy.checkCommand(args.command);
-        const session = await sessions.session(args);
+        const session = await sessions.session(args, confirmHostKey);
         checkPipeOutput(session, args.pipe_output);
-        await approveOn(server, context, session, { host: args.host, tool: 'execute_command', action: args.command, class: classifyCommand(args.command, session.kind), signal: extra.signal });
+        const approval = await commandApproval(server, context, session, { host: args.host, tool: 'execute_command', action: args.command, class: classifyCommand(args.command, session.kind) });
         const report = progressReporter(extra);
         const result = await jobs.run(session.target, args.command, {
           timeoutMs: args.timeout * 1000,
           signal: extra.signal,
           pipeOutput: args.pipe_output === true,
+          ...(approval ? { approval } : {}),
           ...(report ? { onProgress: (progress: JobProgress) => report(progress.totalChars, undefined, progress.lastLine) } : {}),
         });
-        const notice = notices(sessionNotices(session), result.finished ? null : stillRunningNotice(result.job, args.timeout));
+        const refused = notApproved(result.job);
+        if (refused) throw refused;
+        const notice = notices(sessionNotices(session), result.finished ? null : stillRunningNotice(result.job, args.timeout, context.approvals));
         return commandResult(result.job, headAndTail(jobs, result.job.id), notice);
       }),
   );
@@ -198,11 +252,12 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     async (args, extra) =>
       guard(redactor, async () => {
         policy.checkCommand(args.command);
-        const session = await sessions.session(args);
+        const session = await sessions.session(args, confirmHostKey);
         checkPipeOutput(session, args.pipe_output);
-        await approveOn(server, context, session, { host: args.host, tool: 'execute_command_async', action: args.command, class: classifyCommand(args.command, session.kind), signal: extra.signal });
-        const result = await jobs.run(session.target, args.command, { detached: true, pipeOutput: args.pipe_output === true });
-        return commandResult(result.job, emptyOutput(), notices(sessionNotices(session), `Started. Follow it with get_command_status command_id=${result.job.id}.`));
+        const approval = await commandApproval(server, context, session, { host: args.host, tool: 'execute_command_async', action: args.command, class: classifyCommand(args.command, session.kind) });
+        const result = await jobs.run(session.target, args.command, { detached: true, pipeOutput: args.pipe_output === true, ...(approval ? { approval } : {}) });
+        const started = result.job.state === 'awaiting_approval' ? awaitingApprovalNotice(result.job, context.approvals) : `Started. Follow it with get_command_status command_id=${result.job.id}.`;
+        return commandResult(result.job, emptyOutput(), notices(sessionNotices(session), started));
       }),
   );
 
@@ -280,6 +335,11 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkWrite('send_input');
         policy.checkInput(args.input_text);
         const target = jobs.status(args.command_id, { maxChars: 1 }).job;
+        // Nothing to type into: said before a person is asked for nothing.
+        if (target.state !== 'running' && target.state !== 'awaiting_input') {
+          const why = target.state === 'awaiting_approval' ? 'it awaits approval: its command has not started' : `it is ${target.state}`;
+          throw new SshJobError('JOB_NOT_RUNNING', `job ${target.id} is not running (${why}); input was not sent`, { details: { id: target.id, state: target.state } });
+        }
         // The job's session (alias, opening): per-host approval modes and grants apply to typed input too.
         const session = sessions.get(target.sessionKey);
         await approveOn(server, context, { key: target.sessionKey, ...(session ? { alias: session.alias, createdAt: session.createdAt } : {}) }, { tool: 'send_input', action: typedAction(args.input_text, args.secret, target.command), class: 'change', signal: extra.signal });
@@ -314,7 +374,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkInput(args.input_text);
         const session = await sessions.existing(args);
         await approveOn(server, context, session, { host: args.host, tool: 'send_input_by_session', action: typedAction(args.input_text, args.secret, undefined), class: 'change', signal: extra.signal });
-        const running = jobs.runningOn(session.key);
+        const running = jobs.runningOn(session.key).filter((job) => job.state !== 'awaiting_approval');
         const inShell = running.find((job) => job.shell === 'primary');
         if (!inShell) {
           const elsewhere = running.map((job) => ` Command ${job.id} (${JSON.stringify(job.command.slice(0, 60))}) runs in a second shell of this session: answer it with send_input command_id=${job.id}.`);
@@ -445,13 +505,24 @@ export function notices(...parts: (string | null)[]): string | null {
   return present.length === 0 ? null : present.join('\n\n');
 }
 
-function stillRunningNotice(job: JobInfo, timeoutSeconds: number): string {
+function stillRunningNotice(job: JobInfo, timeoutSeconds: number, approvals: Approvals): string {
+  if (job.state === 'awaiting_approval') return awaitingApprovalNotice(job, approvals);
   if (job.state === 'awaiting_input') {
     return job.fullScreen
       ? `A full-screen program is running. Read it with read_screen, drive it with send_keys, or interrupt_command_by_id command_id=${job.id}.`
       : `The command waits for input (${JSON.stringify(job.awaitingInput)}). Answer with send_input command_id=${job.id}, or interrupt it.`;
   }
   return `Still running after ${timeoutSeconds} s; it keeps running in the background. Follow it with get_command_status command_id=${job.id}.`;
+}
+
+/** What the model is told about a command that waits for a person's approval. */
+export function awaitingApprovalNotice(job: JobInfo, approvals: Approvals): string {
+  const request = approvals.pending().find((entry) => entry.commandId === job.id);
+  const asked = request?.askedClient ? 'The person was asked through your client; it can also be decided on the server\'s machine' : 'A person decides it on the server\'s machine';
+  return (
+    `Awaiting a person's approval: the command has not run. ${asked} (\`mcp-ssh-server pending\` lists it${request ? `; it expires at ${request.expiresAt}` : ''}). ` +
+    `It runs as soon as it is approved; denied or not answered in time, it ends failed with APPROVAL_DENIED. Follow it with get_command_status command_id=${job.id}.`
+  );
 }
 
 function emptyOutput(): JobOutput {

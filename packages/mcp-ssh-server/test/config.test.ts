@@ -17,13 +17,13 @@ afterAll(() => {
 
 describe('parseCli', () => {
   it('serves with defaults when given nothing', () => {
-    expect(parseCli([], {})).toEqual({ kind: 'serve', config: { logLevel: 'info', overrides: {}, policy: {} } });
+    expect(parseCli([], {})).toEqual({ kind: 'serve', config: { logLevel: 'info', overrides: {}, policy: {}, confirmNewHosts: false } });
   });
 
   it('takes the log level from the flag before the environment', () => {
     expect(parseCli(['--log-level', 'debug'], { MCP_SSH_LOG_LEVEL: 'error' })).toEqual({
       kind: 'serve',
-      config: { logLevel: 'debug', overrides: {}, policy: {} },
+      config: { logLevel: 'debug', overrides: {}, policy: {}, confirmNewHosts: false },
     });
     expect(parseCli([], { MCP_SSH_LOG_LEVEL: 'warn' })).toMatchObject({ config: { logLevel: 'warn' } });
   });
@@ -46,10 +46,17 @@ describe('parseCli', () => {
         agent: '/run/agent.sock',
         overrides: { web1: { password: 'pw-1', port: 2222 }, DB_PROD: { sudoPassword: 'sudo-pw', enablePassword: 'en' } },
         policy: {},
+        confirmNewHosts: false,
       },
     });
     expect(parseCli(['--ssh-config', '/tmp/c'], env)).toMatchObject({ config: { sshConfigPath: '/tmp/c' } });
     expect(() => parseCli([], { OVRD_web_PORT: 'eighty' })).toThrow(/invalid overrides/);
+  });
+
+  it('takes the approval socket and --confirm-new-hosts from flags or MCP_SSH_*', () => {
+    expect(parseCli(['--approval-socket', '/run/user/1000/a.sock', '--confirm-new-hosts'], {})).toMatchObject({ config: { approvalSocket: '/run/user/1000/a.sock', confirmNewHosts: true } });
+    expect(parseCli([], { MCP_SSH_APPROVAL_SOCKET: '/tmp/b.sock', MCP_SSH_CONFIRM_NEW_HOSTS: 'yes' })).toMatchObject({ config: { approvalSocket: '/tmp/b.sock', confirmNewHosts: true } });
+    expect(() => parseCli([], { MCP_SSH_CONFIRM_NEW_HOSTS: 'maybe' })).toThrow(/MCP_SSH_CONFIRM_NEW_HOSTS must be/);
   });
 
   it('takes the audit log, its rotation size and the recording directory from flags or MCP_SSH_*; refuses a tiny size', () => {

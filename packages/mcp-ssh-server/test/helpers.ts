@@ -95,7 +95,10 @@ export class CheckedStdioTransport implements Transport {
       child.once('error', reject);
       child.once('spawn', () => resolve());
       child.once('close', () => this.onclose?.());
-      child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk.toString('utf8')));
+      child.stderr?.on('data', (chunk: Buffer) => {
+        this.stderr.push(chunk.toString('utf8'));
+        for (const listener of this.#stderrListeners) listener();
+      });
       child.stdout?.on('data', (chunk: Buffer) => {
         this.#pending += chunk.toString('utf8');
         let newline: number;
@@ -136,6 +139,31 @@ export class CheckedStdioTransport implements Transport {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
     await exited;
     clearTimeout(timer);
+  }
+
+  readonly #stderrListeners = new Set<() => void>();
+
+  /**
+   * Resolves with the first match of `pattern` in the server's stderr after `from` characters
+   * (default: all of it), as soon as it is written.
+   */
+  stderrMatch(pattern: RegExp, from = 0): Promise<RegExpExecArray> {
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        const match = pattern.exec(this.stderr.join('').slice(from));
+        if (!match) return false;
+        this.#stderrListeners.delete(listener);
+        resolve(match);
+        return true;
+      };
+      const listener = (): void => void check();
+      if (!check()) this.#stderrListeners.add(listener);
+    });
+  }
+
+  /** Characters of stderr so far (a `from` for stderrMatch). */
+  get stderrLength(): number {
+    return this.stderr.join('').length;
   }
 
   /** The server's process id (for memory and descendant checks). */

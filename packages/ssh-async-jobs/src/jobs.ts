@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import {
   isSshError,
+  OutputWindow,
   Redactor,
   type CommandHandle,
   type InterruptOutcome,
-  type OutputWindow,
 } from 'ssh-session-core';
 import { SshJobError } from './errors';
 
-/** Where a job is. `awaiting_input`: it waits at a prompt or in a full-screen program. */
-export type JobState = 'running' | 'awaiting_input' | 'completed' | 'failed' | 'interrupted' | 'connection_lost';
+/**
+ * Where a job is. `awaiting_approval`: its command has not started, it waits for a person's
+ * decision (see {@link JobRunOptions.approval}). `awaiting_input`: it waits at a prompt or in a
+ * full-screen program.
+ */
+export type JobState = 'awaiting_approval' | 'running' | 'awaiting_input' | 'completed' | 'failed' | 'interrupted' | 'connection_lost';
 
 /** How a job's command ended: a POSIX exit code, or (devices) null and maybe a failure line. */
 export interface JobShellResult {
@@ -57,7 +61,10 @@ export interface JobInfo {
    * exit status here.
    */
   readonly exitCode: number | null;
+  /** When the job was made (for a job that awaited approval: when approval was asked). */
   readonly startedAt: string;
+  /** When its command started running; null while it awaits approval, or when it never ran. */
+  readonly ranAt: string | null;
   readonly endedAt: string | null;
   readonly durationMs: number;
   /** Output characters received so far, and how many of them are no longer kept (head + tail). */
@@ -116,6 +123,16 @@ export interface JobRunOptions {
    * `pipeOutput`: fast, exact bytes for big output; the program sees no terminal on them).
    */
   readonly pipeOutput?: boolean;
+  /**
+   * Ask before running: the job gets its id at once and is listed `awaiting_approval` (no shell,
+   * no output) until the promise this returns settles. Resolved, the command starts (in the
+   * session's shell, or in a second one if that is busy by then); rejected, the job ends `failed`
+   * with the rejection's code (`error.code`, else `NOT_APPROVED`) and message: the command never
+   * ran. Interrupting the job (or aborting `signal`) while it waits ends it `interrupted`
+   * (`APPROVAL_WITHDRAWN`), never run, and aborts the signal passed here, as does closing its
+   * session. `timeoutMs` counts the wait for approval too.
+   */
+  readonly approval?: (job: { readonly id: string; readonly signal: AbortSignal }) => Promise<void>;
 }
 
 export interface JobRunResult {
@@ -197,10 +214,17 @@ interface Job {
   readonly id: string;
   readonly command: string;
   readonly sessionKey: string;
-  readonly shell: JobShell;
-  readonly kind: 'primary' | 'extra';
-  readonly workingDirectory: string | null;
+  /** The session's shell while the job awaits approval; the one it runs in from then on. */
+  shell: JobShell;
+  kind: 'primary' | 'extra';
+  workingDirectory: string | null;
   readonly startedAt: number;
+  /** When the command started; null while awaiting approval or when it never ran. */
+  ranAt: number | null;
+  /** Settles when the command has started (or the job ended without running it). */
+  readonly started: Promise<void>;
+  /** While it awaits approval: ends it unrun and withdraws the approval asked for (interrupted, session closed). */
+  withdraw: ((state: 'failed' | 'interrupted', error: { code: string; message: string }) => void) | undefined;
   /** Dropped when the job ends, so its full output window can be freed. */
   handle: JobShellCommand | undefined;
   output: OutputWindow;
@@ -215,6 +239,8 @@ interface Job {
   error: { code: string; message: string } | null;
   /** Settles when the job has left the running states. */
   readonly ended: Promise<void>;
+  readonly markStarted: () => void;
+  readonly markEnded: () => void;
 }
 
 /**
@@ -262,7 +288,8 @@ export class JobManager {
    *   `JOB_LIMIT_REACHED`; SshSessionError when a second shell cannot be opened.
    */
   async run(target: JobTarget, command: string, options: JobRunOptions = {}): Promise<JobRunResult> {
-    const job = await this.#start(target, command, options.pipeOutput === true);
+    const pipeOutput = options.pipeOutput === true;
+    const job = options.approval ? this.#awaitApproval(target, command, pipeOutput, options.approval) : await this.#start(target, command, pipeOutput);
     const stopProgress = options.onProgress ? this.#followProgress(job, options.onProgress) : undefined;
     let onAbort: (() => void) | undefined;
     try {
@@ -273,7 +300,7 @@ export class JobManager {
         else signal.addEventListener('abort', onAbort, { once: true });
       }
       if (!options.detached) await this.#waitForJob(job, options.timeoutMs ?? DEFAULTS.timeoutMs, options.returnWhenInteractive ?? true);
-      return { job: this.#info(job), finished: !isActive(job.state), output: this.#redactor.redact(job.output.snapshot().text) };
+      return { job: this.#info(job), finished: isEnded(job.state), output: this.#redactor.redact(job.output.snapshot().text) };
     } finally {
       if (onAbort) options.signal?.removeEventListener('abort', onAbort);
       // Progress only while the caller waits: it has its answer now.
@@ -295,10 +322,20 @@ export class JobManager {
    */
   async interrupt(id: string, graceMs?: number): Promise<JobInfo> {
     const job = this.#find(id);
-    if (!isActive(job.state)) {
+    if (isEnded(job.state)) {
       throw new SshJobError('JOB_NOT_RUNNING', `job ${id} is not running (it is ${job.state})`, { details: { id, state: job.state } });
     }
     job.interruptRequested = true;
+    if (job.state === 'awaiting_approval') {
+      if (job.withdraw) {
+        job.interrupt = 'idle';
+        job.withdraw('interrupted', { code: 'APPROVAL_WITHDRAWN', message: 'interrupted while it awaited approval: the command never ran' });
+        return this.#info(job);
+      }
+      // Approved, its shell opening: interrupted as soon as it runs.
+      await job.started;
+      if (isEnded(job.state)) return this.#info(job);
+    }
     job.interrupt = (await job.handle?.interrupt(graceMs)) ?? 'idle';
     await job.ended;
     return this.#info(job);
@@ -314,7 +351,8 @@ export class JobManager {
   async sendInput(id: string, text: string, options: SendInputOptions = {}): Promise<JobStatus> {
     const job = this.#find(id);
     if (!isActive(job.state)) {
-      throw new SshJobError('JOB_NOT_RUNNING', `job ${id} is not running (it is ${job.state}); input was not sent`, {
+      const why = job.state === 'awaiting_approval' ? 'it awaits approval: its command has not started' : `it is ${job.state}`;
+      throw new SshJobError('JOB_NOT_RUNNING', `job ${id} is not running (${why}); input was not sent`, {
         details: { id, state: job.state },
       });
     }
@@ -354,7 +392,7 @@ export class JobManager {
     return this.#info(job);
   }
 
-  /** Jobs running or awaiting input, oldest first. */
+  /** Jobs awaiting approval, running or awaiting input, oldest first. */
   running(): JobInfo[] {
     return [...this.#running.values()].map((job) => this.#info(job));
   }
@@ -381,11 +419,17 @@ export class JobManager {
   }
 
   async #end(jobs: Job[], reason: string): Promise<string[]> {
-    for (const job of jobs) {
+    const ending = jobs.map(async (job) => {
       job.endedBy ??= reason;
-      job.shell.close();
-    }
-    await Promise.all(jobs.map((job) => job.ended));
+      if (job.state === 'awaiting_approval') {
+        // Not started: it never will (its approval is withdrawn). Approved and starting: closed once it runs.
+        job.withdraw?.('interrupted', { code: 'SESSION_CLOSED', message: reason });
+        await job.started;
+      }
+      if (isActive(job.state)) job.shell.close();
+      await job.ended;
+    });
+    await Promise.all(ending);
     return jobs.map((job) => job.id);
   }
 
@@ -394,11 +438,59 @@ export class JobManager {
     return this.running().filter((job) => job.sessionKey === sessionKey);
   }
 
-  async #start(target: JobTarget, command: string, pipeOutput: boolean): Promise<Job> {
+  #checkStart(command: string): void {
     if (typeof command !== 'string' || command.trim() === '') throw new TypeError('command must be a non-empty string');
     if (this.#running.size + this.#starting >= this.#maxRunning) {
       throw new SshJobError('JOB_LIMIT_REACHED', `${this.#running.size} jobs are running (limit ${this.#maxRunning}); wait for or interrupt one`);
     }
+  }
+
+  /**
+   * A job that waits for `approval` before its command starts: in #running (it counts against the
+   * limit) with no shell of its own and no output, until the approval settles.
+   */
+  #awaitApproval(target: JobTarget, command: string, pipeOutput: boolean, approval: NonNullable<JobRunOptions['approval']>): Job {
+    this.#checkStart(command);
+    const job = this.#record(target, command, target.shell, 'primary', null, undefined);
+    const controller = new AbortController();
+    const endUnrun = (state: 'failed' | 'interrupted', error: { code: string; message: string }): void => {
+      if (job.state !== 'awaiting_approval') return;
+      job.withdraw = undefined;
+      job.state = state;
+      job.error = error;
+      job.endedAt = Date.now();
+      this.#retire(job);
+      job.markStarted();
+      job.markEnded();
+    };
+    job.withdraw = (state, error) => {
+      endUnrun(state, error);
+      controller.abort(new Error(error.message));
+    };
+    this.#running.set(job.id, job);
+    let asked: Promise<void>;
+    try {
+      asked = Promise.resolve(approval({ id: job.id, signal: controller.signal }));
+    } catch (error) {
+      asked = Promise.reject(error as Error);
+    }
+    asked.then(
+      async () => {
+        if (job.state !== 'awaiting_approval') return;
+        job.withdraw = undefined;
+        try {
+          await this.#startOn(target, command, pipeOutput, () => undefined, job);
+        } catch (error) {
+          endUnrun('failed', errorOf(error, 'FAILED'));
+        }
+      },
+      (error: unknown) => endUnrun('failed', errorOf(error, 'NOT_APPROVED')),
+    );
+    return job;
+  }
+
+  async #start(target: JobTarget, command: string, pipeOutput: boolean): Promise<Job> {
+    this.#checkStart(command);
     // A start counts against the limit from here until its job is in #running (then it counts
     // there): released exactly once, so concurrent starts are never counted twice.
     this.#starting++;
@@ -415,7 +507,8 @@ export class JobManager {
     }
   }
 
-  async #startOn(target: JobTarget, command: string, pipeOutput: boolean, release: () => void): Promise<Job> {
+  /** Starts the command in the session's shell (or a second one); fills in `existing` (an approved job) or makes a new job. */
+  async #startOn(target: JobTarget, command: string, pipeOutput: boolean, release: () => void, existing?: Job): Promise<Job> {
     let shell = target.shell;
     let kind: 'primary' | 'extra' = 'primary';
     let workingDirectory: string | null = null;
@@ -445,29 +538,19 @@ export class JobManager {
       if (kind === 'extra') shell.close();
       throw error;
     }
-    let markEnded!: () => void;
-    const job: Job = {
-      id: randomUUID(),
-      command,
-      sessionKey: target.key,
-      shell,
-      kind,
-      workingDirectory,
-      startedAt: Date.now(),
-      handle,
-      output: handle.output,
-      state: 'running',
-      exitCode: null,
-      endedAt: null,
-      freshShell: false,
-      interruptRequested: false,
-      endedBy: null,
-      interrupt: null,
-      error: null,
-      ended: new Promise<void>((resolve) => {
-        markEnded = resolve;
-      }),
-    };
+    let job: Job;
+    if (existing) {
+      job = existing;
+      job.shell = shell;
+      job.kind = kind;
+      job.workingDirectory = workingDirectory;
+      job.handle = handle;
+      job.output = handle.output;
+      job.state = 'running';
+      job.ranAt = Date.now();
+    } else {
+      job = this.#record(target, command, shell, kind, workingDirectory, handle);
+    }
     release();
     this.#running.set(job.id, job);
     if (kind === 'primary') this.#busy.set(shell, job);
@@ -510,8 +593,48 @@ export class JobManager {
       (error: unknown) => this.#finish(job, undefined, error),
     );
     // Settle `ended` only after #finish ran (both hang off `done`, in this order).
-    handle.done.then(markEnded, markEnded);
+    handle.done.then(job.markEnded, job.markEnded);
+    job.markStarted();
+    // Interrupted or closed while its shell was opening (it had just been approved).
+    if (job.endedBy !== null) shell.close();
+    else if (job.interruptRequested) void handle.interrupt().then((outcome) => (job.interrupt = outcome), () => undefined);
     return job;
+  }
+
+  /** A new job record: running `handle`, or (no handle) awaiting approval. */
+  #record(target: JobTarget, command: string, shell: JobShell, kind: 'primary' | 'extra', workingDirectory: string | null, handle: JobShellCommand | undefined): Job {
+    let markStarted!: () => void;
+    let markEnded!: () => void;
+    const now = Date.now();
+    return {
+      id: randomUUID(),
+      command,
+      sessionKey: target.key,
+      shell,
+      kind,
+      workingDirectory,
+      startedAt: now,
+      ranAt: handle ? now : null,
+      started: new Promise<void>((resolve) => {
+        markStarted = resolve;
+      }),
+      withdraw: undefined,
+      handle,
+      output: handle ? handle.output : new OutputWindow({ headChars: 0, tailChars: 0 }),
+      state: handle ? 'running' : 'awaiting_approval',
+      exitCode: null,
+      endedAt: null,
+      freshShell: false,
+      interruptRequested: false,
+      endedBy: null,
+      interrupt: null,
+      error: null,
+      ended: new Promise<void>((resolve) => {
+        markEnded = resolve;
+      }),
+      markStarted: () => markStarted(),
+      markEnded: () => markEnded(),
+    };
   }
 
   #finish(job: Job, result: JobShellResult | undefined, error: unknown): void {
@@ -537,6 +660,11 @@ export class JobManager {
       if (typeof shellStatus === 'number') job.exitCode = shellStatus;
       job.state = job.interruptRequested ? 'interrupted' : code === 'CONNECTION_CLOSED' ? 'connection_lost' : 'failed';
     }
+    this.#retire(job);
+  }
+
+  /** An ended job leaves the running set for the history, and is reported. */
+  #retire(job: Job): void {
     this.#running.delete(job.id);
     if (this.#busy.get(job.shell) === job) this.#busy.delete(job.shell);
     if (job.kind === 'extra') job.shell.close();
@@ -569,6 +697,12 @@ export class JobManager {
 
   /** Resolves when the job ends, waits for input (when asked), or `timeoutMs` passes. */
   async #waitForJob(job: Job, timeoutMs: number, returnWhenInteractive: boolean): Promise<void> {
+    if (job.state === 'awaiting_approval') {
+      const asked = Date.now();
+      await withTimeout(job.started, timeoutMs);
+      if (job.state === 'awaiting_approval' || isEnded(job.state)) return;
+      timeoutMs -= Date.now() - asked;
+    }
     const waits: Promise<void>[] = [job.ended];
     let unsubscribe: (() => void) | undefined;
     if (returnWhenInteractive) {
@@ -602,15 +736,24 @@ export class JobManager {
         // A progress consumer's failure must not break the job.
       }
     };
-    const unsubscribe = job.handle?.subscribe((event) => {
-      if (event.type !== 'output') return;
-      recent = (recent + event.text).slice(-400);
-      if (timer) return;
-      const wait = last + this.#progressIntervalMs - Date.now();
-      if (wait <= 0) report();
-      else timer = setTimeout(report, wait);
-    });
+    let stopped = false;
+    let unsubscribe: (() => void) | undefined;
+    const follow = (): void => {
+      if (stopped) return;
+      unsubscribe = job.handle?.subscribe((event) => {
+        if (event.type !== 'output') return;
+        recent = (recent + event.text).slice(-400);
+        if (timer) return;
+        const wait = last + this.#progressIntervalMs - Date.now();
+        if (wait <= 0) report();
+        else timer = setTimeout(report, wait);
+      });
+    };
+    // A job awaiting approval has no output yet: followed once it runs.
+    if (job.handle) follow();
+    else void job.started.then(follow);
     return () => {
+      stopped = true;
       unsubscribe?.();
       clearTimeout(timer);
     };
@@ -696,6 +839,7 @@ export class JobManager {
       state: job.state,
       exitCode: job.exitCode,
       startedAt: new Date(job.startedAt).toISOString(),
+      ranAt: job.ranAt === null ? null : new Date(job.ranAt).toISOString(),
       endedAt: job.endedAt === null ? null : new Date(job.endedAt).toISOString(),
       durationMs: (job.endedAt ?? Date.now()) - job.startedAt,
       totalChars,
@@ -711,8 +855,20 @@ export class JobManager {
   }
 }
 
+/** Running or waiting for input: its command has a shell. */
 function isActive(state: JobState): boolean {
   return state === 'running' || state === 'awaiting_input';
+}
+
+/** It will not change again. */
+function isEnded(state: JobState): boolean {
+  return state !== 'awaiting_approval' && !isActive(state);
+}
+
+/** A stable code and message for why a job ended without running. */
+function errorOf(error: unknown, fallback: string): { code: string; message: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return { code: typeof code === 'string' && code !== '' ? code : fallback, message: error instanceof Error ? error.message : String(error) };
 }
 
 /** Node timers overflow past 2^31 - 1 ms (and fire at once): longer waits, or Infinity, wait without a timer. */

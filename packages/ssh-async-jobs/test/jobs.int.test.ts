@@ -206,6 +206,114 @@ describe.skipIf(!facts)(`JobManager on the real sshd ${facts ? '' : `(SKIPPED: $
     own.close();
   });
 
+  describe('approval before running', () => {
+    /** An approval the test decides: its resolve/reject, and the job id and signal it was asked with. */
+    function deferredApproval() {
+      let approve!: () => void;
+      let deny!: (error: Error) => void;
+      const asked: { id?: string; signal?: AbortSignal } = {};
+      const decided = new Promise<void>((resolve, reject) => {
+        approve = resolve;
+        deny = reject;
+      });
+      return {
+        approve,
+        deny,
+        asked,
+        approval: (job: { readonly id: string; readonly signal: AbortSignal }) => {
+          asked.id = job.id;
+          asked.signal = job.signal;
+          return decided;
+        },
+      };
+    }
+    const exists = async (path: string): Promise<boolean> => (await target.shell.run(`test -e ${path}`)).exitCode === 0;
+    const file = `/tmp/mcp-jobs-approval-${process.pid}`;
+    afterAll(async () => {
+      await target.shell.run(`rm -f ${file}*`);
+    });
+
+    it('waits as awaiting_approval (listed, no output, not run), then runs once approved, under the same id', async () => {
+      const ended: string[] = [];
+      const own = new JobManager({ onJobEnd: (job) => ended.push(`${job.id} ${job.state}`) });
+      const gate = deferredApproval();
+      const waiting = await own.run(target, `echo ran > ${file}-a; echo approved`, { timeoutMs: 300, approval: gate.approval });
+      expect(waiting).toMatchObject({ finished: false, output: '', job: { state: 'awaiting_approval', ranAt: null, exitCode: null } });
+      expect(gate.asked.id).toBe(waiting.job.id);
+      expect(own.running().map((job) => `${job.id} ${job.state}`)).toEqual([`${waiting.job.id} awaiting_approval`]);
+      await expect(own.sendInput(waiting.job.id, 'x\n')).rejects.toMatchObject({ code: 'JOB_NOT_RUNNING', message: expect.stringContaining('awaits approval') as unknown });
+      expect(await exists(`${file}-a`)).toBe(false);
+      gate.approve();
+      const done = await own.wait(waiting.job.id, 5_000);
+      expect(done).toMatchObject({ id: waiting.job.id, state: 'completed', exitCode: 0, shell: 'primary' });
+      expect(Date.parse(done.ranAt ?? '')).toBeGreaterThanOrEqual(Date.parse(done.startedAt));
+      expect(own.status(done.id).output.text).toBe('approved\n');
+      expect(await exists(`${file}-a`)).toBe(true);
+      expect(ended).toEqual([`${done.id} completed`]);
+    });
+
+    it('counts the wait for approval in timeoutMs: approved in time, the caller gets the finished result', async () => {
+      const gate = deferredApproval();
+      setTimeout(gate.approve, 100);
+      const result = await jobs.run(target, 'echo quick', { timeoutMs: 5_000, approval: gate.approval });
+      expect(result).toMatchObject({ finished: true, output: 'quick\n', job: { state: 'completed', exitCode: 0 } });
+    });
+
+    it('never runs a denied command: failed with the denial code and message', async () => {
+      const ended: string[] = [];
+      const own = new JobManager({ onJobEnd: (job) => ended.push(`${job.state} ${job.error?.code}`) });
+      const gate = deferredApproval();
+      const waiting = await own.run(target, `touch ${file}-d`, { detached: true, approval: gate.approval });
+      gate.deny(Object.assign(new Error('denied by the operator'), { code: 'APPROVAL_DENIED' }));
+      await expect(own.wait(waiting.job.id, 5_000)).resolves.toMatchObject({ state: 'failed', ranAt: null, error: { code: 'APPROVAL_DENIED', message: 'denied by the operator' } });
+      expect(ended).toEqual(['failed APPROVAL_DENIED']);
+      expect(own.running()).toEqual([]);
+      expect(await exists(`${file}-d`)).toBe(false);
+      // A rejection without a code still ends it, as NOT_APPROVED.
+      const other = deferredApproval();
+      const second = await own.run(target, `touch ${file}-d`, { detached: true, approval: other.approval });
+      other.deny(new Error('no'));
+      await expect(own.wait(second.job.id, 5_000)).resolves.toMatchObject({ state: 'failed', error: { code: 'NOT_APPROVED' } });
+      expect(await exists(`${file}-d`)).toBe(false);
+    });
+
+    it('interrupting a job that awaits approval, or closing its session, withdraws the approval: never run', async () => {
+      const gate = deferredApproval();
+      const waiting = await jobs.run(target, `touch ${file}-i`, { detached: true, approval: gate.approval });
+      await expect(jobs.interrupt(waiting.job.id)).resolves.toMatchObject({ state: 'interrupted', error: { code: 'APPROVAL_WITHDRAWN' } });
+      expect(gate.asked.signal?.aborted).toBe(true);
+      // A late approval changes nothing.
+      gate.approve();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(jobs.status(waiting.job.id).job.state).toBe('interrupted');
+
+      const closing = deferredApproval();
+      const onClosing: JobTarget = { key: 'closing-approval', shell: target.shell };
+      const pending = await jobs.run(onClosing, `touch ${file}-i`, { detached: true, approval: closing.approval });
+      await expect(jobs.endJobsOn('closing-approval', 'closed while awaiting approval')).resolves.toEqual([pending.job.id]);
+      expect(jobs.status(pending.job.id).job).toMatchObject({ state: 'interrupted', error: { code: 'SESSION_CLOSED', message: 'closed while awaiting approval' } });
+      expect(closing.asked.signal?.aborted).toBe(true);
+      // The shell it would have used was not touched.
+      expect(await exists(`${file}-i`)).toBe(false);
+
+      // Aborting the caller's signal while it waits does the same.
+      const controller = new AbortController();
+      const aborted = deferredApproval();
+      setTimeout(() => controller.abort(), 100);
+      const result = await jobs.run(target, `touch ${file}-i`, { timeoutMs: 5_000, signal: controller.signal, approval: aborted.approval });
+      expect(result.job).toMatchObject({ state: 'interrupted', error: { code: 'APPROVAL_WITHDRAWN' } });
+    });
+
+    it('an approved job finds the shell busy: it runs in a second shell', async () => {
+      const gate = deferredApproval();
+      const waiting = await jobs.run(target, 'echo second', { detached: true, approval: gate.approval });
+      const busy = await jobs.run(target, 'sleep 0.5', { detached: true });
+      gate.approve();
+      await expect(jobs.wait(waiting.job.id, 5_000)).resolves.toMatchObject({ state: 'completed', shell: 'extra' });
+      await jobs.wait(busy.job.id, 5_000);
+    });
+  });
+
   it('ends every job of a closed session (primary and extra shells) as interrupted with SESSION_CLOSED', async () => {
     const own = await SshConnection.connect(keyLogin(f));
     const ownTarget: JobTarget = { key: 'closing', shell: await ShellSession.open(own), openShell: () => ShellSession.open(own) };

@@ -707,7 +707,8 @@ async function verifyHostKey(host: string, port: number, blob: Buffer, policy: H
   if (policy.mode === 'insecureAcceptAnyHostKey') return { type, fingerprint, status: 'unchecked' };
   const name = knownHostsName(host, port);
   const check = await checkKnownHosts({ host, port, key: blob, files: policy.knownHostsFiles });
-  const details = { host: name, offeredType: type, offeredFingerprint: fingerprint };
+  // The offered key (public) goes with the error: a caller that has a person confirm it can record it.
+  const details = { host: name, hostname: host, port, offeredType: type, offeredFingerprint: fingerprint, offeredKey: blob.toString('base64') };
   switch (check.status) {
     case 'match':
       return { type, fingerprint, status: 'known' };
