@@ -1,8 +1,10 @@
-// Scenario: the audit log's cost on a warm command (issue 17: within 5%). Three servers over
-// stdio, each with its own session to the same sshd: two without an audit log (their spread is
-// the noise between two identical servers) and one with --audit-log. Each gets the same warm-up
-// and the same back-to-back blocks of `echo hi`, in an order rotated per block. Asserts only that
-// every answer is right.
+// Scenario: the cost of oversight on a warm command (issue 17: within 5%). Servers over stdio,
+// each with its own session to the same sshd: two with nothing on (approval off, no audit log:
+// their spread is the noise between two identical servers), one with --audit-log, one with
+// --approval changes (a read-only command: classified, let through, nobody asked), and one with
+// the audit log, approval and --record-dir together. Each gets the same warm-up and the same
+// back-to-back blocks of `echo hi`, in an order rotated per block. Asserts only that every answer
+// is right.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +18,7 @@ const WARMUP = size(1000, 50);
 const BLOCKS = size(8, 2);
 const PER_BLOCK = size(200, 20);
 
-it('audit log overhead: warm execute_command with and without --audit-log', async () => {
+it('oversight overhead: warm execute_command with and without the audit log, approval and recordings', async () => {
   const f = requireSshd();
   const dir = mkdtempSync(join(tmpdir(), 'bench-audit-'));
   const auditFile = join(dir, 'audit.jsonl');
@@ -24,10 +26,12 @@ it('audit log overhead: warm execute_command with and without --audit-log', asyn
     plainA: await startServer(f, { logLevel: 'info' }),
     plainB: await startServer(f, { logLevel: 'info' }),
     audited: await startServer(f, { logLevel: 'info', args: ['--audit-log', auditFile] }),
+    approving: await startServer(f, { logLevel: 'info', args: ['--approval', 'changes'] }),
+    everything: await startServer(f, { logLevel: 'info', args: ['--audit-log', join(dir, 'all.jsonl'), '--approval', 'changes', '--record-dir', join(dir, 'rec')] }),
   };
   type Name = keyof typeof servers;
   const names = Object.keys(servers) as Name[];
-  const samples: Record<Name, number[]> = { plainA: [], plainB: [], audited: [] };
+  const samples: Record<Name, number[]> = { plainA: [], plainB: [], audited: [], approving: [], everything: [] };
   const call = async (name: Name): Promise<number> => {
     const start = performance.now();
     const result = await servers[name].call('execute_command', { host: 'testhost', command: 'echo hi' });
@@ -51,18 +55,32 @@ it('audit log overhead: warm execute_command with and without --audit-log', asyn
   const p50 = (values: number[]): number => percentile(values, 50);
   const plain = (p50(samples.plainA) + p50(samples.plainB)) / 2;
   const ratio = p50(samples.audited) / plain;
+  const approvalRatio = p50(samples.approving) / plain;
+  const allRatio = p50(samples.everything) / plain;
   const spread = Math.max(p50(samples.plainA), p50(samples.plainB)) / Math.min(p50(samples.plainA), p50(samples.plainB));
   writeResult({
     id: 'audit-overhead',
-    title: `7. Audit log cost: warm execute_command back to back, ${BLOCKS} rotated blocks of ${PER_BLOCK} per server`,
+    title: `7. Oversight cost: warm execute_command back to back, ${BLOCKS} rotated blocks of ${PER_BLOCK} per server`,
     measurements: [
-      timing('execute_command, server A without audit log', 'baseline', samples.plainA),
-      timing('execute_command, server B without audit log', 'baseline', samples.plainB),
+      timing('execute_command, server A: approval off, no audit log', 'baseline', samples.plainA),
+      timing('execute_command, server B: approval off, no audit log', 'baseline', samples.plainB),
       timing('execute_command, server with --audit-log', 'ours', samples.audited),
+      timing('execute_command, server with --approval changes (read-only: nobody asked)', 'ours', samples.approving),
+      timing('execute_command, server with --audit-log, --approval changes and --record-dir', 'ours', samples.everything),
     ],
     targets: [
       { target: 'audit log on ≤ 1.05× off (p50 against the mean of A and B, issue 17)', measured: `${x(ratio)} (${ms(p50(samples.audited))} vs ${ms(plain)})`, ratio, met: ratio <= 1.05 },
+      {
+        target: 'approval changes, read-only command ≤ 1.05× approval off (p50)',
+        measured: `${x(approvalRatio)} (${ms(p50(samples.approving))} vs ${ms(plain)})`,
+        ratio: approvalRatio,
+        met: approvalRatio <= 1.05,
+      },
     ],
-    notes: [`Spread between the two identical servers without audit log: ${x(spread)}. The audit log holds ${records} records (two per call: tool_call and job_end).`],
+    notes: [
+      `Spread between the two identical servers with nothing on: ${x(spread)}. The audit log holds ${records} records (two per call: tool_call and job_end).`,
+      `Audit log, approval and recordings together: ${x(allRatio)} (${ms(p50(samples.everything))}).`,
+      'Approval off is what servers A and B run: the approval path then costs one policy lookup per call (no classification, no directory query).',
+    ],
   });
 }, 900_000);

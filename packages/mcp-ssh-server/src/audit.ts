@@ -1,4 +1,8 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+
+/** `crypto.hash` (Node ≥ 20.12): a one-shot digest without a Hash object; createHash before that. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { openPrivateAppend } from './logger';
@@ -258,7 +262,7 @@ function parseRecord(line: string): ParsedRecord | undefined {
 }
 
 function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return oneShotHash ? oneShotHash('sha256', text, 'hex') : createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** Rotated files of `path`, oldest first (their names sort by the time they were rotated). */

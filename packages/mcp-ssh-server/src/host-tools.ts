@@ -302,7 +302,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
                 enable_password: own?.enablePassword ?? args.enable_password,
                 enable_command: args.enable_command,
               }, confirmHostKey);
-              const approval = await commandApproval(server, context, session, { host, tool: 'execute_command_on_hosts', action: args.command, class: classifyCommand(args.command, session.kind) });
+              const approval = await commandApproval(server, context, session, { host, tool: 'execute_command_on_hosts', action: args.command, class: () => classifyCommand(args.command, session.kind) });
               const run = await jobs.run(session.target, args.command, { timeoutMs: args.timeout * 1000, signal: extra.signal, ...(approval ? { approval } : {}) });
               const output = capped(run.output, OUTPUT_PER_HOST_CHARS);
               return {

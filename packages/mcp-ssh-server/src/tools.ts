@@ -110,17 +110,20 @@ export interface ApprovalContext {
 const hostOfKey = (key: string): string => key.replace(/^[^@]*@/, '').replace(/:\d+(#\d+)?$/, '').replace(/^\[(.*)\]$/, '$1');
 
 type ApprovalSession = { readonly key: string; readonly alias?: string; readonly createdAt?: number; readonly kind?: 'posix' | 'device'; readonly shell?: unknown };
-type ApprovalAction = { readonly host?: string | undefined; readonly tool: string; readonly action: string; readonly class: CommandClass };
+/** `class` may be a function: a command is classified only when the host's approval mode needs its class. */
+type ApprovalAction = { readonly host?: string | undefined; readonly tool: string; readonly action: string; readonly class: CommandClass | (() => CommandClass) };
 
 /** The request a person must answer before `action` on `session`, or undefined when the host's approval mode lets it through. */
 async function approvalRequest(context: ApprovalContext, session: ApprovalSession, request: ApprovalAction): Promise<ApprovalRequest | undefined> {
   const names = [request.host, session.alias, hostOfKey(session.key)].filter((name): name is string => typeof name === 'string');
   const mode = context.policy.approvalFor(...names);
-  if (!Approvals.needed(mode, request.class)) return undefined;
+  if (mode === 'off') return undefined;
+  const kind = typeof request.class === 'function' ? request.class() : request.class;
+  if (!Approvals.needed(mode, kind)) return undefined;
   const shell = session.shell as { workingDirectory?: () => Promise<string | undefined> } | undefined;
   const directory = session.kind === 'posix' && shell?.workingDirectory ? await shell.workingDirectory().catch(() => undefined) : undefined;
   const scope = `${session.key} opened ${session.createdAt ?? 'unknown'}`;
-  return { tool: request.tool, session: session.key, scope, directory, action: request.action, class: request.class, mode };
+  return { tool: request.tool, session: session.key, scope, directory, action: request.action, class: kind, mode };
 }
 
 /**
@@ -213,7 +216,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkCommand(args.command);
         const session = await sessions.session(args, confirmHostKey);
         checkPipeOutput(session, args.pipe_output);
-        const approval = await commandApproval(server, context, session, { host: args.host, tool: 'execute_command', action: args.command, class: classifyCommand(args.command, session.kind) });
+        const approval = await commandApproval(server, context, session, { host: args.host, tool: 'execute_command', action: args.command, class: () => classifyCommand(args.command, session.kind) });
         const report = progressReporter(extra);
         const result = await jobs.run(session.target, args.command, {
           timeoutMs: args.timeout * 1000,
@@ -254,7 +257,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkCommand(args.command);
         const session = await sessions.session(args, confirmHostKey);
         checkPipeOutput(session, args.pipe_output);
-        const approval = await commandApproval(server, context, session, { host: args.host, tool: 'execute_command_async', action: args.command, class: classifyCommand(args.command, session.kind) });
+        const approval = await commandApproval(server, context, session, { host: args.host, tool: 'execute_command_async', action: args.command, class: () => classifyCommand(args.command, session.kind) });
         const result = await jobs.run(session.target, args.command, { detached: true, pipeOutput: args.pipe_output === true, ...(approval ? { approval } : {}) });
         const started = result.job.state === 'awaiting_approval' ? awaitingApprovalNotice(result.job, context.approvals) : `Started. Follow it with get_command_status command_id=${result.job.id}.`;
         return commandResult(result.job, emptyOutput(), notices(sessionNotices(session), started));

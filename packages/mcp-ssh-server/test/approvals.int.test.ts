@@ -216,6 +216,15 @@ describe.skipIf(!facts)(`approvals through the server bin ${sshdSkipReason()}`, 
       const again = await server.call('execute_command', { host: 'testhost', command: `echo kept >> ${file}` });
       expect(again.structuredContent, text(again)).toMatchObject({ status: 'completed', exit_code: 0 });
 
+      // A secret the server knows never reaches the person's list, the log or the audit log.
+      const secret = 'oob-Secret-4711';
+      const secretive = await server.call('execute_command_async', { host: 'testhost', command: `echo ${secret} >> ${file}`, sudo_password: secret });
+      const shown = await runCli(['pending', '--json'], cliEnv);
+      expect(shown.stdout).toContain(`>> ${file}`);
+      expect(shown.stdout).not.toContain(secret);
+      expect(await runCli(['deny', secretive.structuredContent?.command_id as string], cliEnv)).toMatchObject({ code: 0, stdout: expect.not.stringContaining(secret) as unknown });
+      expect(server.transport.stderr.join('')).not.toContain(secret);
+
       // Interrupted while it waits: withdrawn, never run, no longer pending.
       const dropped = await server.call('execute_command_async', { host: 'testhost', command: `echo dropped >> ${file}` });
       const interrupted = await server.call('interrupt_command_by_id', { command_id: dropped.structuredContent?.command_id });
@@ -254,8 +263,9 @@ describe.skipIf(!facts)(`approvals through the server bin ${sshdSkipReason()}`, 
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((record) => record.event === 'approval');
-    expect(decisions.map((record) => record.decision)).toEqual(['approved-once', 'denied', 'approved-for-session', 'approved-earlier', 'withdrawn', 'approved-once', 'approved-earlier', 'expired']);
+    expect(decisions.map((record) => record.decision)).toEqual(['approved-once', 'denied', 'approved-for-session', 'approved-earlier', 'denied', 'withdrawn', 'approved-once', 'approved-earlier', 'expired']);
     expect(decisions[0]).toMatchObject({ tool: 'execute_command', by: `socket: ${userInfo().username}` });
+    expect(readFileSync(auditLog, 'utf8')).not.toContain('oob-Secret-4711');
   });
 
   it('a client whose form is never answered: the person decides out of band instead, and the form is withdrawn', async () => {
