@@ -1,3 +1,6 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { defineConfig } from 'tsup';
 
 // Two builds. The library (dist/index.js) imports its dependencies as usual. The CLI
@@ -25,5 +28,24 @@ export default defineConfig([
     noExternal: [/^(?!ssh2$)/],
     // Bundled CommonJS code (ajv in the SDK, @xterm/headless) calls require().
     banner: { js: "import { createRequire as __mcpSshCreateRequire } from 'node:module'; const require = __mcpSshCreateRequire(import.meta.url);" },
+  },
+  {
+    // The dashboard's page (--dashboard): one script and one stylesheet, plus asciinema-player's
+    // own prebuilt bundle, shipped in dist/ui.
+    entry: { app: 'src/ui/app.ts' },
+    outDir: 'dist/ui',
+    format: ['iife'],
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    sourcemap: false,
+    tsconfig: 'src/ui/tsconfig.json',
+    publicDir: 'src/ui/public',
+    async onSuccess() {
+      const player = dirname(createRequire(import.meta.url).resolve('asciinema-player/dist/bundle/asciinema-player.min.js'));
+      mkdirSync('dist/ui', { recursive: true });
+      copyFileSync(join(player, 'asciinema-player.min.js'), 'dist/ui/asciinema-player.min.js');
+      copyFileSync(join(player, 'asciinema-player.css'), 'dist/ui/asciinema-player.css');
+    },
   },
 ]);

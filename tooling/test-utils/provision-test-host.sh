@@ -28,6 +28,8 @@ command -v less >/dev/null 2>&1 || missing="$missing less"
 command -v vi >/dev/null 2>&1 || missing="$missing vim-tiny"
 command -v top >/dev/null 2>&1 || missing="$missing procps"
 command -v ssh-keygen >/dev/null 2>&1 || missing="$missing openssh-client"
+# The dashboard's browser tests drive Debian's Chromium (puppeteer-core downloads no browser).
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 if [ -n "$missing" ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "provision-test-host: missing$missing and no apt-get; install them by hand" >&2

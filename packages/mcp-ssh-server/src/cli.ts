@@ -151,10 +151,13 @@ async function main(): Promise<void> {
     socket = await listenForApprovals(config.approvalSocket ?? defaultApprovalSocket(process.env, homedir()), parts.approvals, logger);
     logger.log('info', `approvals: a person decides pending requests with \`mcp-ssh-server pending\`, \`approve <id> [--for-session]\`, \`deny <id>\` (socket ${socket.path})`);
   }
+  // The dashboard (and node:http with it) loads only for --dashboard.
+  const dashboard = config.dashboard ? await (await import('./dashboard')).startDashboard({ parts, port: config.dashboard.port }) : undefined;
   let stopping = false;
   const stopWith = (stop: () => Promise<void>) => async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    await dashboard?.close().catch(() => undefined);
     await socket?.close().catch(() => undefined);
     await stop().catch(() => undefined);
     await parts.close().catch(() => undefined);

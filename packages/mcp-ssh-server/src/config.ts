@@ -65,6 +65,8 @@ export const serverConfigSchema = z.object({
   approvalSocket: z.string().min(1).optional(),
   /** Ask a person before trusting a host key never seen (not in known_hosts). */
   confirmNewHosts: z.boolean().default(false),
+  /** Serve the web dashboard on 127.0.0.1 (port 0: a free one). */
+  dashboard: z.object({ port: z.coerce.number().int().min(0).max(65535).default(8766) }).optional(),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
@@ -128,6 +130,12 @@ Audit and recordings (see the README's oversight section):
                            check the chain of <file> and its rotated files: exit 0 when intact,
                            1 naming the first altered, removed or reordered record
 
+Dashboard (see the README's dashboard section):
+  --dashboard              serve a web page on 127.0.0.1 to watch sessions and jobs live, review
+                           history and recordings, and approve or deny (env MCP_SSH_DASHBOARD=1).
+                           A one-time login link is printed on stderr
+  --dashboard-port <port>  its port (env MCP_SSH_DASHBOARD_PORT; default 8766; 0 picks a free one)
+
 Local files (upload_file, download_file):
   --local-root <dir>       a directory they may read and write; repeatable (env
                            MCP_SSH_LOCAL_ROOTS, ':'-separated). Default: the working directory
@@ -178,6 +186,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       'approval-timeout': { type: 'string' },
       'approval-socket': { type: 'string' },
       'confirm-new-hosts': { type: 'boolean' },
+      dashboard: { type: 'boolean' },
+      'dashboard-port': { type: 'string' },
     },
   });
   if (values.help) return { kind: 'help' };
@@ -208,6 +218,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     approvalTimeoutSeconds: values['approval-timeout'] ?? (env.MCP_SSH_APPROVAL_TIMEOUT || undefined),
     approvalSocket: values['approval-socket'] ?? (env.MCP_SSH_APPROVAL_SOCKET || undefined),
     confirmNewHosts: values['confirm-new-hosts'] || flag(env.MCP_SSH_CONFIRM_NEW_HOSTS, 'MCP_SSH_CONFIRM_NEW_HOSTS'),
+    ...(values.dashboard || flag(env.MCP_SSH_DASHBOARD, 'MCP_SSH_DASHBOARD') ? { dashboard: { port: values['dashboard-port'] ?? env.MCP_SSH_DASHBOARD_PORT } } : {}),
     ...(http
       ? {
           http: {

@@ -1,6 +1,7 @@
 export type { SshJobErrorCode } from './errors';
 export { SshJobError } from './errors';
 export type {
+  JobEvent,
   JobInfo,
   JobManagerOptions,
   JobObserver,

@@ -191,6 +191,18 @@ export interface JobManagerOptions {
   readonly observer?: JobObserver;
 }
 
+/**
+ * What {@link JobManager.watch} reports: a job appeared (`start`), printed (`output`: only how
+ * much, never the text), changed state (`state`), or ended (`end`).
+ */
+export interface JobEvent {
+  readonly type: 'start' | 'output' | 'state' | 'end';
+  readonly id: string;
+  readonly sessionKey: string;
+  readonly state: JobState;
+  readonly totalChars: number;
+}
+
 /** See {@link JobManagerOptions.observer}. */
 export interface JobObserver {
   start?(job: JobInfo): void;
@@ -266,6 +278,7 @@ export class JobManager {
   readonly #observer: JobObserver | undefined;
   readonly #redactor: Redactor;
   readonly #progressIntervalMs: number;
+  readonly #watchers = new Set<(event: JobEvent) => void>();
 
   constructor(options: JobManagerOptions = {}) {
     this.#historyLimit = options.historyLimit ?? DEFAULTS.historyLimit;
@@ -392,6 +405,28 @@ export class JobManager {
     return this.#info(job);
   }
 
+  /**
+   * Calls `listener` as jobs start, print, change state and end (counts and states only: read
+   * output with {@link status}). Returns the unsubscribe. With nobody watching, this costs a
+   * check per output chunk.
+   */
+  watch(listener: (event: JobEvent) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  #emit(type: JobEvent['type'], job: Job): void {
+    if (this.#watchers.size === 0) return;
+    const event: JobEvent = { type, id: job.id, sessionKey: job.sessionKey, state: job.state, totalChars: job.output.totalChars };
+    for (const listener of this.#watchers) {
+      try {
+        listener(event);
+      } catch {
+        // A watcher's failure is its own.
+      }
+    }
+  }
+
   /** Jobs awaiting approval, running or awaiting input, oldest first. */
   running(): JobInfo[] {
     return [...this.#running.values()].map((job) => this.#info(job));
@@ -468,6 +503,7 @@ export class JobManager {
       controller.abort(new Error(error.message));
     };
     this.#running.set(job.id, job);
+    this.#emit('start', job);
     let asked: Promise<void>;
     try {
       asked = Promise.resolve(approval({ id: job.id, signal: controller.signal }));
@@ -554,6 +590,7 @@ export class JobManager {
     release();
     this.#running.set(job.id, job);
     if (kind === 'primary') this.#busy.set(shell, job);
+    this.#emit(existing ? 'state' : 'start', job);
     const observer = this.#observer;
     if (observer) {
       this.#observe(() => observer.start?.(this.#info(job)));
@@ -584,9 +621,15 @@ export class JobManager {
     }
     handle.subscribe((event) => {
       if (!isActive(job.state)) return;
+      if (event.type === 'output') {
+        this.#emit('output', job);
+        return;
+      }
+      const before = job.state;
       // Input typed into a full-screen program does not end its `awaiting_input`.
       if (event.type === 'awaiting-input') job.state = event.prompt !== undefined || handle.fullScreen ? 'awaiting_input' : 'running';
       else if (event.type === 'screen') job.state = event.active || handle.awaitingInput !== undefined ? 'awaiting_input' : 'running';
+      if (job.state !== before) this.#emit('state', job);
     });
     handle.done.then(
       (result) => this.#finish(job, result, undefined),
@@ -672,6 +715,7 @@ export class JobManager {
     this.#history.unshift(job);
     if (this.#history.length > this.#historyLimit) this.#history.length = this.#historyLimit;
     this.#trimHistory();
+    this.#emit('end', job);
     if (this.#onJobEnd) {
       try {
         this.#onJobEnd(this.#info(job));

@@ -206,6 +206,23 @@ describe.skipIf(!facts)(`JobManager on the real sshd ${facts ? '' : `(SKIPPED: $
     own.close();
   });
 
+  it('tells watchers as jobs start, print, wait for input and end; never the text', async () => {
+    const own = new JobManager();
+    const events: string[] = [];
+    const stop = own.watch((event) => events.push(`${event.type} ${event.state}`));
+    const result = await own.run(target, "echo one; read -r -p 'go? ' x; echo two", { timeoutMs: 5_000 });
+    expect(result.job.state).toBe('awaiting_input');
+    await own.sendInput(result.job.id, 'y\n');
+    await own.wait(result.job.id, 5_000);
+    stop();
+    await own.run(target, 'echo unwatched', { timeoutMs: 5_000 });
+    expect(events[0]).toBe('start running');
+    expect(events).toContain('output running');
+    expect(events).toContain('state awaiting_input');
+    expect(events.at(-1)).toBe('end completed');
+    expect(events.filter((event) => event.startsWith('start'))).toHaveLength(1);
+  });
+
   describe('approval before running', () => {
     /** An approval the test decides: its resolve/reject, and the job id and signal it was asked with. */
     function deferredApproval() {

@@ -1,0 +1,2 @@
+// Stylesheets are bundled by esbuild (tsup) into app.global.css.
+declare module '*.css';
