@@ -167,7 +167,8 @@ async function main(): Promise<void> {
   if (config.http) {
     // The HTTP stack (node:http, the SDK's Streamable HTTP transport) loads only for --http.
     const { serveHttp } = await import('./http');
-    const http = await serveHttp({ ...config.http, parts });
+    const http = await serveHttp({ ...config.http, parts, ...(dashboard ? { dashboard: dashboard.core } : {}) });
+    if (dashboard) process.stderr.write(`mcp-ssh-server dashboard also at http://127.0.0.1:${http.port}/ui/: log in with ${dashboard.core.loginLink('/ui', http.port)} (a one-time link)\n`);
     const shutdown = stopWith(() => http.close());
     process.once('SIGINT', () => void shutdown());
     process.once('SIGTERM', () => void shutdown());

@@ -19,20 +19,32 @@ import type { SshMcpServerParts } from './server';
 
 export interface DashboardOptions {
   readonly parts: SshMcpServerParts;
-  /** Default 127.0.0.1. */
-  readonly host?: string;
-  /** Default 8766; 0 picks a free one. */
-  readonly port?: number;
   /** Where the one-time login links go (default: stderr, never the log file). */
   readonly announce?: (line: string) => void;
+}
+
+/**
+ * The dashboard's logins, live notices and API, served by its own HTTP server
+ * ({@link startDashboard}) and, under `/ui`, by the Streamable HTTP server (`serveHttp`'s
+ * `dashboard`): one set of logins for both.
+ */
+export interface DashboardCore {
+  /**
+   * Answers a request under `base` (`''` or `/ui`) that reached the server listening on `port`
+   * (the Host header must name it on loopback).
+   */
+  handle(request: IncomingMessage, response: ServerResponse, base: string, port: number): Promise<void>;
+  /** A fresh one-time login link for the page at `http://127.0.0.1:<port><base>/`. */
+  loginLink(base: string, port: number): string;
+  /** Ends the live streams. */
+  close(): void;
 }
 
 export interface Dashboard {
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
   readonly port: number;
-  /** A fresh one-time login link (each is good for one login). */
-  loginLink(): string;
+  readonly core: DashboardCore;
   close(): Promise<void>;
 }
 
@@ -67,21 +79,19 @@ const TYPES: Readonly<Record<string, string>> = {
   css: 'text/css; charset=utf-8',
 };
 
-export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+export function createDashboard(options: DashboardOptions): DashboardCore {
   const { parts } = options;
-  const host = options.host ?? '127.0.0.1';
   const announce = options.announce ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tokens = new Set<string>();
   const sessions = new Map<string, BrowserSession>();
   const streams = new Set<ServerResponse>();
-  let port = 0;
-  const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-  const allowedOrigins = (): string[] => allowedHosts().map((name) => `http://${name}`);
+  const allowedHosts = (port: number): string[] => [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+  const allowedOrigins = (port: number): string[] => allowedHosts(port).map((name) => `http://${name}`);
 
-  const loginLink = (): string => {
+  const loginLink = (base: string, port: number): string => {
     const token = randomBytes(24).toString('base64url');
     tokens.add(token);
-    return `http://127.0.0.1:${port}/#login=${token}`;
+    return `http://127.0.0.1:${port}${base}/#login=${token}`;
   };
 
   // Live notices, only while a page is open: nothing is watched otherwise.
@@ -140,15 +150,22 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     return session;
   };
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const url = new URL(request.url ?? '/', 'http://dashboard');
+  const handle = async (request: IncomingMessage, response: ServerResponse, base: string, port: number): Promise<void> => {
+    const full = new URL(request.url ?? '/', 'http://dashboard');
     response.setHeader('X-Content-Type-Options', 'nosniff');
     response.setHeader('Referrer-Policy', 'no-referrer');
     // DNS rebinding: a page of another site that resolves its name to 127.0.0.1 sends its own Host.
-    if (!allowedHosts().includes(request.headers.host ?? '')) return reply(response, 403, { error: 'forbidden host' });
+    if (!allowedHosts(port).includes(request.headers.host ?? '')) return reply(response, 403, { error: 'forbidden host' });
     const origin = request.headers.origin;
-    if (origin !== undefined && !allowedOrigins().includes(origin)) return reply(response, 403, { error: 'forbidden origin' });
+    if (origin !== undefined && !allowedOrigins(port).includes(origin)) return reply(response, 403, { error: 'forbidden origin' });
     if (request.headers['sec-fetch-site'] === 'cross-site') return reply(response, 403, { error: 'cross-site request' });
+    if (base !== '' && full.pathname === base) {
+      // The page's relative links need the slash.
+      response.writeHead(308, { Location: `${base}/` });
+      response.end();
+      return;
+    }
+    const url = new URL(full.pathname.slice(base.length) + full.search, 'http://dashboard');
 
     if (!url.pathname.startsWith('/api/')) {
       const file = STATIC[url.pathname];
@@ -183,9 +200,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const id = randomBytes(24).toString('base64url');
       const session = { csrf: randomBytes(24).toString('base64url'), expires: Date.now() + SESSION_MS };
       sessions.set(id, session);
-      response.setHeader('Set-Cookie', `${COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}`);
+      response.setHeader('Set-Cookie', `${COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=${base || '/'}; Max-Age=${SESSION_MS / 1000}`);
       reply(response, 200, { csrf: session.csrf });
-      announce(`mcp-ssh-server dashboard: logged in; the next browser logs in with ${loginLink()}`);
+      announce(`mcp-ssh-server dashboard: logged in; the next browser logs in with ${loginLink(base, port)}`);
       return;
     }
 
@@ -275,30 +292,46 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     reply(response, 404, { error: 'not found' });
   };
 
-  const server: Server = createServer((request, response) => {
-    handle(request, response).catch(() => {
-      if (!response.headersSent) reply(response, 500, { error: 'internal error' });
-    });
-  });
+  return {
+    handle: (request, response, base, port) =>
+      handle(request, response, base, port).catch(() => {
+        if (!response.headersSent) reply(response, 500, { error: 'internal error' });
+      }),
+    loginLink,
+    close() {
+      for (const stream of streams) stream.end();
+      streams.clear();
+      watchIfOpen();
+      clearTimeout(stateTimer);
+    },
+  };
+}
+
+/**
+ * Serves the dashboard on its own port of 127.0.0.1 (default 8766; 0 picks a free one) and
+ * prints its one-time login link.
+ */
+export async function startDashboard(options: DashboardOptions & { readonly port?: number; readonly core?: DashboardCore }): Promise<Dashboard> {
+  const core = options.core ?? createDashboard(options);
+  const announce = options.announce ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let port = 0;
+  const server: Server = createServer((request, response) => void core.handle(request, response, '', port));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8766, host, () => {
+    server.listen(options.port ?? 8766, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });
   });
   port = (server.address() as AddressInfo).port;
-  announce(`mcp-ssh-server dashboard at http://127.0.0.1:${port}/: log in with ${loginLink()} (a one-time link)`);
+  announce(`mcp-ssh-server dashboard at http://127.0.0.1:${port}/: log in with ${core.loginLink('', port)} (a one-time link)`);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    loginLink,
+    core,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const stream of streams) stream.end();
-        streams.clear();
-        watchIfOpen();
-        clearTimeout(stateTimer);
+        core.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { DashboardCore } from './dashboard';
 import { createSshMcpServer, MAX_MESSAGE_BYTES, type SshMcpServerParts } from './server';
 
 /** Request bodies above this are refused (413): write_file content travels in them. */
@@ -24,6 +25,8 @@ export interface HttpServeOptions {
   readonly allowedOrigins?: readonly string[];
   /** Sessions and jobs shared by every MCP client of this server. */
   readonly parts: SshMcpServerParts;
+  /** Also serve the dashboard under `/ui` (its own login: the cookie, not the bearer token). */
+  readonly dashboard?: DashboardCore;
 }
 
 export interface HttpServer {
@@ -67,6 +70,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (options.dashboard && (url.pathname === '/ui' || url.pathname.startsWith('/ui/'))) return options.dashboard.handle(req, res, '/ui', port);
     if (url.pathname !== '/mcp') return refuse(res, 404, 'not found: the MCP endpoint is /mcp');
     if (loopback && !LOOPBACK_NAMES.has(hostName(req.headers.host))) {
       return refuse(res, 403, 'forbidden: the Host header must name the loopback address this server listens on');

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
-import { appears, startServer, text, type E2eServer } from './helpers';
+import { spawn } from 'node:child_process';
+import { appears, cli, serverHome, startServer, text, type E2eServer } from './helpers';
 
 const facts = sshdFacts();
 const CHROMIUM = '/usr/bin/chromium';
@@ -202,6 +203,44 @@ describe.skipIf(!facts)(`the dashboard in a real browser ${sshdSkipReason()}`, (
     expect((await plain(`${base}/api/approvals/00000000`, { ...decide, headers: { Cookie: cookie, Origin: 'http://evil.example', 'X-CSRF-Token': 'x' } })).status).toBe(403);
     expect((await plain(`${base}/api/approvals/00000000`, { ...decide, headers: { Cookie: cookie, 'X-CSRF-Token': 'x' } })).status).toBe(403);
   });
+
+  it('is also served under /ui of the Streamable HTTP server, with its own login (not the bearer token)', async () => {
+    const token = 'ui-test-token-0123456789abcdef';
+    const home = serverHome(f);
+    const child = spawn(process.execPath, [cli, '--http', '--http-port', '0', '--dashboard', '--dashboard-port', '0'], {
+      env: { PATH: process.env.PATH ?? '', HOME: home, MCP_SSH_HTTP_TOKEN: token },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      let stderr = '';
+      const link = await new Promise<RegExpExecArray>((resolve, reject) => {
+        child.stderr?.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString('utf8');
+          const match = /also at (http:\/\/127\.0\.0\.1:\d+)\/ui\/: log in with (\S+#login=[\w-]+)/.exec(stderr);
+          if (match) resolve(match);
+        });
+        child.once('exit', () => reject(new Error(`the server exited: ${stderr}`)));
+      });
+      const [, httpBase = '', uiLogin = ''] = link;
+      expect((await plain(`${httpBase}/ui/api/state`)).status).toBe(401);
+      expect((await plain(`${httpBase}/mcp`, { method: 'POST', body: '{}' })).status).toBe(401);
+      const other = await browser.newPage();
+      try {
+        await other.goto(uiLogin);
+        await other.waitForSelector('#live.on', { timeout: 15_000 });
+        expect(other.url()).toBe(`${httpBase}/ui/`);
+        const cookies = await browser.cookies();
+        expect(cookies.find((cookie) => cookie.path === '/ui')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+      } finally {
+        await other.close();
+      }
+      expect(stderr).not.toContain(token);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('never shows a secret the server knows: the API answers and the page', async () => {
     const body = (await page.evaluate('document.body.innerText')) as string;

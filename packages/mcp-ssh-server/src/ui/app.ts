@@ -82,14 +82,14 @@ async function login(): Promise<boolean> {
   if (token) {
     history.replaceState(null, '', location.pathname);
     try {
-      csrf = (await api<{ csrf: string }>('/api/login', { method: 'POST', body: JSON.stringify({ token }) })).csrf;
+      csrf = (await api<{ csrf: string }>('api/login', { method: 'POST', body: JSON.stringify({ token }) })).csrf;
       return true;
     } catch {
       // A used or wrong link: the cookie may still be good.
     }
   }
   try {
-    csrf = (await api<{ csrf: string }>('/api/session')).csrf;
+    csrf = (await api<{ csrf: string }>('api/session')).csrf;
     return true;
   } catch {
     $('login').hidden = false;
@@ -203,7 +203,7 @@ function renderApprovals(): void {
     ...pending.map((request) => {
       const decide = (decision: string) => async () => {
         try {
-          await api(`/api/approvals/${request.id}`, { method: 'POST', body: JSON.stringify({ decision }) });
+          await api(`api/approvals/${request.id}`, { method: 'POST', body: JSON.stringify({ decision }) });
         } catch (error) {
           alert((error as Error).message);
         }
@@ -244,7 +244,7 @@ function follow(id: string, session: string): void {
       if (!terminals.has(session)) await refresh();
       do {
         current.again = false;
-        const status = await api<{ job: JobInfo; output: { text: string; nextOffset: number; more: boolean } }>(`/api/jobs/${id}?since=${current.offset}`);
+        const status = await api<{ job: JobInfo; output: { text: string; nextOffset: number; more: boolean } }>(`api/jobs/${id}?since=${current.offset}`);
         const view = terminals.get(session);
         const neverRan = (status.job as JobInfo & { ranAt?: string | null }).ranAt === null && status.job.state !== 'awaiting_approval';
         if (neverRan) {
@@ -282,7 +282,7 @@ function follow(id: string, session: string): void {
 let historyOffset = 0;
 async function loadHistory(reset: boolean): Promise<void> {
   if (reset) historyOffset = 0;
-  const page = await api<{ jobs: JobInfo[]; more: boolean }>(`/api/history?limit=20&offset=${historyOffset}`);
+  const page = await api<{ jobs: JobInfo[]; more: boolean }>(`api/history?limit=20&offset=${historyOffset}`);
   const rows = page.jobs.map((job) => {
     const row = el(
       'tr',
@@ -313,13 +313,13 @@ async function showOutput(row: HTMLElement, id: string): Promise<void> {
     next.remove();
     return;
   }
-  const status = await api<{ output: { text: string; more: boolean; nextOffset: number } }>(`/api/jobs/${id}?since=0`);
+  const status = await api<{ output: { text: string; more: boolean; nextOffset: number } }>(`api/jobs/${id}?since=0`);
   const cell = el('td', { colspan: '5' }, el('pre', { class: 'out' }, status.output.text || '(no output)', status.output.more ? `\n[… more from offset ${status.output.nextOffset}]` : ''));
   row.after(el('tr', { class: 'output-row' }, cell));
 }
 
 async function loadRecordings(): Promise<void> {
-  const { recordings } = await api<{ recordings: { name: string; bytes: number }[] }>('/api/recordings');
+  const { recordings } = await api<{ recordings: { name: string; bytes: number }[] }>('api/recordings');
   $('no-recordings').hidden = recordings.length > 0;
   $('recording-list').replaceChildren(
     ...recordings.map((recording) => {
@@ -327,7 +327,7 @@ async function loadRecordings(): Promise<void> {
       button.addEventListener('click', () => {
         const player = $('player');
         player.replaceChildren();
-        AsciinemaPlayer.create(`/api/recordings/${encodeURIComponent(recording.name)}`, player, { autoPlay: true, fit: 'width', speed: 4, idleTimeLimit: 1 });
+        AsciinemaPlayer.create(`api/recordings/${encodeURIComponent(recording.name)}`, player, { autoPlay: true, fit: 'width', speed: 4, idleTimeLimit: 1 });
       });
       return button;
     }),
@@ -335,14 +335,14 @@ async function loadRecordings(): Promise<void> {
 }
 
 async function refresh(): Promise<void> {
-  state = await api<State>('/api/state');
+  state = await api<State>('api/state');
   renderSessions();
   renderJobs();
   renderApprovals();
 }
 
 function connect(): void {
-  const events = new EventSource('/api/events');
+  const events = new EventSource('api/events');
   events.addEventListener('open', () => {
     $('live').classList.add('on');
     void refresh();
