@@ -1,8 +1,8 @@
 // Scenario: the cost of oversight on a warm command (issue 17: within 5%). Servers over stdio,
 // each with its own session to the same sshd: two with nothing on (approval off, no audit log:
 // their spread is the noise between two identical servers), one with --audit-log, one with
-// --approval changes (a read-only command: classified, let through, nobody asked), and one with
-// the audit log, approval and --record-dir together. Each gets the same warm-up and the same
+// --approval changes (a read-only command: classified, let through, nobody asked), one with
+// the audit log, approval and --record-dir together, and one serving --dashboard with no page open. Each gets the same warm-up and the same
 // back-to-back blocks of `echo hi`, in an order rotated per block. Asserts only that every answer
 // is right.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,10 +28,12 @@ it('oversight overhead: warm execute_command with and without the audit log, app
     audited: await startServer(f, { logLevel: 'info', args: ['--audit-log', auditFile] }),
     approving: await startServer(f, { logLevel: 'info', args: ['--approval', 'changes'] }),
     everything: await startServer(f, { logLevel: 'info', args: ['--audit-log', join(dir, 'all.jsonl'), '--approval', 'changes', '--record-dir', join(dir, 'rec')] }),
+    // The dashboard served, no page open (issue 18: it must add nothing then).
+    dashboard: await startServer(f, { logLevel: 'info', args: ['--dashboard', '--dashboard-port', '0'] }),
   };
   type Name = keyof typeof servers;
   const names = Object.keys(servers) as Name[];
-  const samples: Record<Name, number[]> = { plainA: [], plainB: [], audited: [], approving: [], everything: [] };
+  const samples: Record<Name, number[]> = { plainA: [], plainB: [], audited: [], approving: [], everything: [], dashboard: [] };
   const call = async (name: Name): Promise<number> => {
     const start = performance.now();
     const result = await servers[name].call('execute_command', { host: 'testhost', command: 'echo hi' });
@@ -57,6 +59,7 @@ it('oversight overhead: warm execute_command with and without the audit log, app
   const ratio = p50(samples.audited) / plain;
   const approvalRatio = p50(samples.approving) / plain;
   const allRatio = p50(samples.everything) / plain;
+  const dashboardRatio = p50(samples.dashboard) / plain;
   const spread = Math.max(p50(samples.plainA), p50(samples.plainB)) / Math.min(p50(samples.plainA), p50(samples.plainB));
   writeResult({
     id: 'audit-overhead',
@@ -67,6 +70,7 @@ it('oversight overhead: warm execute_command with and without the audit log, app
       timing('execute_command, server with --audit-log', 'ours', samples.audited),
       timing('execute_command, server with --approval changes (read-only: nobody asked)', 'ours', samples.approving),
       timing('execute_command, server with --audit-log, --approval changes and --record-dir', 'ours', samples.everything),
+      timing('execute_command, server with --dashboard, no page open', 'ours', samples.dashboard),
     ],
     targets: [
       { target: 'audit log on ≤ 1.05× off (p50 against the mean of A and B, issue 17)', measured: `${x(ratio)} (${ms(p50(samples.audited))} vs ${ms(plain)})`, ratio, met: ratio <= 1.05 },
@@ -75,6 +79,12 @@ it('oversight overhead: warm execute_command with and without the audit log, app
         measured: `${x(approvalRatio)} (${ms(p50(samples.approving))} vs ${ms(plain)})`,
         ratio: approvalRatio,
         met: approvalRatio <= 1.05,
+      },
+      {
+        target: 'dashboard served, no page open ≤ 1.05× without it (p50, issue 18)',
+        measured: `${x(dashboardRatio)} (${ms(p50(samples.dashboard))} vs ${ms(plain)})`,
+        ratio: dashboardRatio,
+        met: dashboardRatio <= 1.05,
       },
     ],
     notes: [
