@@ -41,6 +41,8 @@ export class AuditLog {
   /** Bytes a failed write left unwritten (kept as bytes: a retry must not split a character). */
   #unwritten: Buffer | undefined;
   #flushScheduled = false;
+  /** Records to build at the next flush, in order (appendLater). */
+  #builders: (() => AuditFields)[] = [];
 
   private constructor(path: string, maxBytes: number, fd: number, size: number, seq: number, prev: string) {
     this.path = path;
@@ -108,11 +110,30 @@ export class AuditLog {
    */
   append(fields: AuditFields): void {
     if (this.#fd < 0) return;
+    // Behind records still to be built: in line after them.
+    if (this.#builders.length > 0) this.#builders.push(() => fields);
+    else this.#chain(fields);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  #chain(fields: AuditFields): void {
     const record = { seq: this.#seq + 1, time: new Date().toISOString(), ...fields, prev: this.#prev };
     const line = JSON.stringify(record);
     this.#pending.push(`${line}\n`);
     this.#seq = record.seq;
     this.#prev = sha256(line);
+  }
+
+  /**
+   * Appends the record `build` returns, built once the current turn of the event loop is over
+   * (after the tool's answer has been sent), in the order of the calls: what a record needs is
+   * gathered then, not on the answer's path. A record whose build throws is left out.
+   */
+  appendLater(build: () => AuditFields): void {
+    if (this.#fd < 0) return;
+    this.#builders.push(build);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     setImmediate(() => this.flush());
@@ -121,6 +142,17 @@ export class AuditLog {
   /** Writes the records appended so far (close() does too). */
   flush(): void {
     this.#flushScheduled = false;
+    const builders = this.#builders;
+    this.#builders = [];
+    for (const build of builders) {
+      let fields: AuditFields;
+      try {
+        fields = build();
+      } catch {
+        continue;
+      }
+      this.#chain(fields);
+    }
     if ((this.#pending.length === 0 && !this.#unwritten) || this.#fd < 0) return;
     const fresh = Buffer.from(this.#pending.join(''), 'utf8');
     const bytes = this.#unwritten ? Buffer.concat([this.#unwritten, fresh]) : fresh;

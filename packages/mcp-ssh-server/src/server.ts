@@ -91,22 +91,25 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
           onJobEnd: (job: JobInfo) => {
             recorder?.end(job);
             if (!audit) return;
-            const command = auditText(job.command);
-            audit.append({
-              event: 'job_end',
-              job_id: job.id,
-              session: job.sessionKey,
-              command: command.text,
-              ...(command.sha256 ? { command_sha256: command.sha256 } : {}),
-              status: job.state,
-              exit_code: job.exitCode,
-              started_at: job.startedAt,
-              ended_at: job.endedAt,
-              duration_ms: job.durationMs,
-              output_chars: job.totalChars,
-              error_code: job.error?.code ?? null,
-              class: classifyCommand(job.command, dialectOf(sessions, job.sessionKey)),
-              ...recordingOf(recorder, job.sessionKey),
+            // Built after the answer is out: nothing of it is on a command's path.
+            audit.appendLater(() => {
+              const command = auditText(job.command);
+              return {
+                event: 'job_end',
+                job_id: job.id,
+                session: job.sessionKey,
+                command: command.text,
+                ...(command.sha256 ? { command_sha256: command.sha256 } : {}),
+                status: job.state,
+                exit_code: job.exitCode,
+                started_at: job.startedAt,
+                ended_at: job.endedAt,
+                duration_ms: job.durationMs,
+                output_chars: job.totalChars,
+                error_code: job.error?.code ?? null,
+                class: classifyCommand(job.command, dialectOf(sessions, job.sessionKey)),
+                ...recordingOf(recorder, job.sessionKey),
+              };
             });
           },
         }
@@ -256,39 +259,43 @@ function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor, 
         thrown = error;
         throw error;
       } finally {
-        const client = server.server.getClientVersion();
-        const what: Record<string, unknown> = {};
-        for (const field of AUDITED_TEXT) {
-          const value = args[field];
-          if (typeof value !== 'string') continue;
-          const kept = auditText(redactor.redact(value));
-          what[field] = kept.text;
-          if (kept.sha256) what[`${field}_sha256`] = kept.sha256;
-        }
-        if (Array.isArray(args.hosts)) what.hosts = args.hosts.filter((host): host is string => typeof host === 'string').map((host) => redactor.redact(host));
-        for (const field of ['input_text', 'keys', 'content'] as const) if (typeof args[field] === 'string') what[`${field}_chars`] = args[field].length;
-        const structured = result?.structuredContent ?? {};
-        // What the command does to the host (src/classify.ts), in the dialect of the session it ran in.
-        if (typeof args.command === 'string' && COMMAND_TOOLS.has(name)) {
-          const told = typeof args.device_type === 'string' && args.device_type !== 'linux';
-          what.class = classifyCommand(args.command, told || (typeof structured.session === 'string' && dialectOf(sessions, structured.session) === 'device') ? 'device' : 'posix');
-        }
-        const errorText = result?.isError ? (result.content?.[0]?.text ?? '') : '';
-        audit.append({
-          event: 'tool_call',
-          tool: name,
-          client: client ? { name: client.name, version: client.version } : null,
-          ...(extra?.sessionId ? { mcp_session: extra.sessionId } : {}),
-          ...what,
-          session: typeof structured.session === 'string' ? structured.session : null,
-          job_id: typeof structured.command_id === 'string' ? structured.command_id : null,
-          status: typeof structured.status === 'string' ? structured.status : result?.isError || thrown ? 'error' : 'ok',
-          exit_code: typeof structured.exit_code === 'number' ? structured.exit_code : null,
-          output_chars: typeof structured.total_chars === 'number' ? structured.total_chars : null,
-          error_code: thrown ? 'INTERNAL' : (/^Error ([A-Z_]+):/.exec(errorText)?.[1] ?? null),
-          started_at: new Date(startedAt).toISOString(),
-          duration_ms: Date.now() - startedAt,
-          ...(typeof structured.session === 'string' ? recordingOf(recorder, structured.session) : {}),
+        const durationMs = Date.now() - startedAt;
+        // Gathered after the answer is out (the call's arguments and result are not changed after it).
+        audit.appendLater(() => {
+          const client = server.server.getClientVersion();
+          const what: Record<string, unknown> = {};
+          for (const field of AUDITED_TEXT) {
+            const value = args[field];
+            if (typeof value !== 'string') continue;
+            const kept = auditText(redactor.redact(value));
+            what[field] = kept.text;
+            if (kept.sha256) what[`${field}_sha256`] = kept.sha256;
+          }
+          if (Array.isArray(args.hosts)) what.hosts = args.hosts.filter((host): host is string => typeof host === 'string').map((host) => redactor.redact(host));
+          for (const field of ['input_text', 'keys', 'content'] as const) if (typeof args[field] === 'string') what[`${field}_chars`] = args[field].length;
+          const structured = result?.structuredContent ?? {};
+          // What the command does to the host (src/classify.ts), in the dialect of the session it ran in.
+          if (typeof args.command === 'string' && COMMAND_TOOLS.has(name)) {
+            const told = typeof args.device_type === 'string' && args.device_type !== 'linux';
+            what.class = classifyCommand(args.command, told || (typeof structured.session === 'string' && dialectOf(sessions, structured.session) === 'device') ? 'device' : 'posix');
+          }
+          const errorText = result?.isError ? (result.content?.[0]?.text ?? '') : '';
+          return {
+            event: 'tool_call',
+            tool: name,
+            client: client ? { name: client.name, version: client.version } : null,
+            ...(extra?.sessionId ? { mcp_session: extra.sessionId } : {}),
+            ...what,
+            session: typeof structured.session === 'string' ? structured.session : null,
+            job_id: typeof structured.command_id === 'string' ? structured.command_id : null,
+            status: typeof structured.status === 'string' ? structured.status : result?.isError || thrown ? 'error' : 'ok',
+            exit_code: typeof structured.exit_code === 'number' ? structured.exit_code : null,
+            output_chars: typeof structured.total_chars === 'number' ? structured.total_chars : null,
+            error_code: thrown ? 'INTERNAL' : (/^Error ([A-Z_]+):/.exec(errorText)?.[1] ?? null),
+            started_at: new Date(startedAt).toISOString(),
+            duration_ms: durationMs,
+            ...(typeof structured.session === 'string' ? recordingOf(recorder, structured.session) : {}),
+          };
         });
       }
     });
