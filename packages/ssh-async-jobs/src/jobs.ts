@@ -313,7 +313,10 @@ export class JobManager {
         else signal.addEventListener('abort', onAbort, { once: true });
       }
       if (!options.detached) await this.#waitForJob(job, options.timeoutMs ?? DEFAULTS.timeoutMs, options.returnWhenInteractive ?? true);
-      return { job: this.#info(job), finished: isEnded(job.state), output: this.#redactor.redact(job.output.snapshot().text) };
+      const kept = job.output.snapshot().text;
+      // Still printing: an end that could be the first part of a secret is held back.
+      const shown = isActive(job.state) ? kept.slice(0, kept.length - this.#redactor.partialAtEnd(kept.slice(-Math.max(0, this.#redactor.longest - 1)))) : kept;
+      return { job: this.#info(job), finished: isEnded(job.state), output: this.#redactor.redact(shown) };
     } finally {
       if (onAbort) options.signal?.removeEventListener('abort', onAbort);
       // Progress only while the caller waits: it has its answer now.
@@ -816,21 +819,26 @@ export class JobManager {
       if (endsWithNewline) lines.pop();
       const kept = options.tailLines <= 0 ? [] : lines.slice(-options.tailLines);
       const length = kept.join('\n').length + (endsWithNewline && kept.length > 0 ? 1 : 0);
-      return this.#redactedRange(window, total - length, total, 0);
+      return this.#redactedRange(window, total - length, total, 0, isActive(job.state));
     }
     const from = options.sinceOffset ?? 0;
     const piece = window.read(from, maxChars);
-    return this.#redactedRange(window, piece.offset, piece.nextOffset, piece.skippedChars);
+    return this.#redactedRange(window, piece.offset, piece.nextOffset, piece.skippedChars, isActive(job.state));
   }
 
   /**
    * The kept output between two raw offsets, redacted. A boundary inside a secret moves to the
    * secret's end, so no page shows part of one; offsets count the raw output.
    */
-  #redactedRange(window: OutputWindow, start: number, end: number, skippedChars: number): JobOutput {
+  #redactedRange(window: OutputWindow, start: number, end: number, skippedChars: number, live = false): JobOutput {
     const pad = this.#redactor.longest;
     let from = start;
     let to = end;
+    // Still printing: an end that could be the first part of a secret waits for the rest.
+    if (live && pad > 1 && to === window.totalChars && to > from) {
+      const tail = window.read(Math.max(from, to - (pad - 1)), pad - 1);
+      if (tail.nextOffset === to) to -= Math.min(to - from, this.#redactor.partialAtEnd(tail.text));
+    }
     if (pad > 0) {
       const around = window.read(Math.max(start - pad, 0), end - start + 2 * pad);
       // A read never spans the dropped part: only adjust when the window is contiguous here.

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
-import { ShellSession, SshConnection } from 'ssh-session-core';
+import { Redactor, ShellSession, SshConnection } from 'ssh-session-core';
 import { JobManager, type JobProgress, type JobTarget } from '../src/index';
 
 const facts = sshdFacts();
@@ -94,6 +94,20 @@ describe.skipIf(!facts)(`JobManager on the real sshd ${facts ? '' : `(SKIPPED: $
     expect(pages.join('')).toBe('Password: \nyou typed ********\n');
     expect(pages.join('|')).not.toMatch(/S3c|ret-|value/);
     expect(jobs.status(started.job.id, { tailLines: 1 }).output.text).toBe('you typed ********\n');
+  });
+
+  it('never shows the first part of a known secret while the rest has not arrived', async () => {
+    const redactor = new Redactor();
+    redactor.add('hunter2-split');
+    const own = new JobManager({ redactor });
+    const started = await own.run(target, "printf 'a hun'; sleep 1; printf 'ter2-split b\\n'", { timeoutMs: 400 });
+    expect(started).toMatchObject({ finished: false, output: 'a ' });
+    expect(own.status(started.job.id).output).toMatchObject({ text: 'a ', nextOffset: 2, more: true });
+    expect(own.status(started.job.id, { tailLines: 1 }).output.text).toBe('a ');
+    await own.wait(started.job.id, 5_000);
+    expect(own.status(started.job.id).output.text).toBe('a ******** b\n');
+    // Read on from where the live read stopped: the secret is whole now, and redacted.
+    expect(own.status(started.job.id, { sinceOffset: 2 }).output.text).toBe('******** b\n');
   });
 
   it('keeps a full-screen job awaiting input while keys are typed into it; waits without a timer for Infinity', async () => {

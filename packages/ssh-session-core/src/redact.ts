@@ -52,6 +52,24 @@ export class Redactor {
     );
   }
 
+  /**
+   * How many characters at the end of `text` could be the start of a registered secret that has
+   * not arrived whole yet (the longest such suffix; 0 when none): output still coming holds them
+   * back, so no read shows the first part of a secret.
+   */
+  partialAtEnd(text: string): number {
+    let held = 0;
+    for (const secret of this.#secrets) {
+      for (let length = Math.min(secret.length - 1, text.length); length > held; length--) {
+        if (text.endsWith(secret.slice(0, length))) {
+          held = length;
+          break;
+        }
+      }
+    }
+    return held;
+  }
+
   /** `text` with every registered secret replaced by {@link REDACTED}. */
   redact(text: string): string {
     if (this.#secrets.size === 0 || text.length === 0) return text;

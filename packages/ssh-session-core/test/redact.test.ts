@@ -50,3 +50,19 @@ describe('Redactor.find', () => {
     expect(new Redactor().find('abc')).toEqual([]);
   });
 });
+
+describe('Redactor.partialAtEnd', () => {
+  it('counts the end of a text that could be the first part of a secret', () => {
+    const redactor = new Redactor();
+    redactor.add('hunter2');
+    redactor.add('s3cr3t-longer');
+    expect(redactor.partialAtEnd('login: hun')).toBe(3);
+    expect(redactor.partialAtEnd('x s3cr3t-lo')).toBe(9);
+    expect(redactor.partialAtEnd('ends with h')).toBe(1);
+    // A whole secret is not partial (redact takes care of it); nothing that starts one is 0.
+    expect(redactor.partialAtEnd('is hunter2')).toBe(0);
+    expect(redactor.partialAtEnd('nothing here')).toBe(0);
+    expect(redactor.partialAtEnd('')).toBe(0);
+    expect(new Redactor().partialAtEnd('hun')).toBe(0);
+  });
+});
