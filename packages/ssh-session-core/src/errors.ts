@@ -14,6 +14,8 @@ export type SshSessionErrorCode =
   | 'READ_TIMEOUT'
   | 'PROMPT_NOT_FOUND'
   | 'ENABLE_FAILED'
+  /** A device did not enter configuration mode, or refused a commit confirmation. */
+  | 'CONFIG_FAILED'
   | 'SUDO_AUTH_FAILED'
   | 'SUDO_NOT_PERMITTED'
   | 'SESSION_BUSY'

@@ -51,7 +51,7 @@ export type {
 export type { ScreenSnapshot } from './terminal-screen';
 export { keysToInput, TerminalScreen } from './terminal-screen';
 export { ShellSession } from './shell-session';
-export type { DeviceCommand, DeviceDetection, DeviceInfo, DeviceResult, DeviceSessionOptions } from './device/device-session';
+export type { ConfigLineResult, ConfigStepResult, ConfigureOptions, ConfigureResult, DeviceCommand, DeviceDetection, DeviceInfo, DeviceResult, DeviceSessionOptions } from './device/device-session';
 export { DeviceSession } from './device/device-session';
 export type { DeviceMode, DeviceProfile } from './device/profiles';
 export {
@@ -59,8 +59,12 @@ export {
   ciscoAsa,
   ciscoIos,
   ciscoNxos,
+  ciscoXr,
+  dellForce10,
+  dellOs10,
   DEVICE_PROFILES,
   deviceProfile,
+  fortinet,
   generic as genericDevice,
   hpComware,
   huaweiVrp,
@@ -69,8 +73,10 @@ export {
   mikrotikRouteros,
   modeOf,
   PAGER_PROMPTS,
+  paloaltoPanos,
   promptPattern,
   ruckusFastiron,
+  vyos,
 } from './device/profiles';
 export type { HostShell, HostShellDetection, OpenHostShellOptions } from './open-host-shell';
 export { openHostShell } from './open-host-shell';

@@ -3,7 +3,7 @@
 // indicators, login questions, interrupts, prompts split across packets.
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeHost, fakeConfigLines, fakeDevice, fakeLogin, type FakeDeviceSpec, type FakeVendor } from 'test-utils';
-import { DeviceSession, loginUsername, mikrotikRouteros, SshConnection, deviceProfile } from '../src/index';
+import { DeviceSession, loginUsername, mikrotikRouteros, modeOf, promptPattern, SshConnection, deviceProfile } from '../src/index';
 import { TerminalLines } from '../src/device/terminal-lines';
 
 const hosts: FakeHost[] = [];
@@ -57,7 +57,7 @@ const CASES: readonly VendorCase[] = [
   { vendor: 'cisco_nxos', profile: 'cisco_nxos', hostname: 'nx9k', prompt: 'nx9k#', show: 'show running-config', bad: 'show bogus', failure: /% Invalid command/, configEnter: 'configure terminal', configCommand: 'interface Eth1/1', configPrompt: 'nx9k(config-if)#', configExit: 'end' },
   { vendor: 'cisco_asa', profile: 'cisco_asa', hostname: 'fw1', prompt: 'fw1#', show: 'show running-config', bad: 'show bogus', failure: /ERROR: % Invalid input/, configEnter: 'configure terminal', configCommand: 'interface Gi0/1', configPrompt: 'fw1(config-if)#', configExit: 'end' },
   { vendor: 'arista_eos', profile: 'arista_eos', hostname: 'leaf1', prompt: 'leaf1#', show: 'show running-config', bad: 'show bogus', failure: /% Invalid input/, configEnter: 'configure terminal', configCommand: 'interface Ethernet1', configPrompt: 'leaf1(config-if-Et1)#', configExit: 'end' },
-  { vendor: 'juniper_junos', profile: 'juniper_junos', hostname: 'mx1', prompt: 'admin@mx1>', show: 'show configuration', bad: 'show bogus', failure: /syntax error/, configEnter: 'configure', configCommand: 'set system ntp server 10.0.0.1', configPrompt: 'admin@mx1#', configExit: 'exit configuration-mode' },
+  { vendor: 'juniper_junos', profile: 'juniper_junos', hostname: 'mx1', prompt: 'admin@mx1>', show: 'show configuration', bad: 'show bogus', failure: /syntax error/, configEnter: 'configure', configCommand: 'set system ntp server 10.0.0.1', configPrompt: 'admin@mx1#', configExit: 'rollback 0\nexit configuration-mode' },
   { vendor: 'mikrotik_routeros', profile: 'mikrotik_routeros', hostname: 'MikroTik', prompt: '[admin@MikroTik] >', show: '/export', bad: '/bogus print', failure: /bad command name/, configEnter: '', configCommand: '', configPrompt: '', configExit: '' },
   { vendor: 'huawei', profile: 'huawei', hostname: 'HUAWEI', prompt: '<HUAWEI>', show: 'display current-configuration', bad: 'display bogus', failure: /Error: Unrecognized command/, configEnter: 'system-view', configCommand: 'interface GigabitEthernet0/0/1', configPrompt: '[HUAWEI-GigabitEthernet0/0/1]', configExit: 'return' },
   { vendor: 'ruckus_fastiron', profile: 'ruckus_fastiron', hostname: 'icx1', prompt: 'SSH@icx1#', show: 'show running-config', bad: 'show bogus', failure: /Invalid input -> bogus/, configEnter: 'configure terminal', configCommand: 'interface ethernet 1/1/1', configPrompt: 'SSH@icx1(config-if-e1000-1/1/1)#', configExit: 'end' },
@@ -220,12 +220,107 @@ describe('DeviceSession behaviour', () => {
 
   it('refuses a prompt that is not the given profile\'s, and an unknown device_type', async () => {
     await expect(device({ vendor: 'huawei', hostname: 'HW' }, { deviceType: 'juniper_junos' })).rejects.toMatchObject({ code: 'PROMPT_NOT_FOUND', message: expect.stringContaining('check device_type') as unknown });
-    expect(() => deviceProfile('cisco_iosxyz')).toThrow(/unknown device_type "cisco_iosxyz"; known: mikrotik_routeros/);
+    expect(() => deviceProfile('cisco_iosxyz')).toThrow(/unknown device_type "cisco_iosxyz"; known: cisco_xr, mikrotik_routeros/);
   });
 
   it('works on devices that refuse exec channels, with prompts split into 1-11 byte packets', async () => {
     // FakeHost refuses exec without onExec and splits every write (DEFAULT_SPLIT): the whole suite runs so.
     const session = await device({ vendor: 'juniper_junos', hostname: 'edge' });
     await expect(session.run('show version', { timeoutMs: 5_000 })).resolves.toMatchObject({ output: expect.stringContaining('Junos: 22.4R2.8\n') as unknown });
+  });
+});
+
+describe('DeviceSession.configure', () => {
+  const change = ['interface Gi0/1', 'description uplink', 'ip address 999.1.1.1 255.255.255.0', 'no shutdown', 'exit'];
+
+  it('stops at the failing third of five lines (4 and 5 never sent), leaves config mode; fixed, applies and saves through [confirm]', async () => {
+    const log: string[] = [];
+    const session = await device({ vendor: 'cisco_ios', hostname: 'sw1', rejectConfig: /^ip address 999\./, saveConfirm: true, log });
+    const failed = await session.configure(change, { save: true });
+    expect(failed).toMatchObject({ ok: false, applied: false, saved: false, mode: 'privileged', notSent: ['no shutdown', 'exit'] });
+    expect(failed.lines.map((line) => [line.line, line.ok])).toEqual([
+      ['interface Gi0/1', true],
+      ['description uplink', true],
+      ['ip address 999.1.1.1 255.255.255.0', false],
+    ]);
+    expect(failed.lines[2]?.failure).toBe("% Invalid input detected at '^' marker.");
+    expect(failed.summary).toMatch(/line 3 of 5 failed; the lines before it are applied .* the 2 after it were not sent/);
+    expect(log).not.toContain('no shutdown');
+    expect(log).not.toContain('copy running-config startup-config');
+
+    const fixed = await session.configure(change.map((line) => line.replace('999.', '10.')), { save: true });
+    expect(fixed).toMatchObject({ ok: true, applied: true, saved: true, notSent: [], mode: 'privileged' });
+    expect(fixed.steps.map((step) => step.command)).toEqual(['copy running-config startup-config']);
+    expect((await session.run('show startup-config')).output).toContain('ip address 10.1.1.1 255.255.255.0');
+    // A device without a candidate: commit and dry run are refused before anything is sent.
+    await expect(session.configure(['logging host 10.0.0.9'], { commit: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('on a candidate config: checks and commits, shows a dry run, discards a failing commit, and a confirmed commit rolls back unless confirmed', async () => {
+    const session = await device({ vendor: 'juniper_junos', hostname: 'mx1', commitFails: /no-such-peer/, minuteMs: 150 });
+    const committed = await session.configure(['set system ntp server 10.0.0.1', 'set system syslog host 10.0.0.2 any any'], { commit: true });
+    expect(committed).toMatchObject({ ok: true, applied: true, confirmBy: null, mode: 'privileged', summary: 'committed' });
+    expect(committed.steps.map((step) => [step.command, step.ok])).toEqual([
+      ['commit check', true],
+      ['commit', true],
+    ]);
+    expect((await session.run('show configuration')).output).toContain('set system ntp server 10.0.0.1');
+
+    const dry = await session.configure(['set system ntp server 10.0.0.3'], { dryRun: true });
+    expect(dry).toMatchObject({ applied: false, compare: '[edit]\n+  system ntp server 10.0.0.3\n' });
+    expect((await session.run('show configuration')).output).not.toContain('10.0.0.3');
+
+    const refused = await session.configure(['set protocols bgp group x neighbor no-such-peer'], { commit: true });
+    expect(refused).toMatchObject({ ok: false, applied: false, mode: 'privileged' });
+    expect(refused.steps.map((step) => [step.command, step.ok])).toEqual([
+      ['commit check', false],
+      ['rollback 0', true],
+    ]);
+    expect(refused.steps[0]?.failure).toBe('error: mandatory statement missing');
+    expect(refused.steps[0]?.output).toContain('error: configuration check-out failed');
+
+    // Not confirmed: the device goes back by itself.
+    const unconfirmed = await session.configure(['set system host-name-alias edge'], { commit: true, commitConfirmedMinutes: 1 });
+    expect(unconfirmed).toMatchObject({ applied: true, confirmBy: 1 });
+    expect(unconfirmed.steps.map((step) => step.command)).toEqual(['commit check', 'commit confirmed 1']);
+    expect((await session.run('show configuration')).output).toContain('host-name-alias edge');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await session.run('show configuration')).output).not.toContain('host-name-alias edge');
+    // Confirmed in time: it stays.
+    await session.configure(['set system host-name-alias core'], { commit: true, commitConfirmedMinutes: 1 });
+    await expect(session.confirmCommit()).resolves.toMatchObject({ command: 'commit', ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await session.run('show configuration')).output).toContain('host-name-alias core');
+  });
+
+  it('discards the candidate (and says so) when neither commit nor dry run was asked; a failing line discards too', async () => {
+    const session = await device({ vendor: 'juniper_junos', hostname: 'mx2', rejectConfig: /bogus/ });
+    const left = await session.configure(['set system ntp server 10.9.9.9']);
+    expect(left).toMatchObject({ ok: false, applied: false, summary: expect.stringContaining('pass commit') as unknown });
+    expect(left.steps.map((step) => step.command)).toEqual(['rollback 0']);
+    const bad = await session.configure(['set system ntp server 10.9.9.8', 'set bogus', 'set system ntp server 10.9.9.7'], { commit: true });
+    expect(bad).toMatchObject({ ok: false, applied: false, notSent: ['set system ntp server 10.9.9.7'] });
+    expect(bad.steps.map((step) => step.command)).toEqual(['rollback 0']);
+    expect((await session.run('show configuration')).output).not.toContain('10.9.9');
+  });
+});
+
+describe('device profiles of the vendors without a fake', () => {
+  it.each([
+    ['cisco_xr', 'RP/0/RP0/CPU0:edge1#', 'RP/0/RP0/CPU0:edge1(config-if)#', 'RP/0/RP0/CPU0:edge1'],
+    ['vyos', 'vyos@edge:~$ ', 'vyos@edge# ', 'vyos@edge'],
+    ['dell_os10', 'OS10#', 'OS10(config)#', 'OS10'],
+    ['dell_force10', 'ftos1>', 'ftos1(conf)#', 'ftos1'],
+    ['fortinet', 'FGT60E # ', 'FGT60E (interface) # ', 'FGT60E'],
+    ['paloalto_panos', 'admin@PA-VM> ', 'admin@PA-VM# ', 'admin@PA-VM'],
+  ])('%s: learns the base from %j and matches its config prompt %j', (name, login, config, base) => {
+    const profile = deviceProfile(name);
+    expect(profile.basePrompt.exec(login.trim())?.[1]).toBe(base);
+    const prompt = promptPattern(profile, base);
+    expect(prompt.test(login)).toBe(true);
+    expect(prompt.test(config)).toBe(true);
+    expect(modeOf(profile, config.trim())).toBe('config');
+    // Output that merely contains the base is no prompt.
+    expect(prompt.test(`${base} uptime is 3 weeks`)).toBe(false);
   });
 });

@@ -38,6 +38,14 @@ export interface FakeDeviceSpec {
   readonly pager?: string;
   /** Huawei/H3C: the login is at level 15 already, so `super` switches without asking a password. */
   readonly superWithoutPassword?: boolean;
+  /** Config lines matching this are rejected with the vendor's error (Cisco-like and Junos). */
+  readonly rejectConfig?: RegExp;
+  /** Cisco: `copy running-config startup-config` asks `[confirm]` after the destination. */
+  readonly saveConfirm?: boolean;
+  /** Junos: a candidate holding a line that matches fails `commit check` and `commit`. */
+  readonly commitFails?: RegExp;
+  /** Junos: how long one minute of `commit confirmed <minutes>` lasts here. Default 60000. */
+  readonly minuteMs?: number;
 }
 
 type Mode = 'user' | 'privileged' | 'config' | 'config-if';
@@ -178,6 +186,15 @@ class DeviceCli {
   #pending: string[] = [];
   #ticker: NodeJS.Timeout | undefined;
   #questionThen: ((answer: string) => void) | undefined;
+  /** Cisco-like: config lines applied (shown after the listing by `show running-config`). */
+  #applied: string[] = [];
+  /** Cisco-like: what `copy running-config startup-config` saved. */
+  #startup: string[] | undefined;
+  /** Junos: the committed configuration and the candidate being edited (`set` lines). */
+  #committed: string[] = [];
+  #candidate: string[] = [];
+  /** Junos: a `commit confirmed` waiting for its confirmation, and what it rolls back to. */
+  #confirmTimer: NodeJS.Timeout | undefined;
 
   constructor(shell: FakeChannel, spec: FakeDeviceSpec) {
     this.#shell = shell;
@@ -391,7 +408,15 @@ class DeviceCli {
     if (/^(show|display) version$/.test(line) || (vendor === 'mikrotik_routeros' && line === '/system resource print')) return this.#reply(v.version);
     if (v.runningConfig.test(line)) {
       if (cisco && this.#mode === 'user') return this.#reply(v.invalid(line));
-      return this.#reply(fakeConfigLines(this.#hostname).join('\n'));
+      const extra = vendor === 'juniper_junos' ? this.#committed : cisco ? this.#applied : [];
+      return this.#reply([...fakeConfigLines(this.#hostname), ...extra].join('\n'));
+    }
+    if (cisco && line === 'show startup-config') return this.#reply((this.#startup ?? ['startup-config is not present']).join('\n'));
+    const json = /^(show \S.*?) \| (?:json|display json)$/.exec(line);
+    if (json && (vendor === 'cisco_nxos' || vendor === 'arista_eos' || vendor === 'juniper_junos')) {
+      if (json[1] === 'show version') return this.#reply(JSON.stringify({ hostname: this.#hostname, version: vendor === 'juniper_junos' ? '22.4R2.8' : '9.3(8)', uptime: { days: 23 } }, null, 2));
+      if (json[1] === 'show interfaces') return this.#reply(JSON.stringify({ interfaces: [{ name: 'Ethernet1', up: true }, { name: 'Ethernet2', up: false }] }, null, 2));
+      return this.#reply(v.invalid(line));
     }
     const confirm = CONFIRMS.find((entry) => (entry.vendors === 'cisco' ? cisco : entry.vendors.includes(vendor)) && entry.command.test(line));
     if (confirm) {
@@ -412,7 +437,14 @@ class DeviceCli {
     }
     if (cisco && line === 'copy running-config startup-config') {
       if (this.#mode === 'user') return this.#reply(v.invalid(line));
-      this.#ask('Destination filename [startup-config]? ', () => this.#reply('Building configuration...\n[OK]'));
+      const save = (): void => {
+        this.#startup = [...fakeConfigLines(this.#hostname), ...this.#applied];
+        this.#reply('Building configuration...\n[OK]');
+      };
+      this.#ask('Destination filename [startup-config]? ', () => {
+        if (!this.#spec.saveConfirm) return save();
+        this.#ask('Overwrite the previous NVRAM configuration?[confirm]', (answer) => (answer === '' || /^y/i.test(answer) ? save() : this.#reply('%Aborted')));
+      });
       return;
     }
     if (cisco) {
@@ -439,7 +471,13 @@ class DeviceCli {
           this.#mode = this.#mode === 'config-if' ? 'config' : 'privileged';
           return this.#reply('');
         }
-        if (/^(description|ip address|shutdown|no shutdown|logging|ntp server)\b/.test(line)) return this.#reply('');
+        if (this.#spec.rejectConfig?.test(line)) return this.#reply(v.invalid(line));
+        if (/^(description|ip address|shutdown|no shutdown|logging|ntp server|snmp-server|banner|ip route|no )\b/.test(line)) {
+          const removed = /^no (.+)$/.exec(line)?.[1];
+          if (removed !== undefined && removed !== 'shutdown') this.#applied = this.#applied.filter((applied) => applied !== removed);
+          else this.#applied.push(line);
+          return this.#reply('');
+        }
       }
     }
     if (vendor === 'juniper_junos') {
@@ -448,11 +486,57 @@ class DeviceCli {
         return this.#reply('Entering configuration mode');
       }
       if (this.#mode === 'config') {
-        if (/^set /.test(line)) return this.#reply('');
-        if (line === 'commit') return this.#reply('commit complete');
+        const set = /^set (.+)$/.exec(line)?.[0];
+        if (set !== undefined) {
+          if (this.#spec.rejectConfig?.test(line)) return this.#reply(v.invalid(line));
+          this.#candidate.push(set);
+          return this.#reply('');
+        }
+        const deleted = /^delete (.+)$/.exec(line)?.[1];
+        if (deleted !== undefined) {
+          this.#candidate = this.#candidate.filter((entry) => !entry.startsWith(`set ${deleted}`));
+          return this.#reply('');
+        }
+        if (line === 'show | compare') {
+          const added = this.#candidate.filter((entry) => !this.#committed.includes(entry)).map((entry) => `+  ${entry.slice(4)}`);
+          const gone = this.#committed.filter((entry) => !this.#candidate.includes(entry)).map((entry) => `-  ${entry.slice(4)}`);
+          return this.#reply(added.length + gone.length === 0 ? '' : ['[edit]', ...gone, ...added].join('\n'));
+        }
+        const failing = this.#spec.commitFails && this.#candidate.find((entry) => this.#spec.commitFails?.test(entry));
+        if (line === 'commit check') {
+          return this.#reply(failing ? `[edit]\n  '${failing.slice(4)}'\n    error: mandatory statement missing\nerror: configuration check-out failed` : 'configuration check succeeds');
+        }
+        const confirmed = /^commit confirmed (\d+)$/.exec(line);
+        if (line === 'commit' || confirmed) {
+          if (failing) return this.#reply(`[edit]\n  '${failing.slice(4)}'\n    error: mandatory statement missing\nerror: configuration check-out failed\nerror: commit failed: (missing statements)`);
+          const before = [...this.#committed];
+          clearTimeout(this.#confirmTimer);
+          this.#confirmTimer = undefined;
+          this.#committed = [...this.#candidate];
+          if (!confirmed) return this.#reply('commit complete');
+          const minutes = Number(confirmed[1]);
+          this.#confirmTimer = setTimeout(() => {
+            // Not confirmed in time: the device goes back to what it ran before.
+            this.#confirmTimer = undefined;
+            this.#committed = before;
+            this.#candidate = [...before];
+          }, minutes * (this.#spec.minuteMs ?? 60_000));
+          this.#confirmTimer.unref();
+          return this.#reply(`commit confirmed will be automatically rolled back in ${minutes} minutes unless confirmed\ncommit complete`);
+        }
+        if (line === 'rollback 0') {
+          this.#candidate = [...this.#committed];
+          return this.#reply('load complete');
+        }
         if (line === 'exit configuration-mode' || line === 'exit') {
-          this.#mode = 'privileged';
-          return this.#reply('Exiting configuration mode');
+          const leave = (): void => {
+            this.#mode = 'privileged';
+            this.#reply('Exiting configuration mode');
+          };
+          const changed = this.#candidate.length !== this.#committed.length || this.#candidate.some((entry, i) => entry !== this.#committed[i]);
+          if (!changed) return leave();
+          this.#ask('The configuration has been changed but not committed\nExit with uncommitted changes? [yes,no] (yes) ', (answer) => (/^(?:y|yes|)$/i.test(answer.trim()) ? leave() : this.#reply('')));
+          return;
         }
       }
     }

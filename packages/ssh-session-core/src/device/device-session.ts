@@ -66,6 +66,62 @@ export interface DeviceInfo {
   readonly enabled: boolean;
 }
 
+/** How {@link DeviceSession.configure} applies a change. */
+export interface ConfigureOptions {
+  /** Output that also marks a line as failed, besides the profile's failure lines. */
+  readonly errorPattern?: RegExp;
+  /** Candidate-config platforms: check, then commit. Default false (the candidate is discarded). */
+  readonly commit?: boolean;
+  /** With `commit`: a commit the device rolls back after this many minutes unless confirmed ({@link DeviceSession.confirmCommit}). */
+  readonly commitConfirmedMinutes?: number;
+  /** Candidate-config platforms: show the candidate against the running config, then discard it. */
+  readonly dryRun?: boolean;
+  /** Save the configuration for the next boot once it applied (the profile's save command, its questions answered). */
+  readonly save?: boolean;
+  /** Per line (and per commit, save). Default 30000. */
+  readonly lineTimeoutMs?: number;
+}
+
+/** One configuration line as the device answered it. */
+export interface ConfigLineResult {
+  readonly line: string;
+  readonly output: string;
+  readonly ok: boolean;
+  /** The failure line, when it failed. */
+  readonly failure?: string;
+}
+
+/** One step after the lines: commit check, commit, discard, compare, save. */
+export interface ConfigStepResult {
+  readonly command: string;
+  readonly output: string;
+  readonly ok: boolean;
+  readonly failure?: string;
+}
+
+export interface ConfigureResult {
+  /** The lines sent, in order, each with its output; the last is the failing one when one failed. */
+  readonly lines: readonly ConfigLineResult[];
+  /** The lines after a failing one: never sent. */
+  readonly notSent: readonly string[];
+  /** Every line was accepted, and (when asked) the commit and the save succeeded. */
+  readonly ok: boolean;
+  /** True when the device holds the change now: applied (no candidate), or committed. */
+  readonly applied: boolean;
+  /** Candidate platforms: the commit was made with a confirmation deadline (minutes). */
+  readonly confirmBy: number | null;
+  /** The candidate against the running config (dry run), as the device printed it. */
+  readonly compare: string | null;
+  /** Commit check, commit, discard, compare and save, as sent. */
+  readonly steps: readonly ConfigStepResult[];
+  readonly saved: boolean;
+  /** The prompt and mode it ended in (config mode is left). */
+  readonly prompt: string;
+  readonly mode: DeviceMode;
+  /** Why it is not applied, or what to do next, in a sentence. */
+  readonly summary: string;
+}
+
 /** A command on a device: the same shape as a POSIX `ShellCommand` (never full-screen). */
 export interface DeviceCommand extends CommandHandle<DeviceResult> {
   readonly fullScreen: false;
@@ -233,6 +289,147 @@ export class DeviceSession {
   async enable(secret?: string): Promise<void> {
     if (secret !== undefined) this.#enableSecret = secret;
     await this.#exclusive(() => this.#enable());
+  }
+
+  /**
+   * Applies configuration lines: enters the profile's config mode, sends each line up to its
+   * prompt, and stops at the first whose output shows a failure (the profile's failure lines, or
+   * `errorPattern`): the lines after it are not sent. On a candidate-config platform (Junos,
+   * IOS-XR…) the candidate is then committed (`commit`: `commit check` first, or `commit confirmed`),
+   * compared (`dryRun`), or discarded — and always discarded after a failure, so it is left clean.
+   * Config mode is left; `save` saves once everything applied, answering the save command's
+   * questions (only because the caller asked to save).
+   *
+   * @throws SshSessionError `INVALID_ARGUMENT` (no lines; commit or dry run without a candidate
+   *   config; a profile without config mode asked to commit), `ENABLE_FAILED`, `READ_TIMEOUT`,
+   *   `CONFIG_FAILED` (config mode could not be entered), `SHELL_EXITED`, `CONNECTION_CLOSED`.
+   */
+  async configure(lines: readonly string[], options: ConfigureOptions = {}): Promise<ConfigureResult> {
+    const wanted = lines.map((line) => line.replace(/\s+$/, '')).filter((line) => line.trim() !== '');
+    if (wanted.length === 0) throw new SshSessionError('INVALID_ARGUMENT', 'no configuration lines to send');
+    for (const line of wanted) {
+      if (/[\0-\x08\x0b-\x1f\x7f]/.test(line)) throw new SshSessionError('INVALID_ARGUMENT', `configuration line ${JSON.stringify(line)} contains a control character`);
+    }
+    const profile = this.#profile;
+    const candidate = profile.candidate;
+    if ((options.commit || options.dryRun) && !candidate) {
+      throw new SshSessionError('INVALID_ARGUMENT', `${profile.name} applies each line at once (no candidate configuration): leave out ${options.commit ? 'commit' : 'dry_run'}`);
+    }
+    if (options.dryRun && !candidate?.compare) throw new SshSessionError('INVALID_ARGUMENT', `${profile.name} has no command to compare a candidate (dry_run)`);
+    if (options.save && !profile.save) throw new SshSessionError('INVALID_ARGUMENT', `${profile.name} has no save command in its profile`);
+    const lineMs = options.lineTimeoutMs ?? 30_000;
+    return this.#exclusive(async () => {
+      if (this.#needsEnable()) await this.#enable();
+      const steps: ConfigStepResult[] = [];
+      const step = async (command: string, failure?: RegExp, answers?: readonly { readonly pattern: RegExp; readonly answer: string }[]): Promise<ConfigStepResult> => {
+        const result = await this.#exchange(command, Date.now() + lineMs, answers ? this.#answering(answers) : undefined);
+        const failed = result.failure ?? (failure ? failure.exec(result.output)?.[0]?.trim() : undefined);
+        const done: ConfigStepResult = { command, output: result.output, ok: failed === undefined, ...(failed === undefined ? {} : { failure: failed }) };
+        steps.push(done);
+        return done;
+      };
+      const inConfig = (): boolean => this.#mode === 'config';
+      if (profile.configMode && !inConfig()) {
+        const entered = await this.#exchange(profile.configMode.enter, Date.now() + lineMs);
+        if (entered.failure !== undefined || (profile.modes.config && !inConfig())) {
+          throw new SshSessionError('CONFIG_FAILED', `${profile.configMode.enter} did not enter configuration mode: ${JSON.stringify((entered.failure ?? entered.output.trim()).slice(-200) || this.#prompt)}`, {
+            details: { prompt: this.#prompt },
+          });
+        }
+      }
+      const sent: ConfigLineResult[] = [];
+      let failedAt = -1;
+      for (const [index, line] of wanted.entries()) {
+        const result = await this.#exchange(line, Date.now() + lineMs);
+        const failure = result.failure ?? (options.errorPattern ? options.errorPattern.exec(result.output)?.[0]?.trim() : undefined);
+        sent.push({ line, output: result.output, ok: failure === undefined, ...(failure === undefined ? {} : { failure }) });
+        if (failure !== undefined) {
+          failedAt = index;
+          break;
+        }
+      }
+      const notSent = failedAt < 0 ? [] : wanted.slice(failedAt + 1);
+      let applied = failedAt < 0 && !candidate;
+      let confirmBy: number | null = null;
+      let compare: string | null = null;
+      let ok = failedAt < 0;
+      let summary: string;
+      if (candidate) {
+        if (failedAt >= 0) {
+          await step(candidate.discard);
+          summary = `line ${failedAt + 1} of ${wanted.length} failed; the candidate was discarded (${candidate.discard}): nothing was applied`;
+        } else if (options.dryRun) {
+          compare = (await step(candidate.compare as string)).output;
+          await step(candidate.discard);
+          summary = 'dry run: the candidate is shown in compare and was discarded; nothing was applied';
+        } else if (options.commit) {
+          const check = candidate.check ? await step(candidate.check, candidate.failure) : undefined;
+          const minutes = options.commitConfirmedMinutes;
+          const command = minutes !== undefined && candidate.confirmed ? candidate.confirmed.replace('{minutes}', String(minutes)) : candidate.commit;
+          if (minutes !== undefined && !candidate.confirmed) throw new SshSessionError('INVALID_ARGUMENT', `${profile.name} has no confirmed commit`);
+          const committed = check && !check.ok ? undefined : await step(command, candidate.failure);
+          if (!committed?.ok) {
+            ok = false;
+            await step(candidate.discard);
+            summary = `${check && !check.ok ? candidate.check : command} failed; the candidate was discarded (${candidate.discard}): nothing was applied`;
+          } else {
+            applied = true;
+            confirmBy = minutes ?? null;
+            summary = minutes === undefined ? 'committed' : `committed; the device rolls it back in ${minutes} minute(s) unless it is confirmed (confirm_commit)`;
+          }
+        } else {
+          await step(candidate.discard);
+          ok = false;
+          summary = 'the candidate was discarded: pass commit to apply it, or dry_run to see it against the running configuration';
+        }
+      } else {
+        summary = failedAt < 0 ? 'applied' : `line ${failedAt + 1} of ${wanted.length} failed; the lines before it are applied (this platform has no candidate to discard), the ${notSent.length} after it were not sent`;
+      }
+      let saved = false;
+      const save = profile.save;
+      if (options.save && save && ok && applied && save.inConfig && inConfig()) saved = (await step(save.command, undefined, save.answers)).ok;
+      if (profile.configMode && inConfig()) await this.#exchange(profile.configMode.exit, Date.now() + lineMs, this.#answering([{ pattern: /uncommitted changes\?.*\(yes\)\s*$|\[yes,no\]\s*\(yes\)\s*$/i, answer: 'yes' }]));
+      if (options.save && save && ok && applied && !save.inConfig) saved = (await step(save.command, undefined, save.answers)).ok;
+      if (options.save && ok && applied && !saved) {
+        ok = false;
+        summary += '; the save failed';
+      } else if (saved) summary += '; saved';
+      return { lines: sent, notSent, ok, applied, confirmBy, compare, steps, saved, prompt: this.#prompt, mode: this.#mode, summary };
+    });
+  }
+
+  /**
+   * Confirms a `commit confirmed` (candidate platforms): enters config mode, sends the profile's
+   * confirm (Junos: a plain `commit`), leaves.
+   *
+   * @throws SshSessionError `INVALID_ARGUMENT` (no confirmed commits here), `CONFIG_FAILED`.
+   */
+  async confirmCommit(options: { readonly timeoutMs?: number } = {}): Promise<ConfigStepResult> {
+    const candidate = this.#profile.candidate;
+    if (!candidate?.confirm) throw new SshSessionError('INVALID_ARGUMENT', `${this.#profile.name} has no confirmed commits to confirm`);
+    const ms = options.timeoutMs ?? 30_000;
+    return this.#exclusive(async () => {
+      if (this.#needsEnable()) await this.#enable();
+      const config = this.#profile.configMode;
+      if (config && this.#mode !== 'config') await this.#exchange(config.enter, Date.now() + ms);
+      const result = await this.#exchange(candidate.confirm as string, Date.now() + ms);
+      const failure = result.failure ?? candidate.failure.exec(result.output)?.[0]?.trim();
+      if (config && this.#mode === 'config') await this.#exchange(config.exit, Date.now() + ms);
+      if (failure !== undefined) throw new SshSessionError('CONFIG_FAILED', `${candidate.confirm} failed: ${failure}`, { details: { output: result.output } });
+      return { command: candidate.confirm as string, output: result.output, ok: true };
+    });
+  }
+
+  /** An `extra` for #exchange that answers the questions `answers` knows (each answer then Enter). */
+  #answering(answers: readonly { readonly pattern: RegExp; readonly answer: string }[]): () => boolean {
+    return () => {
+      const current = this.#lines.current;
+      const known = answers.find((entry) => entry.pattern.test(current));
+      if (!known || this.#promptRe.test(current)) return false;
+      this.#lines.clearCurrent();
+      this.#channel?.write(`${known.answer}${this.#profile.newline}`);
+      return true;
+    };
   }
 
   /** Devices have no working directory to follow. */

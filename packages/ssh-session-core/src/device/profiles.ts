@@ -39,6 +39,36 @@ export interface DeviceProfile {
     readonly promptUnchanged?: boolean;
   };
   readonly configMode?: { readonly enter: string; readonly exit: string };
+  /**
+   * A candidate configuration (Junos, IOS-XR, PAN-OS, VyOS): what is typed in config mode applies
+   * only when committed. `{minutes}` in `confirmed` is the caller's number.
+   */
+  readonly candidate?: {
+    /** Validates the candidate without applying it. */
+    readonly check?: string;
+    readonly commit: string;
+    /** Applies it, rolled back by the device unless confirmed in time (`commit confirmed {minutes}`). */
+    readonly confirmed?: string;
+    /** Confirms a `confirmed` commit. */
+    readonly confirm?: string;
+    /** Throws the candidate away (`rollback 0`, `abort`). */
+    readonly discard: string;
+    /** Shows the candidate against the running configuration. */
+    readonly compare?: string;
+    /** Output of check or commit that means it failed. */
+    readonly failure: RegExp;
+  };
+  /** Saves the running configuration for the next boot, answering its questions. */
+  readonly save?: {
+    readonly command: string;
+    readonly answers: readonly { readonly pattern: RegExp; readonly answer: string }[];
+    /** Typed in config mode (VyOS `save`), not after leaving it. */
+    readonly inConfig?: boolean;
+  };
+  /** Prints the running configuration (for diffs). */
+  readonly runningConfig?: string;
+  /** Appended to a `show` command for JSON output (`| json`, `| display json`). */
+  readonly jsonModifier?: string;
   /** Lines that mark a command as failed (`% Invalid input`, `syntax error`…). */
   readonly failures: readonly RegExp[];
   /** Line ending the device expects for a command. */
@@ -82,7 +112,16 @@ const CISCO_LIKE = {
   newline: '\n',
   loginAnswers: [],
   versionCommand: 'show version',
+  runningConfig: 'show running-config',
 } as const;
+/** `copy running-config startup-config`: the destination question and a `[confirm]`, answered with Enter. */
+const CISCO_SAVE = {
+  command: 'copy running-config startup-config',
+  answers: [
+    { pattern: /Destination filename \[startup-config\]\?\s*$/, answer: '' },
+    { pattern: /\[confirm\]\s*$/, answer: '' },
+  ],
+};
 const VRP_BASE = /^<([^<>\s]+)>\s*$/;
 const VRP_PROMPT = '[<\\[]{base}(?:-[^>\\]\\r\\n]*)?[>\\]]';
 const VRP_MODES = { config: /^\[.*\]\s*$/, user: /^<.*>\s*$/ };
@@ -102,6 +141,7 @@ export const ciscoIos: DeviceProfile = {
   preparation: ['terminal length 0', 'terminal width 511'],
   enable: CISCO_ENABLE,
   failures: CISCO_FAILURES,
+  save: CISCO_SAVE,
   versionSignature: /Cisco IOS/,
 };
 
@@ -111,6 +151,8 @@ export const ciscoNxos: DeviceProfile = {
   vendor: 'Cisco NX-OS',
   preparation: ['terminal length 0', 'terminal width 511'],
   failures: [...CISCO_FAILURES, /^\s*Syntax error while parsing.*$/m],
+  save: CISCO_SAVE,
+  jsonModifier: ' | json',
   versionSignature: /Cisco Nexus|NX-OS/,
 };
 
@@ -121,6 +163,7 @@ export const ciscoAsa: DeviceProfile = {
   preparation: ['terminal pager 0'],
   enable: CISCO_ENABLE,
   failures: [/^\s*ERROR: .*$/m, ...CISCO_FAILURES],
+  save: { command: 'write memory', answers: [] },
   versionSignature: /Adaptive Security Appliance/,
 };
 
@@ -131,6 +174,8 @@ export const aristaEos: DeviceProfile = {
   preparation: ['terminal length 0', 'terminal width 32767'],
   enable: CISCO_ENABLE,
   failures: CISCO_FAILURES,
+  save: CISCO_SAVE,
+  jsonModifier: ' | json',
   versionSignature: /Arista/,
 };
 
@@ -144,6 +189,17 @@ export const juniperJunos: DeviceProfile = {
   modes: { config: /#\s*$/, privileged: />\s*$/ },
   preparation: ['set cli screen-length 0', 'set cli screen-width 511', 'set cli complete-on-space off'],
   configMode: { enter: 'configure', exit: 'exit configuration-mode' },
+  candidate: {
+    check: 'commit check',
+    commit: 'commit',
+    confirmed: 'commit confirmed {minutes}',
+    confirm: 'commit',
+    discard: 'rollback 0',
+    compare: 'show | compare',
+    failure: /^\s*(?:error: .*|.*(?:commit|check-out) failed.*)$/im,
+  },
+  runningConfig: 'show configuration',
+  jsonModifier: ' | display json',
   failures: [/^\s*(?:syntax error|unknown command)\b.*$/m, /^\s*error: .*$/m],
   newline: '\n',
   loginAnswers: [],
@@ -164,6 +220,7 @@ export const mikrotikRouteros: DeviceProfile = {
   // Paging and colours are off through the login name (usernameSuffix).
   preparation: [],
   failures: [/^\s*(?:bad command name|expected end of command|syntax error|failure:|input does not match any value|no such item)\b.*$/m],
+  runningConfig: '/export',
   newline: '\r\n',
   loginAnswers: [
     { pattern: /Do you want to see the software license\? \[Y\/n\]:\s*$/, answer: 'n' },
@@ -183,6 +240,8 @@ export const huaweiVrp: DeviceProfile = {
   preparation: ['screen-length 0 temporary'],
   enable: VRP_SUPER,
   configMode: { enter: 'system-view', exit: 'return' },
+  save: { command: 'save', answers: [{ pattern: /Are you sure to continue\?\s*\[Y\/N\]:?\s*$/i, answer: 'y' }] },
+  runningConfig: 'display current-configuration',
   failures: [/^\s*Error: .*$/m],
   newline: '\n',
   loginAnswers: [{ pattern: /Change now\? \[Y\/N\]:\s*$/, answer: 'N\n' }],
@@ -201,6 +260,8 @@ export const hpComware: DeviceProfile = {
   preparation: ['screen-length disable'],
   enable: VRP_SUPER,
   configMode: { enter: 'system-view', exit: 'return' },
+  save: { command: 'save force', answers: [] },
+  runningConfig: 'display current-configuration',
   failures: [/^\s*% ?(?:Unrecognized command|Incomplete command|Too many parameters|Wrong parameter|Ambiguous command).*$/m],
   newline: '\n',
   loginAnswers: [],
@@ -218,8 +279,113 @@ export const ruckusFastiron: DeviceProfile = {
   preparation: ['skip-page-display'],
   enable: CISCO_ENABLE,
   failures: [/^\s*(?:Invalid input -> .*|Error - .*|Incomplete command\.?)$/m, ...CISCO_FAILURES],
+  save: { command: 'write memory', answers: [] },
   promptShape: /^(?:SSH|Telnet)@[^\s>#()]+(?:\([^)]*\))?[>#]\s*$/,
   versionSignature: /FastIron|ICX\d|Ruckus|Brocade/,
+};
+
+// Profiles from the vendors' CLI conventions (as netmiko and scrapli describe them): prompts,
+// paging, config mode, candidate commits and failure lines. Not checked against real devices here.
+
+export const ciscoXr: DeviceProfile = {
+  ...CISCO_LIKE,
+  name: 'cisco_xr',
+  aliases: ['cisco_iosxr'],
+  vendor: 'Cisco IOS-XR',
+  // `RP/0/RP0/CPU0:edge1#`, `RP/0/RP0/CPU0:edge1(config-if)#`: the route processor is part of the base.
+  basePrompt: /^((?:RP|LC)\/\d+\/\w+\/CPU\d+:[^\s#()]+)(?:\([^)]*\))?#\s*$/,
+  prompt: '{base}(?:\\([^)\\r\\n]*\\))?#',
+  modes: { config: /\)#\s*$/, privileged: /#\s*$/ },
+  preparation: ['terminal length 0', 'terminal width 511'],
+  candidate: {
+    commit: 'commit',
+    confirmed: 'commit confirmed minutes {minutes}',
+    confirm: 'commit',
+    discard: 'abort',
+    compare: 'show commit changes diff',
+    failure: /^\s*(?:% ?Failed to commit.*|.*commit failed.*)$/im,
+  },
+  failures: [...CISCO_FAILURES, /^\s*% ?Failed to commit.*$/m],
+  promptShape: /^(?:RP|LC)\/\d+\/\w+\/CPU\d+:\S+#\s*$/,
+  versionSignature: /IOS[ -]XR/,
+};
+
+export const vyos: DeviceProfile = {
+  name: 'vyos',
+  vendor: 'VyOS',
+  // `vyos@edge:~$` (operational), `vyos@edge#` under an `[edit]` line (configuration).
+  basePrompt: /^(\S+@[^\s:#$]+)(?::[^#$\s]*)?[$#]\s*$/,
+  prompt: '{base}(?::[^#$\\r\\n]*)?[$#]',
+  modes: { config: /#\s*$/, privileged: /\$\s*$/ },
+  preparation: ['set terminal length 0', 'set terminal width 512'],
+  configMode: { enter: 'configure', exit: 'exit' },
+  candidate: { commit: 'commit', confirmed: 'commit-confirm {minutes}', confirm: 'confirm', discard: 'discard', compare: 'compare', failure: /^\s*(?:.*[Cc]ommit failed.*|\[\[.*\]\] failed)$/m },
+  save: { command: 'save', answers: [], inConfig: true },
+  runningConfig: 'show configuration commands',
+  failures: [/^\s*(?:Invalid command: .*|Set failed|Delete failed|Configuration path: .* is not valid.*)$/m],
+  newline: '\n',
+  loginAnswers: [],
+  promptHeader: /^\[edit(?: [^\]]*)?\]$/,
+};
+
+export const dellOs10: DeviceProfile = {
+  ...CISCO_LIKE,
+  name: 'dell_os10',
+  vendor: 'Dell SmartFabric OS10',
+  preparation: ['terminal length 0'],
+  failures: [...CISCO_FAILURES, /^\s*% ?Error: .*$/m],
+  save: { command: 'write memory', answers: [] },
+  versionSignature: /Dell (?:EMC )?(?:SmartFabric )?OS10/,
+};
+
+export const dellForce10: DeviceProfile = {
+  ...CISCO_LIKE,
+  name: 'dell_force10',
+  aliases: ['dell_ftos'],
+  vendor: 'Dell Force10 (FTOS)',
+  preparation: ['terminal length 0'],
+  enable: CISCO_ENABLE,
+  failures: [...CISCO_FAILURES, /^\s*% ?Error: .*$/m],
+  save: { command: 'copy running-config startup-config', answers: [{ pattern: /\[confirm yes\/no\]:?\s*$/i, answer: 'yes' }] },
+  versionSignature: /Force10|FTOS|Dell Networking OS/,
+};
+
+export const fortinet: DeviceProfile = {
+  name: 'fortinet',
+  aliases: ['fortios', 'fortigate'],
+  vendor: 'Fortinet FortiOS',
+  // `FGT60E #`, `FGT60E (interface) #`, `FGT60E (root) $` (a read-only admin: `$`).
+  basePrompt: /^([^\s#$()]+)(?: \([^)]*\))? [#$]\s*$/,
+  prompt: '{base}(?: \\([^)\\r\\n]*\\))? [#$]',
+  modes: { config: /\) [#$]\s*$/, privileged: /#\s*$/ },
+  // Paging off would change the device's console settings (`config system console`): its pager is answered instead.
+  preparation: [],
+  failures: [/^\s*(?:Command fail\. Return code .*|Unknown action .*|entry not found in datasource.*|value parse error.*|command parse error.*)$/m],
+  runningConfig: 'show',
+  newline: '\n',
+  loginAnswers: [],
+  versionCommand: 'get system status',
+  versionSignature: /FortiGate|FortiOS/,
+};
+
+export const paloaltoPanos: DeviceProfile = {
+  name: 'paloalto_panos',
+  aliases: ['paloalto', 'panos'],
+  vendor: 'Palo Alto PAN-OS',
+  // `admin@PA-VM>`, `admin@PA-VM(active)>`, `admin@PA-VM#` under an `[edit]` line.
+  basePrompt: /^(\S+@[^\s>#()]+)(?:\([^)]*\))?[>#]\s*$/,
+  prompt: '{base}(?:\\([^)\\r\\n]*\\))?[>#]',
+  modes: { config: /#\s*$/, privileged: />\s*$/ },
+  preparation: ['set cli pager off', 'set cli terminal width 500'],
+  configMode: { enter: 'configure', exit: 'exit' },
+  candidate: { check: 'validate full', commit: 'commit', discard: 'revert config', failure: /^\s*(?:.*[Cc]ommit failed.*|Validation Error:.*|.*validation failed.*)$/im },
+  runningConfig: 'show config running',
+  failures: [/^\s*(?:Invalid syntax\.?|Unknown command: .*|Server error ?: .*)$/m],
+  newline: '\n',
+  loginAnswers: [],
+  promptHeader: /^\[edit(?: [^\]]*)?\]$/,
+  versionCommand: 'show system info',
+  versionSignature: /PAN-OS|sw-version/,
 };
 
 export const generic: DeviceProfile = {
@@ -240,6 +406,7 @@ export const generic: DeviceProfile = {
 
 /** Every built-in profile, in auto-detection order. */
 export const DEVICE_PROFILES: readonly DeviceProfile[] = [
+  ciscoXr,
   mikrotikRouteros,
   ruckusFastiron,
   juniperJunos,
@@ -249,6 +416,13 @@ export const DEVICE_PROFILES: readonly DeviceProfile[] = [
   ciscoAsa,
   aristaEos,
   ciscoIos,
+  // Never picked by prompt shape alone (they look like Junos, a POSIX shell or IOS): by device_type,
+  // or by their version command's output.
+  dellOs10,
+  dellForce10,
+  fortinet,
+  paloaltoPanos,
+  vyos,
   generic,
 ];
 
