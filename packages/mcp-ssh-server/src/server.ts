@@ -9,6 +9,7 @@ import { classifyCommand, type CommandDialect } from './classify';
 import { SessionRecorder } from './recorder';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
+import { registerDeviceTools } from './device-tools';
 import { registerHostTools } from './host-tools';
 import { LocalRoots } from './local-paths';
 import { Policy } from './policy';
@@ -192,6 +193,7 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
   const { approvals } = parts;
   registerCommandTools(server, { sessions, jobs, redactor, logger, policy, approvals });
   registerFileAndScreenTools(server, { sessions, jobs, redactor, policy, approvals });
+  registerDeviceTools(server, { sessions, jobs, redactor, policy, approvals, localRoots: parts.localRoots });
   registerHostTools(server, {
     sessions,
     jobs,
@@ -235,7 +237,7 @@ function redactingLogger(logger: Logger, redactor: Redactor): Logger {
 const COMMAND_TOOLS: ReadonlySet<string> = new Set(['execute_command', 'execute_command_async', 'execute_command_on_hosts']);
 
 /** Arguments whose text an audit record keeps (redacted, capped); everything else is left out. */
-const AUDITED_TEXT = ['command', 'path', 'remote_path', 'local_path', 'host', 'username', 'device_type', 'command_id'] as const;
+const AUDITED_TEXT = ['command', 'path', 'remote_path', 'local_path', 'host', 'username', 'device_type', 'command_id', 'config_file'] as const;
 
 /**
  * Records every tool call in the audit log once it has its answer: who asked (the client's
@@ -270,6 +272,11 @@ function auditToolCalls(server: McpServer, audit: AuditLog, redactor: Redactor, 
             const kept = auditText(redactor.redact(value));
             what[field] = kept.text;
             if (kept.sha256) what[`${field}_sha256`] = kept.sha256;
+          }
+          if (Array.isArray(args.config_commands)) {
+            const kept = auditText(redactor.redact(args.config_commands.filter((line): line is string => typeof line === 'string').join('\n')));
+            what.config_commands = kept.text;
+            if (kept.sha256) what.config_commands_sha256 = kept.sha256;
           }
           if (Array.isArray(args.hosts)) what.hosts = args.hosts.filter((host): host is string => typeof host === 'string').map((host) => redactor.redact(host));
           for (const field of ['input_text', 'keys', 'content'] as const) if (typeof args[field] === 'string') what[`${field}_chars`] = args[field].length;

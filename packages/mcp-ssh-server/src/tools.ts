@@ -71,7 +71,41 @@ const outputShape = {
   omitted_chars: z.number().int().describe('Characters left out of this result (capped or no longer kept)'),
 };
 
-const commandResultSchema = z.object({ ...jobShape, ...outputShape, notice: z.string().nullable() });
+const commandResultSchema = z.object({
+  ...jobShape,
+  ...outputShape,
+  notice: z.string().nullable(),
+  parsed: z.unknown().optional().describe('format: json: the output parsed (null when it was not valid JSON)'),
+});
+
+const formatSchema = z
+  .enum(['text', 'json'])
+  .default('text')
+  .describe(
+    'json: return the output parsed in structuredContent.parsed. On network devices the platform\'s JSON modifier is appended to the show ' +
+      'command (| json on NX-OS and EOS, | display json on Junos); a platform without one is an error. On POSIX hosts the output itself is parsed.',
+  );
+
+/** The command to send for `format` on `session`: a device's show command gets its platform's JSON modifier. */
+function withFormat(session: Session, command: string, format: 'text' | 'json'): string {
+  if (format === 'text' || session.kind !== 'device') return command;
+  if (/\n/.test(command.trim())) throw new ServerError('INVALID_ARGUMENT', 'format json takes one show command, not several lines');
+  const profile = (session.shell as { profile?: { name: string; jsonModifier?: string } }).profile;
+  const modifier = profile?.jsonModifier;
+  if (!modifier) throw new ServerError('INVALID_ARGUMENT', `${profile?.name ?? 'this device'} has no JSON output for show commands: leave format out (text)`);
+  return command.trimEnd().endsWith(modifier.trim()) ? command : `${command.trimEnd()}${modifier}`;
+}
+
+/** The whole output of a finished job as JSON, or why not. */
+function parsedOutput(jobs: JobManager, id: string): { parsed: unknown; notice: string | null } {
+  const status = jobs.status(id, { sinceOffset: 0, maxChars: 16 * 1024 * 1024 });
+  if (status.output.more || status.output.skippedChars > 0) return { parsed: null, notice: 'format json: the output is too large to parse whole (it was not kept entirely)' };
+  try {
+    return { parsed: JSON.parse(status.output.text) as unknown, notice: null };
+  } catch (error) {
+    return { parsed: null, notice: `format json: the output is not JSON (${(error as Error).message})` };
+  }
+}
 const jobListSchema = z.object({ commands: z.array(z.object(jobShape)) });
 const sessionListSchema = z.object({
   sessions: z.array(
@@ -207,6 +241,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         enable_command: z.string().min(1).optional().describe("Network devices: command that enters privileged mode (default: the profile's, enable)"),
         timeout: z.number().positive().max(86_400).default(30).describe('Seconds to wait before returning a command_id'),
         pipe_output: pipeOutputSchema,
+        format: formatSchema,
       },
       outputSchema: commandResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -216,9 +251,10 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkCommand(args.command);
         const session = await sessions.session(args, confirmHostKey);
         checkPipeOutput(session, args.pipe_output);
-        const approval = await commandApproval(server, context, session, { host: args.host, tool: 'execute_command', action: args.command, class: () => classifyCommand(args.command, session.kind) });
+        const command = withFormat(session, args.command, args.format);
+        const approval = await commandApproval(server, context, session, { host: args.host, tool: 'execute_command', action: command, class: () => classifyCommand(command, session.kind) });
         const report = progressReporter(extra);
-        const result = await jobs.run(session.target, args.command, {
+        const result = await jobs.run(session.target, command, {
           timeoutMs: args.timeout * 1000,
           signal: extra.signal,
           pipeOutput: args.pipe_output === true,
@@ -227,8 +263,11 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         });
         const refused = notApproved(result.job);
         if (refused) throw refused;
-        const notice = notices(sessionNotices(session), result.finished ? null : stillRunningNotice(result.job, args.timeout, context.approvals));
-        return commandResult(result.job, headAndTail(jobs, result.job.id), notice);
+        const json = args.format === 'json' && result.job.state === 'completed' ? parsedOutput(jobs, result.job.id) : undefined;
+        const notice = notices(sessionNotices(session), result.finished ? null : stillRunningNotice(result.job, args.timeout, context.approvals), json?.notice ?? null);
+        const answer = commandResult(result.job, headAndTail(jobs, result.job.id), notice);
+        if (json && answer.structuredContent) answer.structuredContent.parsed = json.parsed;
+        return answer;
       }),
   );
 

@@ -210,6 +210,16 @@ const DEVICE: readonly [string, CommandClass][] = [
   ['show version\nreload', 'change'],
   ['system-view', 'change'],
   ['/ip address print; /system reboot', 'change'],
+  ['write erase', 'change'],
+  ['delete flash:vlan.dat', 'change'],
+  ['format flash:', 'change'],
+  ['request system reboot', 'change'],
+  ['request system zeroize', 'change'],
+  ['erase startup-config', 'change'],
+  ['show interfaces | json', 'read-only'],
+  ['show version | display json', 'read-only'],
+  ['show configuration | display set', 'read-only'],
+  ['show | compare', 'read-only'],
 ];
 
 describe('classifyCommand', () => {

@@ -1,0 +1,243 @@
+import { readFile } from 'node:fs/promises';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { createTwoFilesPatch } from 'diff';
+import type { JobManager } from 'ssh-async-jobs';
+import { DeviceSession, type ConfigureResult, type Redactor } from 'ssh-session-core';
+import { z } from 'zod';
+import type { Approvals } from './approvals';
+import { ServerError } from './errors';
+import type { LocalRoots } from './local-paths';
+import type { Policy } from './policy';
+import type { Session, SessionManager } from './sessions';
+import { approveOn, connectionShape, deviceTypeSchema, guard, hostKeyConfirmer, sessionNotices } from './tools';
+
+export interface DeviceToolContext {
+  readonly sessions: SessionManager;
+  readonly jobs: JobManager;
+  readonly redactor: Redactor;
+  readonly policy: Policy;
+  readonly approvals: Approvals;
+  readonly localRoots: LocalRoots;
+}
+
+const MAX_CONFIG_LINES = 5_000;
+const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+const stepSchema = z.object({ command: z.string(), output: z.string(), ok: z.boolean(), failure: z.string().nullable() });
+const configResultSchema = z.object({
+  session: z.string(),
+  ok: z.boolean().describe('Every line accepted, and the commit and save (when asked) succeeded'),
+  applied: z.boolean().describe('The device runs the change now (applied, or committed)'),
+  lines: z.array(z.object({ line: z.string(), output: z.string(), ok: z.boolean(), failure: z.string().nullable() })).describe('Lines sent, in order; a failing one is the last'),
+  not_sent: z.array(z.string()).describe('Lines after the failing one: never sent'),
+  steps: z.array(stepSchema).describe('commit check, commit, discard, compare, save: as sent'),
+  compare: z.string().nullable().describe('dry_run: the candidate against the running configuration, as the device shows it'),
+  confirm_by_minutes: z.number().int().nullable().describe('A confirmed commit: confirm it with confirm_commit within this many minutes, or the device rolls it back'),
+  saved: z.boolean(),
+  diff: z.string().nullable().describe('Unified diff of the running configuration before and after'),
+  mode: z.string(),
+  prompt: z.string(),
+  summary: z.string(),
+});
+const diffResultSchema = z.object({ session: z.string(), diff: z.string(), changed: z.boolean(), from: z.string(), to: z.string() });
+
+/** The running configurations around the last send_config of each session (in memory). */
+interface Snapshots {
+  readonly before: string;
+  readonly after: string;
+  readonly at: string;
+}
+
+/** send_config, confirm_commit, config_diff: configuration changes on network devices. */
+export function registerDeviceTools(server: McpServer, context: DeviceToolContext): void {
+  const { sessions, jobs, redactor, policy } = context;
+  const confirmHostKey = hostKeyConfirmer(server, context);
+  const snapshots = new Map<string, Snapshots>();
+
+  const deviceOf = (session: Session, tool: string): DeviceSession => {
+    if (!(session.shell instanceof DeviceSession)) {
+      throw new ServerError('INVALID_ARGUMENT', `${tool} is for network devices; ${session.key} is a POSIX host: change files with write_file, run commands with execute_command`);
+    }
+    const busy = jobs.runningOn(session.key).filter((job) => job.state !== 'awaiting_approval');
+    if (busy[0]) {
+      throw new ServerError('INVALID_ARGUMENT', `command ${busy[0].id} (${JSON.stringify(busy[0].command.slice(0, 60))}) is still ${busy[0].state} on ${session.key}: wait for it, answer it or interrupt it first`);
+    }
+    return session.shell;
+  };
+  const running = async (device: DeviceSession): Promise<string | undefined> => {
+    const command = device.profile.runningConfig;
+    if (!command) return undefined;
+    const result = await device.run(command, { timeoutMs: 60_000 });
+    return result.failure === undefined ? result.output : undefined;
+  };
+
+  server.registerTool(
+    'send_config',
+    {
+      title: 'Change a network device\'s configuration',
+      description:
+        'Applies configuration lines to a network device: enters config mode, sends each line and waits for its prompt, and STOPS at the ' +
+        'first line the device rejects (the lines after it are not sent), then leaves config mode. Returns each line\'s exact output. ' +
+        'On candidate-config platforms (Junos, IOS-XR, VyOS, PAN-OS) nothing applies until committed: commit runs commit check first ' +
+        '(commit_confirmed_minutes: the device rolls back unless confirm_commit follows), dry_run shows the candidate against the running ' +
+        'config, and a failure or no commit discards the candidate. save writes the config for the next boot once it applied. ' +
+        'The result has a diff of the running configuration before and after. Give config_commands, or config_file on the server machine.',
+      inputSchema: {
+        ...connectionShape,
+        device_type: deviceTypeSchema,
+        enable_password: z.string().optional().describe('Enable secret ("" is a valid one; or OVRD_<alias>_ENABLE_PASS)'),
+        enable_command: z.string().min(1).optional(),
+        config_commands: z.array(z.string()).max(MAX_CONFIG_LINES).optional().describe('Configuration lines, in order, without the config-mode command itself'),
+        config_file: z.string().min(1).optional().describe('A file of configuration lines on the server machine (within its local roots), instead of config_commands'),
+        error_pattern: z.string().min(1).optional().describe('A regular expression that also marks a line as failed (besides the platform\'s error lines)'),
+        commit: z.boolean().default(false).describe('Candidate-config platforms: commit check, then commit'),
+        commit_confirmed_minutes: z.number().int().min(1).max(65_535).optional().describe('With commit: a confirmed commit, rolled back by the device unless confirm_commit follows in time'),
+        dry_run: z.boolean().default(false).describe('Candidate-config platforms: show the candidate against the running config, then discard it'),
+        save: z.boolean().default(false).describe('Save the configuration for the next boot once it applied (write memory, copy running-config startup-config, save)'),
+        diff: z.boolean().default(true).describe('Read the running configuration before and after, and return the unified diff'),
+        line_timeout: z.number().positive().max(3_600).default(30).describe('Seconds each line (and the commit, the save) may take'),
+      },
+      outputSchema: configResultSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args, extra) =>
+      guard(redactor, async () => {
+        policy.checkWrite('send_config');
+        if ((args.config_commands === undefined) === (args.config_file === undefined)) throw new ServerError('INVALID_ARGUMENT', 'give config_commands or config_file (one of them)');
+        const lines = args.config_commands ?? (await configFile(context.localRoots, args.config_file as string));
+        for (const line of lines) policy.checkInput(line, 'a configuration line');
+        if (lines.filter((line) => line.trim() !== '').length === 0) throw new ServerError('INVALID_ARGUMENT', 'no configuration lines (all are empty)');
+        let errorPattern: RegExp | undefined;
+        try {
+          errorPattern = args.error_pattern === undefined ? undefined : new RegExp(args.error_pattern, 'm');
+        } catch (error) {
+          throw new ServerError('INVALID_ARGUMENT', `error_pattern is not a regular expression: ${(error as Error).message}`);
+        }
+        if (args.commit_confirmed_minutes !== undefined && !args.commit) throw new ServerError('INVALID_ARGUMENT', 'commit_confirmed_minutes needs commit: true');
+        if (args.commit && args.dry_run) throw new ServerError('INVALID_ARGUMENT', 'commit and dry_run exclude each other');
+        const session = await sessions.session(args, confirmHostKey);
+        const device = deviceOf(session, 'send_config');
+        const what = [args.dry_run ? 'dry run' : args.commit ? `commit${args.commit_confirmed_minutes ? ` confirmed ${args.commit_confirmed_minutes} min` : ''}` : '', args.save ? 'save' : ''].filter(Boolean).join(', ');
+        await approveOn(server, context, session, { host: args.host, tool: 'send_config', action: `${lines.join('\n')}${what ? `\n(${what})` : ''}`, class: args.dry_run ? 'read-only' : 'change', signal: extra.signal });
+        const before = args.diff ? await running(device) : undefined;
+        const result = await device.configure(lines, {
+          ...(errorPattern ? { errorPattern } : {}),
+          commit: args.commit,
+          ...(args.commit_confirmed_minutes === undefined ? {} : { commitConfirmedMinutes: args.commit_confirmed_minutes }),
+          dryRun: args.dry_run,
+          save: args.save,
+          lineTimeoutMs: args.line_timeout * 1000,
+        });
+        const after = before === undefined ? undefined : await running(device);
+        const diff = before !== undefined && after !== undefined ? unifiedDiff(before, after, 'before', 'after') : null;
+        if (before !== undefined && after !== undefined) snapshots.set(session.key, { before, after, at: new Date().toISOString() });
+        return configResult(session, result, diff, args.diff && device.profile.runningConfig === undefined ? `${device.profile.name} has no command to print its running configuration: no diff` : null);
+      }),
+  );
+
+  server.registerTool(
+    'confirm_commit',
+    {
+      title: 'Confirm a confirmed commit',
+      description: 'Confirms the last send_config made with commit_confirmed_minutes, before the device rolls it back (Junos, IOS-XR, VyOS).',
+      inputSchema: { ...connectionShape, device_type: deviceTypeSchema },
+      outputSchema: stepSchema.shape,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    },
+    async (args, extra) =>
+      guard(redactor, async () => {
+        policy.checkWrite('confirm_commit');
+        // Any session may confirm: a reconnected one too.
+        const session = await sessions.session(args, confirmHostKey);
+        const device = deviceOf(session, 'confirm_commit');
+        await approveOn(server, context, session, { host: args.host, tool: 'confirm_commit', action: 'confirm the pending commit', class: 'change', signal: extra.signal });
+        const step = await device.confirmCommit();
+        return {
+          content: [{ type: 'text', text: `Confirmed (${step.command}).${step.output ? `\n${step.output}` : ''}` }],
+          structuredContent: { command: step.command, output: step.output, ok: step.ok, failure: step.failure ?? null },
+        };
+      }),
+  );
+
+  server.registerTool(
+    'config_diff',
+    {
+      title: 'What changed in a device\'s running configuration',
+      description:
+        'Unified diff of a network device\'s running configuration: around the last send_config (against: last_change, the default), or ' +
+        'from before the last send_config to now (against: before_last_change: the change plus anything since, a rollback included).',
+      inputSchema: {
+        host: connectionShape.host,
+        username: connectionShape.username,
+        port: connectionShape.port,
+        against: z.enum(['last_change', 'before_last_change']).default('last_change'),
+      },
+      outputSchema: diffResultSchema.shape,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    async (args) =>
+      guard(redactor, async () => {
+        const session = await sessions.existing(args);
+        const device = deviceOf(session, 'config_diff');
+        const last = snapshots.get(session.key);
+        if (!last) throw new ServerError('INVALID_ARGUMENT', `no send_config with diff on ${session.key} yet in this server: nothing to compare with`);
+        const now = args.against === 'last_change' ? last.after : await running(device);
+        if (now === undefined) throw new ServerError('INVALID_ARGUMENT', `the running configuration of ${session.key} could not be read`);
+        const to = args.against === 'last_change' ? `after the send_config of ${last.at}` : 'now';
+        const diff = unifiedDiff(last.before, now, `before the send_config of ${last.at}`, to);
+        return {
+          content: [{ type: 'text', text: diff || 'No difference.' }],
+          structuredContent: { session: session.key, diff, changed: diff !== '', from: `before the send_config of ${last.at}`, to },
+        };
+      }),
+  );
+}
+
+/** The lines of a config file on the server machine (within the local roots, at most 1 MiB). */
+async function configFile(roots: LocalRoots, path: string): Promise<string[]> {
+  const real = await roots.source(path);
+  const bytes = await readFile(real);
+  if (bytes.length > MAX_CONFIG_FILE_BYTES) throw new ServerError('INVALID_ARGUMENT', `config_file ${JSON.stringify(path)} is over ${MAX_CONFIG_FILE_BYTES} bytes`);
+  const lines = bytes.toString('utf8').split(/\r?\n/);
+  if (lines.length > MAX_CONFIG_LINES) throw new ServerError('INVALID_ARGUMENT', `config_file ${JSON.stringify(path)} has over ${MAX_CONFIG_LINES} lines`);
+  return lines;
+}
+
+/** A unified diff without its file header lines ('' when equal). */
+export function unifiedDiff(before: string, after: string, from: string, to: string): string {
+  if (before === after) return '';
+  return createTwoFilesPatch(from, to, before, after, undefined, undefined, { context: 3 }).replace(/^=+\n/m, '');
+}
+
+function configResult(session: Session, result: ConfigureResult, diff: string | null, note: string | null): CallToolResult {
+  const lines = result.lines.map((line) => `${line.ok ? 'ok  ' : 'FAIL'} ${line.line}${line.output.trim() ? `\n${line.output.replace(/\n$/, '').replace(/^/gm, '     ')}` : ''}`);
+  const text = [
+    `${result.ok ? 'OK' : 'NOT OK'}: ${result.summary}.`,
+    '',
+    ...lines,
+    ...(result.notSent.length > 0 ? ['', `Not sent (${result.notSent.length}):`, ...result.notSent.map((line) => `     ${line}`)] : []),
+    ...result.steps.map((step) => `${step.ok ? 'ok  ' : 'FAIL'} ${step.command}${step.output.trim() ? `\n${step.output.replace(/\n$/, '').replace(/^/gm, '     ')}` : ''}`),
+    ...(result.compare !== null ? ['', 'Candidate against the running configuration:', result.compare] : []),
+    ...(diff !== null ? ['', diff === '' ? 'Running configuration: unchanged.' : `Running configuration diff:\n${diff}`] : []),
+    ...[note, sessionNotices(session)].filter((part): part is string => part !== null).flatMap((part) => ['', part]),
+  ];
+  return {
+    content: [{ type: 'text', text: text.join('\n') }],
+    structuredContent: {
+      session: session.key,
+      ok: result.ok,
+      applied: result.applied,
+      lines: result.lines.map((line) => ({ line: line.line, output: line.output, ok: line.ok, failure: line.failure ?? null })),
+      not_sent: [...result.notSent],
+      steps: result.steps.map((step) => ({ command: step.command, output: step.output, ok: step.ok, failure: step.failure ?? null })),
+      compare: result.compare,
+      confirm_by_minutes: result.confirmBy,
+      saved: result.saved,
+      diff,
+      mode: result.mode,
+      prompt: result.prompt,
+      summary: result.summary,
+    },
+  };
+}
