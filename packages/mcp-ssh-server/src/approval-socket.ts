@@ -1,5 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'ssh-session-core';
 import type { Approvals, PendingApproval, PersonDecision } from './approvals';
@@ -45,15 +46,29 @@ export interface ApprovalSocket {
  */
 export async function listenForApprovals(path: string, approvals: Approvals, logger: Logger): Promise<ApprovalSocket> {
   const dir = join(path, '..');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // A directory we make is ours to narrow; one that was there (a home, a working directory) is not.
+  const made = mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined;
   const stat = lstatSync(dir);
   const uid = process.getuid?.();
   if (!stat.isDirectory()) throw new Error(`the approval socket's directory ${dir} is not a directory (a symlink?)`);
   if (uid !== undefined && stat.uid !== uid) throw new Error(`the approval socket's directory ${dir} belongs to uid ${stat.uid}, not to this server's user (${uid})`);
-  if ((stat.mode & 0o077) !== 0) chmodSync(dir, 0o700);
-  if (await isLive(path)) throw new Error(`another server listens on the approval socket ${path}`);
-  removeStale(path);
-  const server: Server = createServer((socket) => serve(socket, approvals));
+  if ((stat.mode & 0o077) !== 0) {
+    if (!made && path !== defaultApprovalSocket(process.env, homedir())) {
+      throw new Error(`the approval socket's directory ${dir} is open to other users (mode ${(stat.mode & 0o777).toString(8)}): give --approval-socket a path in a directory only you can enter`);
+    }
+    chmodSync(dir, 0o700);
+  }
+  const liveness = await probe(path);
+  if (liveness === 'live') throw new Error(`another server listens on the approval socket ${path}`);
+  if (liveness === 'refused') removeStale(path);
+  const connections = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    connections.add(socket);
+    socket.on('close', () => connections.delete(socket));
+    // A client that says nothing for a while is let go: it must never hold the server's shutdown.
+    socket.setTimeout(30_000, () => socket.destroy());
+    serve(socket, approvals);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
@@ -68,6 +83,7 @@ export async function listenForApprovals(path: string, approvals: Approvals, log
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        for (const socket of connections) socket.destroy();
         removeStale(path);
       }),
   };
@@ -120,15 +136,18 @@ function answer(line: string, approvals: Approvals): SocketResponse {
   return { ok: false, code: 'INVALID_ARGUMENT', error: 'unknown op: use pending or decide' };
 }
 
-/** Whether a server answers on `path`. */
-function isLive(path: string): Promise<boolean> {
+/**
+ * Whether a server answers on `path`: `live`, `refused` (a socket file nobody listens on: a dead
+ * server's), `missing`, or `unknown` (busy, out of descriptors…: left alone).
+ */
+function probe(path: string): Promise<'live' | 'refused' | 'missing' | 'unknown'> {
   return new Promise((resolve) => {
     const socket = createConnection(path);
     socket.once('connect', () => {
       socket.destroy();
-      resolve(true);
+      resolve('live');
     });
-    socket.once('error', () => resolve(false));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' ? 'refused' : error.code === 'ENOENT' ? 'missing' : 'unknown'));
   });
 }
 
@@ -187,8 +206,9 @@ export async function liveSockets(explicit: string | undefined, env: NodeJS.Proc
   const paths = names.map((name) => join(dir, name));
   const live = await Promise.all(
     paths.map(async (path) => {
-      if (await isLive(path)) return path;
-      removeStale(path);
+      const state = await probe(path);
+      if (state === 'live' || state === 'unknown') return path;
+      if (state === 'refused') removeStale(path);
       return undefined;
     }),
   );

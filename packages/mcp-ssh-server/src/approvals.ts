@@ -23,6 +23,12 @@ export interface ApprovalRequest {
   readonly action: string;
   readonly class: CommandClass;
   readonly mode: ApprovalMode;
+  /**
+   * What the action string does not show but a grant must match: the content of a write, the
+   * secret typed, the file uploaded (a digest; never displayed). Without it, a grant for "write
+   * 5 bytes to /etc/x" would let any other 5 bytes through.
+   */
+  readonly fingerprint?: string | undefined;
 }
 
 /** How a request was let through. */
@@ -51,6 +57,8 @@ export interface PendingApproval {
   readonly directory: string | null;
   /** The exact action, secrets redacted. */
   readonly action: string;
+  /** The action as a JSON string with invisible and bidi controls escaped: what to display, so nothing in it hides. */
+  readonly shown: string;
   readonly class: CommandClass;
   readonly mode: ApprovalMode;
   /** A command that runs as soon as it is approved: its command_id (the agent follows it with get_command_status). */
@@ -112,9 +120,9 @@ interface Pending {
  */
 export class Approvals {
   /** Exact actions approved for the rest of a session, by scope (session opening), with who approved. */
-  readonly #granted = new Map<string, Map<string, string | null>>();
+  readonly #granted = new Map<string, Map<string, { readonly by: string | null; readonly id: string }>>();
   /** Approved once, out of band, after the call that asked had returned APPROVAL_PENDING: its retry goes through. */
-  readonly #once = new Map<string, Map<string, { readonly by: string | null; readonly until: number }>>();
+  readonly #once = new Map<string, Map<string, { readonly by: string | null; readonly until: number; readonly id: string }>>();
   readonly #pending = new Map<string, Pending>();
   readonly #listeners = new Set<() => void>();
   readonly #redactor: Redactor;
@@ -177,24 +185,36 @@ export class Approvals {
   async approve(server: McpServer, request: ApprovalRequest, options: ApproveOptions = {}): Promise<ApprovalOutcome> {
     if (!Approvals.needed(request.mode, request.class)) return 'not-needed';
     const action = this.#redactor.redact(request.action);
-    // A command approved for the session is approved whichever command tool runs it.
-    const grantKey = `${COMMAND_TOOLS.has(request.tool) ? 'command' : request.tool}\n${action}`;
-    const earlier = (by: string | null): 'approved-earlier' => {
-      this.#decided(request, action, options.id ?? randomUUID(), 'approved-earlier', by);
-      return 'approved-earlier';
-    };
-    const granted = this.#granted.get(request.scope);
-    if (granted?.has(grantKey)) return earlier(granted.get(grantKey) ?? null);
-    const once = this.#once.get(request.scope);
-    const onceGrant = once?.get(grantKey);
-    if (once && onceGrant) {
-      once.delete(grantKey);
-      if (onceGrant.until > Date.now()) return earlier(onceGrant.by);
-    }
+    const grantKey = grantKeyOf(request, action);
+    const earlier = this.grantedNow(request, options.id);
+    if (earlier) return earlier;
     // The same call made again while its request still waits: it waits on that request.
     const retried = options.id === undefined ? [...this.#pending.values()].find((entry) => entry.waiters === 0 && entry.scope === request.scope && entry.grantKey === grantKey) : undefined;
     const entry = retried ?? this.#open(server, request, action, grantKey, options.id ?? randomUUID(), options.id !== undefined);
     return this.#wait(entry, request, options);
+  }
+
+  /**
+   * 'approved-earlier' when a grant lets `request` through now (recorded; a one-time grant is used
+   * up), else undefined. Synchronous: a command approved for the session starts at once.
+   */
+  grantedNow(request: ApprovalRequest, id?: string): 'approved-earlier' | undefined {
+    if (!Approvals.needed(request.mode, request.class)) return undefined;
+    const action = this.#redactor.redact(request.action);
+    const grantKey = grantKeyOf(request, action);
+    const earlier = (by: string | null, grantedAs: string): 'approved-earlier' => {
+      this.#decided(request, action, id ?? grantedAs, 'approved-earlier', by);
+      return 'approved-earlier';
+    };
+    const granted = this.#granted.get(request.scope)?.get(grantKey);
+    if (granted) return earlier(granted.by, granted.id);
+    const once = this.#once.get(request.scope);
+    const onceGrant = once?.get(grantKey);
+    if (once && onceGrant) {
+      once.delete(grantKey);
+      if (onceGrant.until > Date.now()) return earlier(onceGrant.by, onceGrant.id);
+    }
+    return undefined;
   }
 
   async #wait(entry: Pending, request: ApprovalRequest, options: ApproveOptions): Promise<ApprovalOutcome> {
@@ -217,14 +237,16 @@ export class Approvals {
         );
       }
       const waitMs = options.waitMs === undefined ? undefined : Math.min(options.waitMs, this.#timeoutMs / 2);
-      if (waitMs !== undefined) waits.push(entry.formGone.then(() => new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), waitMs)))));
+      // With a form open too: the call does not outlive the client's patience; the form stays.
+      if (waitMs !== undefined) waits.push(new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), waitMs))));
       const outcome = await Promise.race(waits);
       if (outcome !== 'pending') return outcome;
       throw new ServerError(
         'APPROVAL_PENDING',
         `${request.tool} on ${where(request)} awaits a person's approval (${request.class}; request ${entry.info.id.slice(0, 8)}, ` +
           `expires at ${entry.info.expiresAt}): nothing was done yet. The person sees it with \`mcp-ssh-server pending\` on the server's machine ` +
-          `(or its dashboard). Once they approved it, call ${request.tool} again with the same arguments; denied, it stays refused.`,
+          `(or its dashboard), or answers the form in your client. Once it is approved, call ${request.tool} again with the same arguments (it then goes through once); ` +
+          'until then the same call waits on the same request. Denied or expired, the call is refused; making it again asks again.',
       );
     } finally {
       entry.waiters--;
@@ -243,6 +265,7 @@ export class Approvals {
       session: request.session,
       directory: request.directory ?? null,
       action,
+      shown: shown(action),
       class: request.class,
       mode: request.mode,
       commandId: isJob ? id : null,
@@ -281,12 +304,12 @@ export class Approvals {
         if (decision === 'approved-for-session') {
           let grants = this.#granted.get(request.scope);
           if (!grants) this.#granted.set(request.scope, (grants = new Map()));
-          grants.set(grantKey, by);
+          grants.set(grantKey, { by, id });
         } else if (decision === 'approved-once' && entry.waiters === 0 && !isJob) {
           // Its call already returned APPROVAL_PENDING: the same call made again goes through, once.
           let grants = this.#once.get(request.scope);
           if (!grants) this.#once.set(request.scope, (grants = new Map()));
-          grants.set(grantKey, { by, until: Date.parse(info.expiresAt) });
+          grants.set(grantKey, { by, until: Date.parse(info.expiresAt), id });
         }
         if (decision === 'approved-once' || decision === 'approved-for-session') resolveDecided(decision);
         else rejectDecided(denied(request, info, decision, by, this.#timeoutMs));
@@ -371,6 +394,14 @@ export class Approvals {
   }
 }
 
+/**
+ * What a grant is for: the tool (commands alike), the exact action, the directory it runs in (a
+ * command approved in /tmp/x is not approved after a `cd /`), and what the action does not show.
+ */
+function grantKeyOf(request: ApprovalRequest, action: string): string {
+  return [COMMAND_TOOLS.has(request.tool) ? 'command' : request.tool, request.directory ?? '', request.fingerprint ?? '', action].join('\n');
+}
+
 /** Tools that run a command: a grant for one covers the others. */
 const COMMAND_TOOLS: ReadonlySet<string> = new Set(['execute_command', 'execute_command_async', 'execute_command_on_hosts']);
 
@@ -388,6 +419,6 @@ function denied(request: ApprovalRequest, info: PendingApproval, decision: Appro
 }
 
 /** `text` as a JSON string, with bidi and other invisible format controls escaped too. */
-function shown(text: string): string {
+export function shown(text: string): string {
   return JSON.stringify(text).replace(/[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -129,7 +129,8 @@ export class AuditLog {
   /**
    * Appends the record `build` returns, built once the current turn of the event loop is over
    * (after the tool's answer has been sent), in the order of the calls: what a record needs is
-   * gathered then, not on the answer's path. A record whose build throws is left out.
+   * gathered then, not on the answer's path. A record whose build throws becomes an `audit_error`
+   * record.
    */
   appendLater(build: () => AuditFields): void {
     if (this.#fd < 0) return;
@@ -148,8 +149,9 @@ export class AuditLog {
       let fields: AuditFields;
       try {
         fields = build();
-      } catch {
-        continue;
+      } catch (error) {
+        // The record is lost, not silently: the chain says one was.
+        fields = { event: 'audit_error', message: error instanceof Error ? error.message.slice(0, 200) : 'a record could not be built' };
       }
       this.#chain(fields);
     }

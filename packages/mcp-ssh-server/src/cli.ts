@@ -38,7 +38,7 @@ const DECIDE_USAGE = `usage:
 
 function describeRequest(request: PendingApproval): string {
   const where = `${request.session}${request.directory ? ` in ${request.directory}` : ''}`;
-  return `${request.id}  ${request.tool} (${request.class}) on ${where}, expires ${request.expiresAt}\n    ${JSON.stringify(request.action)}`;
+  return `${request.id}  ${request.tool} (${request.class}) on ${where}, expires ${request.expiresAt}\n    ${request.shown}`;
 }
 
 /**
@@ -152,7 +152,15 @@ async function main(): Promise<void> {
     logger.log('info', `approvals: a person decides pending requests with \`mcp-ssh-server pending\`, \`approve <id> [--for-session]\`, \`deny <id>\` (socket ${socket.path})`);
   }
   // The dashboard (and node:http with it) loads only for --dashboard.
-  const dashboard = config.dashboard ? await (await import('./dashboard')).startDashboard({ parts, port: config.dashboard.port }) : undefined;
+  let dashboard: Awaited<ReturnType<typeof import('./dashboard').startDashboard>> | undefined;
+  try {
+    dashboard = config.dashboard ? await (await import('./dashboard')).startDashboard({ parts, port: config.dashboard.port }) : undefined;
+  } catch (error) {
+    // Nothing is left behind by a start that failed: the socket goes, the sessions close.
+    await socket?.close().catch(() => undefined);
+    await parts.close().catch(() => undefined);
+    throw error;
+  }
   let stopping = false;
   const stopWith = (stop: () => Promise<void>) => async (): Promise<void> => {
     if (stopping) return;

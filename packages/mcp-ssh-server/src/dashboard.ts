@@ -111,6 +111,10 @@ export function createDashboard(options: DashboardOptions): DashboardCore {
     }, 50);
   };
   const onJob = (event: JobEvent): void => {
+    if (event.type === 'end') {
+      clearTimeout(lastNotice.get(event.id)?.timer);
+      lastNotice.delete(event.id);
+    }
     if (event.type !== 'output') {
       stateChanged();
       send('output', { id: event.id, session: event.sessionKey, total: event.totalChars });
@@ -145,15 +149,17 @@ export function createDashboard(options: DashboardOptions): DashboardCore {
   const sessionOf = (request: IncomingMessage): BrowserSession | undefined => {
     const cookie = request.headers.cookie ?? '';
     const id = new RegExp(`(?:^|;\\s*)${COOKIE}=([A-Za-z0-9_-]+)`).exec(cookie)?.[1];
-    const session = id === undefined ? undefined : sessions.get(id);
-    if (!session || session.expires < Date.now()) return undefined;
-    return session;
+    const now = Date.now();
+    for (const [key, entry] of sessions) if (entry.expires < now) sessions.delete(key);
+    return id === undefined ? undefined : sessions.get(id);
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse, base: string, port: number): Promise<void> => {
     const full = new URL(request.url ?? '/', 'http://dashboard');
     response.setHeader('X-Content-Type-Options', 'nosniff');
     response.setHeader('Referrer-Policy', 'no-referrer');
+    // Only this machine: also under /ui of an --http server bound to another address.
+    if (!isLoopback(request.socket.remoteAddress)) return reply(response, 403, { error: 'the dashboard answers only on this machine (loopback)' });
     // DNS rebinding: a page of another site that resolves its name to 127.0.0.1 sends its own Host.
     if (!allowedHosts(port).includes(request.headers.host ?? '')) return reply(response, 403, { error: 'forbidden host' });
     const origin = request.headers.origin;
@@ -283,7 +289,11 @@ export function createDashboard(options: DashboardOptions): DashboardCore {
       response.write(': connected\n\n');
       streams.add(response);
       watchIfOpen();
-      request.on('close', () => {
+      // The stream ends with the login it was opened with.
+      const expiry = setTimeout(() => response.end(), Math.max(0, session.expires - Date.now()));
+      expiry.unref();
+      response.on('close', () => {
+        clearTimeout(expiry);
         streams.delete(response);
         watchIfOpen();
       });
@@ -316,13 +326,23 @@ export async function startDashboard(options: DashboardOptions & { readonly port
   const announce = options.announce ?? ((line: string) => process.stderr.write(`${line}\n`));
   let port = 0;
   const server: Server = createServer((request, response) => void core.handle(request, response, '', port));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8766, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (wanted: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(wanted, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  const wanted = options.port ?? 8766;
+  try {
+    await listen(wanted);
+  } catch (error) {
+    // Another server (a second client's) has the port: this one takes a free one and says which.
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || wanted === 0) throw error;
+    announce(`mcp-ssh-server dashboard: port ${wanted} is in use (another server?); using a free one`);
+    await listen(0);
+  }
   port = (server.address() as AddressInfo).port;
   announce(`mcp-ssh-server dashboard at http://127.0.0.1:${port}/: log in with ${core.loginLink('', port)} (a one-time link)`);
   return {
@@ -336,6 +356,10 @@ export async function startDashboard(options: DashboardOptions & { readonly port
         server.closeAllConnections();
       }),
   };
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 }
 
 function reply(response: ServerResponse, status: number, body: unknown): void {

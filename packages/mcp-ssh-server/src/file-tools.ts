@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JobManager } from 'ssh-async-jobs';
 import { DeviceSession, type Redactor, type ShellSession } from 'ssh-session-core';
@@ -168,7 +169,9 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
           );
         }
         const session = await sessions.session(args, confirmHostKey);
-        await approveOn(server, context, session, { host: args.host, tool: 'write_file', action: `${args.append ? 'append' : 'write'} ${bytes.length} bytes to ${args.remote_path}${args.use_sudo ? ' (with sudo)' : ''}`, class: args.use_sudo ? 'privileged' : 'change', signal: extra.signal });
+        // The content is not shown, but the grant is for these bytes only.
+        const digest = createHash('sha256').update(bytes).digest('hex');
+        await approveOn(server, context, session, { host: args.host, tool: 'write_file', action: `${args.append ? 'append' : 'write'} ${bytes.length} bytes (sha256 ${digest.slice(0, 16)}) to ${args.remote_path}${args.use_sudo ? ' (with sudo)' : ''}`, fingerprint: digest, class: args.use_sudo ? 'privileged' : 'change', signal: extra.signal });
         const written = await session.files.writeFile(args.remote_path, bytes, {
           append: args.append,
           makeDirs: args.make_dirs,

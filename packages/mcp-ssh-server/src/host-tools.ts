@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { JobManager } from 'ssh-async-jobs';
@@ -144,7 +145,9 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         const mode = args.permissions === undefined ? undefined : permissionsMode(args.permissions).mode;
         const local = await localRoots.source(args.local_path);
         const session = await sessions.session(args, confirmHostKey);
-        await approveOn(server, context, session, { host: args.host, tool: 'upload_file', action: `upload ${args.local_path} to ${args.remote_path}`, class: 'change', signal: extra.signal });
+        // The grant is for this file as it is now (its size and time of change), not whatever the path holds later.
+        const info = await stat(local);
+        await approveOn(server, context, session, { host: args.host, tool: 'upload_file', action: `upload ${args.local_path} (${info.size} bytes) to ${args.remote_path}`, fingerprint: `${local}\n${info.size}\n${info.mtimeMs}\n${info.ino}`, class: 'change', signal: extra.signal });
         const report = progressReporter(extra);
         const result = await session.files.upload(local, args.remote_path, {
           makeDirs: args.make_dirs,

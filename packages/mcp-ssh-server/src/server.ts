@@ -92,7 +92,10 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
           onJobEnd: (job: JobInfo) => {
             recorder?.end(job);
             if (!audit) return;
-            // Built after the answer is out: nothing of it is on a command's path.
+            // Built after the answer is out: nothing of it is on a command's path. What may change
+            // by then (the session closing) is taken now.
+            const dialect = dialectOf(sessions, job.sessionKey);
+            const recording = recordingOf(recorder, job.sessionKey);
             audit.appendLater(() => {
               const command = auditText(job.command);
               return {
@@ -108,8 +111,8 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
                 duration_ms: job.durationMs,
                 output_chars: job.totalChars,
                 error_code: job.error?.code ?? null,
-                class: classifyCommand(job.command, dialectOf(sessions, job.sessionKey)),
-                ...recordingOf(recorder, job.sessionKey),
+                class: classifyCommand(job.command, dialect),
+                ...recording,
               };
             });
           },
@@ -132,7 +135,7 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
       // The person deciding out of band sees each request where they watch the server (its log).
       onRequest: (request: PendingApproval) => {
         const id = request.id.slice(0, 8);
-        logger.log('info', `approval needed ${id}: ${request.tool} (${request.class}) on ${request.session}: ${JSON.stringify(request.action)}: mcp-ssh-server approve ${id} | deny ${id}`);
+        logger.log('info', `approval needed ${id}: ${request.tool} (${request.class}) on ${request.session}: ${request.shown}: mcp-ssh-server approve ${id} | deny ${id}`);
       },
       onDecision: (decision: ApprovalDecision) => {
         if (decision.decision !== 'approved-earlier') logger.log('info', `approval ${decision.id.slice(0, 8)}: ${decision.decision}${decision.by ? ` (${decision.by})` : ''}`);

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -145,7 +146,14 @@ const hostOfKey = (key: string): string => key.replace(/^[^@]*@/, '').replace(/:
 
 type ApprovalSession = { readonly key: string; readonly alias?: string; readonly createdAt?: number; readonly kind?: 'posix' | 'device'; readonly shell?: unknown };
 /** `class` may be a function: a command is classified only when the host's approval mode needs its class. */
-type ApprovalAction = { readonly host?: string | undefined; readonly tool: string; readonly action: string; readonly class: CommandClass | (() => CommandClass) };
+type ApprovalAction = {
+  readonly host?: string | undefined;
+  readonly tool: string;
+  readonly action: string;
+  readonly class: CommandClass | (() => CommandClass);
+  /** What a grant must also match that the action does not show (see ApprovalRequest.fingerprint). */
+  readonly fingerprint?: string | undefined;
+};
 
 /** The request a person must answer before `action` on `session`, or undefined when the host's approval mode lets it through. */
 async function approvalRequest(context: ApprovalContext, session: ApprovalSession, request: ApprovalAction): Promise<ApprovalRequest | undefined> {
@@ -157,7 +165,7 @@ async function approvalRequest(context: ApprovalContext, session: ApprovalSessio
   const shell = session.shell as { workingDirectory?: () => Promise<string | undefined> } | undefined;
   const directory = session.kind === 'posix' && shell?.workingDirectory ? await shell.workingDirectory().catch(() => undefined) : undefined;
   const scope = `${session.key} opened ${session.createdAt ?? 'unknown'}`;
-  return { tool: request.tool, session: session.key, scope, directory, action: request.action, class: kind, mode };
+  return { tool: request.tool, session: session.key, scope, directory, action: request.action, class: kind, mode, fingerprint: request.fingerprint };
 }
 
 /**
@@ -183,6 +191,8 @@ export async function commandApproval(
 ): Promise<((job: { readonly id: string; readonly signal: AbortSignal }) => Promise<void>) | undefined> {
   const asked = await approvalRequest(context, session, request);
   if (!asked) return undefined;
+  // Approved for the session already: no gate, the command starts at once.
+  if (context.approvals.grantedNow(asked)) return undefined;
   return async (job) => {
     await context.approvals.approve(server, asked, { id: job.id, signal: job.signal });
   };
@@ -384,7 +394,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         }
         // The job's session (alias, opening): per-host approval modes and grants apply to typed input too.
         const session = sessions.get(target.sessionKey);
-        await approveOn(server, context, { key: target.sessionKey, ...(session ? { alias: session.alias, createdAt: session.createdAt } : {}) }, { tool: 'send_input', action: typedAction(args.input_text, args.secret, target.command), class: 'change', signal: extra.signal });
+        await approveOn(server, context, { key: target.sessionKey, ...(session ? { alias: session.alias, createdAt: session.createdAt } : {}) }, { tool: 'send_input', action: typedAction(args.input_text, args.secret, target.command), fingerprint: inputFingerprint(args.input_text, args.secret), class: 'change', signal: extra.signal });
         const status = await jobs.sendInput(args.command_id, args.input_text, { secret: args.secret });
         return commandResult(status.job, status.output, null);
       }),
@@ -415,7 +425,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
         policy.checkWrite('send_input_by_session');
         policy.checkInput(args.input_text);
         const session = await sessions.existing(args);
-        await approveOn(server, context, session, { host: args.host, tool: 'send_input_by_session', action: typedAction(args.input_text, args.secret, undefined), class: 'change', signal: extra.signal });
+        await approveOn(server, context, session, { host: args.host, tool: 'send_input_by_session', action: typedAction(args.input_text, args.secret, undefined), fingerprint: inputFingerprint(args.input_text, args.secret), class: 'change', signal: extra.signal });
         const running = jobs.runningOn(session.key).filter((job) => job.state !== 'awaiting_approval');
         const inShell = running.find((job) => job.shell === 'primary');
         if (!inShell) {
@@ -676,6 +686,14 @@ export async function guard(redactor: Redactor, body: () => Promise<CallToolResu
     const message = redactor.redact(error instanceof Error ? error.message : String(error));
     return { isError: true, content: [{ type: 'text', text: `Error ${code}: ${message}` }] };
   }
+}
+
+/** A key of this process only: a grant for one secret input never matches another, and no digest of a secret can be looked up elsewhere. */
+const INPUT_KEY = randomBytes(32);
+
+/** What tells two secret inputs apart for a grant (an HMAC, never shown); nothing for text that is shown whole. */
+export function inputFingerprint(text: string, secret: boolean | undefined): string | undefined {
+  return secret ? createHmac('sha256', INPUT_KEY).update(text).digest('hex') : undefined;
 }
 
 /** What typing `text` does, for the person approving it: never a secret's characters. */

@@ -123,7 +123,7 @@ describe.skipIf(!facts)(`approvals through the server bin ${sshdSkipReason()}`, 
       server.answers.push('deny');
       const write = await server.call('write_file', { host: 'testhost', remote_path: remote('written.txt'), content: 'x' });
       expect(text(write)).toMatch(/^Error APPROVAL_DENIED/);
-      expect(server.asked.at(-1)?.message).toContain(`write 1 bytes to ${remote('written.txt')}`);
+      expect(server.asked.at(-1)?.message).toMatch(new RegExp(`write 1 bytes \\(sha256 [0-9a-f]{16}\\) to ${remote('written.txt')}`));
       expect(existsSync(remote('written.txt'))).toBe(false);
       server.answers.push('approve_once', 'approve_once');
       const asked = await server.call('execute_command', { host: 'testhost', command: "read -r -s -p 'Secret: ' s; echo \"${#s}\"", timeout: 5 });
@@ -215,6 +215,16 @@ describe.skipIf(!facts)(`approvals through the server bin ${sshdSkipReason()}`, 
       await server.call('get_command_status', { command_id: first.structuredContent?.command_id });
       const again = await server.call('execute_command', { host: 'testhost', command: `echo kept >> ${file}` });
       expect(again.structuredContent, text(again)).toMatchObject({ status: 'completed', exit_code: 0 });
+      // Started in the background, it starts at once too: never reported as waiting for a person.
+      const third = await server.call('execute_command_async', { host: 'testhost', command: `echo kept >> ${file}` });
+      expect(third.structuredContent?.status).not.toBe('awaiting_approval');
+      expect(text(third)).not.toContain("Awaiting a person's approval");
+      await server.call('execute_command', { host: 'testhost', command: 'true' });
+      // Approved in this directory only: after a cd, the same command asks again.
+      await server.call('execute_command', { host: 'testhost', command: 'cd /' });
+      const moved = await server.call('execute_command_async', { host: 'testhost', command: `echo kept >> ${file}` });
+      expect(moved.structuredContent?.status).toBe('awaiting_approval');
+      await server.call('interrupt_command_by_id', { command_id: moved.structuredContent?.command_id });
 
       // A secret the server knows never reaches the person's list, the log or the audit log.
       const secret = 'oob-Secret-4711';
@@ -242,6 +252,10 @@ describe.skipIf(!facts)(`approvals through the server bin ${sshdSkipReason()}`, 
       expect(await runCli(['approve', writeId], cliEnv)).toMatchObject({ code: 0 });
       await expect(server.call('write_file', { host: 'testhost', remote_path: target, content: 'approved later' })).resolves.toMatchObject({ structuredContent: { bytes_written: 14 } });
       expect(readFileSync(target, 'utf8')).toBe('approved later');
+      // The grant was for those bytes, once: other content of the same length asks again.
+      const swapped = await server.call('write_file', { host: 'testhost', remote_path: target, content: 'APPROVED LATER' });
+      expect(text(swapped)).toMatch(/^Error APPROVAL_PENDING/);
+      expect(readFileSync(target, 'utf8')).toBe('approved later');
 
       // Nobody answers: the request expires as denied, and the command never runs.
       const expireFrom = server.transport.stderrLength;
@@ -250,7 +264,7 @@ describe.skipIf(!facts)(`approvals through the server bin ${sshdSkipReason()}`, 
       await server.transport.stderrMatch(new RegExp(`approval ${lateId.slice(0, 8)}: expired`), expireFrom);
       const expired = await server.call('get_command_status', { command_id: lateId });
       expect(expired.structuredContent).toMatchObject({ status: 'failed', error: { code: 'APPROVAL_DENIED', message: expect.stringContaining('no answer within 6 s: the request expired') as unknown } });
-      expect(readFileSync(file, 'utf8')).toBe('once\nkept\nkept\n');
+      expect(readFileSync(file, 'utf8')).toBe('once\nkept\nkept\nkept\n');
       await server.close();
       // The socket goes with the server; the CLI then says no server runs.
       expect(existsSync(socketPath)).toBe(false);
@@ -263,7 +277,7 @@ describe.skipIf(!facts)(`approvals through the server bin ${sshdSkipReason()}`, 
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((record) => record.event === 'approval');
-    expect(decisions.map((record) => record.decision)).toEqual(['approved-once', 'denied', 'approved-for-session', 'approved-earlier', 'denied', 'withdrawn', 'approved-once', 'approved-earlier', 'expired']);
+    expect(decisions.map((record) => record.decision)).toEqual(['approved-once', 'denied', 'approved-for-session', 'approved-earlier', 'approved-earlier', 'withdrawn', 'denied', 'withdrawn', 'approved-once', 'approved-earlier', 'expired', 'expired']);
     expect(decisions[0]).toMatchObject({ tool: 'execute_command', by: `socket: ${userInfo().username}` });
     expect(readFileSync(auditLog, 'utf8')).not.toContain('oob-Secret-4711');
   });

@@ -156,7 +156,9 @@ describe.skipIf(!facts)(`the dashboard in a real browser ${sshdSkipReason()}`, (
     await page.waitForSelector('[data-history]', { timeout: 15_000 });
     const rows = await page.$$eval('[data-history]', (nodes) => nodes.map((node) => node.textContent ?? ''));
     expect(rows.some((row) => row.includes('echo second-host'))).toBe(true);
-    expect(rows.some((row) => row.includes('failed') && row.includes('denied'))).toBe(true);
+    // The denied command: its state cell says failed.
+    const cells = await page.$$eval('[data-history]', (nodes) => nodes.map((node) => [node.children[0]?.textContent ?? '', node.textContent ?? '']));
+    expect(cells.some(([state, row]) => state === 'failed' && (row ?? '').includes('/denied'))).toBe(true);
     await page.click('[data-history]');
     await page.waitForSelector('.output-row pre.out');
 

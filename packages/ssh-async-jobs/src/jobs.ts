@@ -641,9 +641,9 @@ export class JobManager {
     // Settle `ended` only after #finish ran (both hang off `done`, in this order).
     handle.done.then(job.markEnded, job.markEnded);
     job.markStarted();
-    // Interrupted or closed while its shell was opening (it had just been approved).
+    // Closed while its shell was opening (it had just been approved). An interrupt asked for
+    // meanwhile is sent by interrupt(), which waits for this start.
     if (job.endedBy !== null) shell.close();
-    else if (job.interruptRequested) void handle.interrupt().then((outcome) => (job.interrupt = outcome), () => undefined);
     return job;
   }
 

@@ -218,11 +218,16 @@ function renderApprovals(): void {
         { class: 'card', 'data-approval': request.id },
         el('div', { class: 'head' }, badge(request.class), el('span', { class: 'title' }, `${request.tool} on ${request.session}`)),
         el('div', { class: 'meta' }, `${request.directory ? `in ${request.directory} · ` : ''}expires ${when(request.expiresAt)} · id ${request.id.slice(0, 8)}`),
-        el('pre', { class: 'action' }, request.action),
+        el('pre', { class: 'action' }, visible(request.action)),
         el('div', { class: 'actions' }, button('Approve once', 'approve_once', 'approve'), button('Approve for this session', 'approve_for_session', ''), button('Deny', 'deny', 'deny')),
       );
     }),
   );
+}
+
+/** `text` with control, bidi and invisible format characters shown as \\uXXXX (newlines and tabs kept): nothing in an action hides. */
+function visible(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Reads a job's new output and shows it: in its session's terminal and, while it runs, its card. */
