@@ -186,7 +186,7 @@ export class Approvals {
     if (!Approvals.needed(request.mode, request.class)) return 'not-needed';
     const action = this.#redactor.redact(request.action);
     const grantKey = grantKeyOf(request, action);
-    const earlier = this.grantedNow(request, options.id);
+    const earlier = this.#grantedNow(request, action, grantKey, options.id);
     if (earlier) return earlier;
     // The same call made again while its request still waits: it waits on that request.
     const retried = options.id === undefined ? [...this.#pending.values()].find((entry) => entry.waiters === 0 && entry.scope === request.scope && entry.grantKey === grantKey) : undefined;
@@ -201,7 +201,10 @@ export class Approvals {
   grantedNow(request: ApprovalRequest, id?: string): 'approved-earlier' | undefined {
     if (!Approvals.needed(request.mode, request.class)) return undefined;
     const action = this.#redactor.redact(request.action);
-    const grantKey = grantKeyOf(request, action);
+    return this.#grantedNow(request, action, grantKeyOf(request, action), id);
+  }
+
+  #grantedNow(request: ApprovalRequest, action: string, grantKey: string, id: string | undefined): 'approved-earlier' | undefined {
     const earlier = (by: string | null, grantedAs: string): 'approved-earlier' => {
       this.#decided(request, action, id ?? grantedAs, 'approved-earlier', by);
       return 'approved-earlier';

@@ -315,7 +315,7 @@ export class JobManager {
       if (!options.detached) await this.#waitForJob(job, options.timeoutMs ?? DEFAULTS.timeoutMs, options.returnWhenInteractive ?? true);
       const kept = job.output.snapshot().text;
       // Still printing: an end that could be the first part of a secret is held back.
-      const shown = isActive(job.state) ? kept.slice(0, kept.length - this.#redactor.partialAtEnd(kept.slice(-Math.max(0, this.#redactor.longest - 1)))) : kept;
+      const shown = isActive(job.state) ? kept.slice(0, kept.length - this.#heldBack(kept)) : kept;
       return { job: this.#info(job), finished: isEnded(job.state), output: this.#redactor.redact(shown) };
     } finally {
       if (onAbort) options.signal?.removeEventListener('abort', onAbort);
@@ -837,7 +837,7 @@ export class JobManager {
     // Still printing: an end that could be the first part of a secret waits for the rest.
     if (live && pad > 1 && to === window.totalChars && to > from) {
       const tail = window.read(Math.max(from, to - (pad - 1)), pad - 1);
-      if (tail.nextOffset === to) to -= Math.min(to - from, this.#redactor.partialAtEnd(tail.text));
+      if (tail.nextOffset === to) to -= Math.min(to - from, this.#heldBack(tail.text));
     }
     if (pad > 0) {
       const around = window.read(Math.max(start - pad, 0), end - start + 2 * pad);
@@ -860,6 +860,12 @@ export class JobManager {
       totalChars: piece.totalChars,
       more: piece.nextOffset < piece.totalChars,
     };
+  }
+
+  /** How many characters at the end of `text` could start a known secret still arriving (they wait for the rest). */
+  #heldBack(text: string): number {
+    const longest = this.#redactor.longest;
+    return longest > 1 ? this.#redactor.partialAtEnd(text.slice(-(longest - 1))) : 0;
   }
 
   #find(id: string): Job {
