@@ -50,6 +50,10 @@ interface VendorCase {
   readonly configCommand: string;
   readonly configPrompt: string;
   readonly configExit: string;
+  /** Told apart without device_type (by prompt or version output). Default true. */
+  readonly detect?: boolean;
+  /** Its pager is one the engine answers (not `less`'s `:`). Default true. */
+  readonly pager?: boolean;
 }
 
 const CASES: readonly VendorCase[] = [
@@ -62,6 +66,11 @@ const CASES: readonly VendorCase[] = [
   { vendor: 'huawei', profile: 'huawei', hostname: 'HUAWEI', prompt: '<HUAWEI>', show: 'display current-configuration', bad: 'display bogus', failure: /Error: Unrecognized command/, configEnter: 'system-view', configCommand: 'interface GigabitEthernet0/0/1', configPrompt: '[HUAWEI-GigabitEthernet0/0/1]', configExit: 'return' },
   { vendor: 'ruckus_fastiron', profile: 'ruckus_fastiron', hostname: 'icx1', prompt: 'SSH@icx1#', show: 'show running-config', bad: 'show bogus', failure: /Invalid input -> bogus/, configEnter: 'configure terminal', configCommand: 'interface ethernet 1/1/1', configPrompt: 'SSH@icx1(config-if-e1000-1/1/1)#', configExit: 'end' },
   { vendor: 'hp_comware', profile: 'hp_comware', hostname: 'H3C', prompt: '<H3C>', show: 'display current-configuration', bad: 'display bogus', failure: /% Unrecognized command/, configEnter: 'system-view', configCommand: 'interface GigabitEthernet0/0/1', configPrompt: '[H3C-GigabitEthernet0/0/1]', configExit: 'return' },
+  { vendor: 'cisco_xr', profile: 'cisco_xr', hostname: 'edge1', prompt: 'RP/0/RP0/CPU0:edge1#', show: 'show running-config', bad: 'show bogus', failure: /% Invalid input/, configEnter: 'configure terminal', configCommand: 'interface Gi0/0/0/1', configPrompt: 'RP/0/RP0/CPU0:edge1(config-if)#', configExit: 'abort' },
+  { vendor: 'vyos', profile: 'vyos', hostname: 'edge', prompt: 'admin@edge:~$', show: 'show configuration commands', bad: 'bogus', failure: /Invalid command: \[bogus\]/, configEnter: 'configure', configCommand: 'set system ntp server 10.0.0.1', configPrompt: 'admin@edge#', configExit: 'discard\nexit', detect: false, pager: false },
+  { vendor: 'dell_os10', profile: 'dell_os10', hostname: 'OS10', prompt: 'OS10#', show: 'show running-configuration', bad: 'show bogus', failure: /% Error: Unrecognized command/, configEnter: 'configure terminal', configCommand: 'interface ethernet1/1/1', configPrompt: 'OS10(conf-if-eth1/1/1)#', configExit: 'end' },
+  { vendor: 'fortinet', profile: 'fortinet', hostname: 'FGT60E', prompt: 'FGT60E #', show: 'show', bad: 'bogus', failure: /command parse error before 'bogus'/, configEnter: 'config system interface', configCommand: 'edit port1', configPrompt: 'FGT60E (port1) #', configExit: 'abort' },
+  { vendor: 'paloalto_panos', profile: 'paloalto_panos', hostname: 'PA-VM', prompt: 'admin@PA-VM>', show: 'show config running', bad: 'show bogus', failure: /Invalid syntax/, configEnter: 'configure', configCommand: 'set deviceconfig system hostname-alias fw', configPrompt: 'admin@PA-VM#', configExit: 'revert config\nexit', pager: false, detect: false },
 ];
 
 describe.each(CASES)('DeviceSession on a fake $vendor', (c) => {
@@ -74,13 +83,13 @@ describe.each(CASES)('DeviceSession on a fake $vendor', (c) => {
     expect(result).toMatchObject({ output: config(c.hostname), exitCode: null, failure: undefined, prompt: c.prompt });
   });
 
-  it('answers the vendor pager when paging stays on, and removes it and its repaint from the output', async () => {
+  it.skipIf(c.pager === false)('answers the vendor pager when paging stays on, and removes it and its repaint from the output', async () => {
     const session = await device({ vendor: c.vendor, hostname: c.hostname, ignorePagingOff: true }, { deviceType: c.profile });
     const result = await session.run(c.show, { timeoutMs: 10_000 });
     expect(result.output).toBe(config(c.hostname));
   });
 
-  it('detects the vendor from the prompt and the version output', async () => {
+  it.skipIf(c.detect === false)('detects the vendor from the prompt and the version output', async () => {
     const session = await device({ vendor: c.vendor, hostname: c.hostname });
     expect(session.info.profile).toBe(c.profile);
     await expect(session.run(c.show, { timeoutMs: 10_000 })).resolves.toMatchObject({ output: config(c.hostname) });
@@ -305,7 +314,152 @@ describe('DeviceSession.configure', () => {
   });
 });
 
-describe('device profiles of the vendors without a fake', () => {
+interface CandidateCase {
+  readonly vendor: FakeVendor;
+  readonly hostname: string;
+  readonly show: string;
+  /** A change of two lines, and the line of it the running configuration then shows. */
+  readonly change: (value: string) => string[];
+  readonly shown: (value: string) => string;
+  readonly commit: readonly string[];
+  readonly failed: readonly (readonly [string, boolean])[];
+  readonly confirmed?: RegExp;
+  readonly confirm?: RegExp;
+  readonly compare?: string;
+}
+
+const CANDIDATE_CASES: readonly CandidateCase[] = [
+  {
+    vendor: 'cisco_xr',
+    hostname: 'edge1',
+    show: 'show running-config',
+    change: (value) => ['interface Gi0/0/0/1', `description ${value}`, 'exit'],
+    shown: (value) => `description ${value}`,
+    commit: ['commit'],
+    failed: [['commit', false], ['abort', true]],
+    confirmed: /^commit confirmed minutes 1$/,
+    confirm: /^commit$/,
+    compare: 'show commit changes diff',
+  },
+  {
+    vendor: 'arista_eos',
+    hostname: 'leaf1',
+    show: 'show running-config',
+    change: (value) => ['interface Ethernet1', `description ${value}`],
+    shown: (value) => `description ${value}`,
+    commit: ['commit'],
+    failed: [['commit', false], ['abort', true]],
+    confirmed: /^commit timer 00:01:00$/,
+    confirm: /^configure session mcp-\w+ commit$/,
+    compare: 'show session-config diffs',
+  },
+  {
+    vendor: 'vyos',
+    hostname: 'edge',
+    show: 'show configuration commands',
+    change: (value) => [`set system ntp server ${value}`, `set service ntp allow-client address ${value}`],
+    shown: (value) => `set system ntp server ${value}`,
+    commit: ['commit'],
+    failed: [['commit', false], ['discard', true]],
+    confirmed: /^commit-confirm 1$/,
+    confirm: /^confirm$/,
+    compare: 'compare',
+  },
+  {
+    vendor: 'paloalto_panos',
+    hostname: 'PA-VM',
+    show: 'show config running',
+    change: (value) => [`set deviceconfig system ntp-servers primary-ntp-server ntp-server-address ${value}`, 'set deviceconfig system timezone UTC'],
+    shown: (value) => `ntp-server-address ${value}`,
+    commit: ['validate full', 'commit'],
+    failed: [['validate full', false], ['revert config', true]],
+  },
+];
+
+describe.each(CANDIDATE_CASES)('DeviceSession.configure on a fake $vendor candidate', (c) => {
+  it('commits, and a failing commit is discarded so nothing applies', async () => {
+    const session = await device({ vendor: c.vendor, hostname: c.hostname, commitFails: /broken/ }, { deviceType: c.vendor });
+    const committed = await session.configure(c.change('10.0.0.1'), { commit: true });
+    expect(committed).toMatchObject({ ok: true, applied: true, mode: 'privileged', summary: 'committed' });
+    expect(committed.steps.map((step) => step.command)).toEqual(c.commit);
+    expect((await session.run(c.show)).output).toContain(c.shown('10.0.0.1'));
+
+    const refused = await session.configure(c.change('broken'), { commit: true });
+    expect(refused).toMatchObject({ ok: false, applied: false, mode: 'privileged' });
+    expect(refused.steps.map((step) => [step.command, step.ok])).toEqual(c.failed);
+    expect(refused.summary).toMatch(/failed; the candidate was discarded/);
+    expect((await session.run(c.show)).output).not.toContain('broken');
+    // Still a clean candidate: the next change commits alone.
+    await expect(session.configure(c.change('10.0.0.2'), { commit: true })).resolves.toMatchObject({ ok: true, applied: true });
+  });
+
+  it.skipIf(c.compare === undefined)('shows a dry run against the running configuration and applies nothing', async () => {
+    const session = await device({ vendor: c.vendor, hostname: c.hostname }, { deviceType: c.vendor });
+    const dry = await session.configure(c.change('10.0.0.3'), { dryRun: true });
+    expect(dry).toMatchObject({ ok: true, applied: false, mode: 'privileged' });
+    expect(dry.steps[0]?.command).toBe(c.compare);
+    expect(dry.compare).toContain(`+  ${c.shown('10.0.0.3').replace(/^set /, '')}`);
+    expect((await session.run(c.show)).output).not.toContain('10.0.0.3');
+  });
+
+  it.skipIf(c.confirmed === undefined)('a confirmed commit rolls back unless confirmed in time', async () => {
+    const session = await device({ vendor: c.vendor, hostname: c.hostname, minuteMs: 150 }, { deviceType: c.vendor });
+    const unconfirmed = await session.configure(c.change('10.0.0.4'), { commit: true, commitConfirmedMinutes: 1 });
+    expect(unconfirmed).toMatchObject({ ok: true, applied: true, confirmBy: 1, mode: 'privileged' });
+    expect(unconfirmed.steps.at(-1)?.command).toMatch(c.confirmed as RegExp);
+    expect((await session.run(c.show)).output).toContain(c.shown('10.0.0.4'));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await session.run(c.show)).output).not.toContain('10.0.0.4');
+
+    await session.configure(c.change('10.0.0.5'), { commit: true, commitConfirmedMinutes: 1 });
+    await expect(session.confirmCommit()).resolves.toMatchObject({ command: expect.stringMatching(c.confirm as RegExp) as unknown, ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await session.run(c.show)).output).toContain(c.shown('10.0.0.5'));
+    expect(session.info.mode).toBe('privileged');
+  });
+});
+
+describe('DeviceSession.configure, vendor specifics', () => {
+  it('Arista: without commit the lines apply at once in configure terminal (no session); a session only for commit or dry run', async () => {
+    const log: string[] = [];
+    const session = await device({ vendor: 'arista_eos', hostname: 'leaf3', log }, { deviceType: 'arista_eos' });
+    const plain = await session.configure(['interface Ethernet1', 'description direct']);
+    expect(plain).toMatchObject({ ok: true, applied: true, steps: [], summary: 'applied' });
+    expect(log).toContain('configure terminal');
+    expect(log.some((line) => line.startsWith('configure session'))).toBe(false);
+    await session.configure(['interface Ethernet1', 'description staged'], { commit: true });
+    expect(log.filter((line) => /^configure session mcp-\w+$/.test(line))).toHaveLength(1);
+    // Confirming with no timer set in this session is refused before anything is sent.
+    await expect(session.confirmCommit()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('VyOS: answers commit-confirm\'s question, and saves in config mode', async () => {
+    const log: string[] = [];
+    const session = await device({ vendor: 'vyos', hostname: 'edge', log }, { deviceType: 'vyos' });
+    const result = await session.configure(['set system ntp server 10.1.1.1'], { commit: true, commitConfirmedMinutes: 5, save: true });
+    expect(result).toMatchObject({ ok: true, applied: true, saved: true, confirmBy: 5 });
+    expect(result.steps.map((step) => step.command)).toEqual(['commit-confirm 5', 'save']);
+    // Printed only once `Proceed? [confirm]` was answered yes.
+    expect(result.steps[0]?.output).toContain('Initialized commit-confirm; 5 minutes to confirm');
+    expect(log.slice(log.indexOf('commit-confirm 5'))).toEqual(['commit-confirm 5', 'save', 'exit']);
+  });
+
+  it('FortiOS: config blocks apply at end; a failing set aborts the open blocks and leaves the CLI at its top', async () => {
+    const log: string[] = [];
+    const session = await device({ vendor: 'fortinet', hostname: 'FGT60E', rejectConfig: /alias bad/, log }, { deviceType: 'fortinet' });
+    const ok = await session.configure(['config system interface', 'edit port1', 'set alias uplink', 'next', 'end']);
+    expect(ok).toMatchObject({ ok: true, applied: true, mode: 'privileged', prompt: 'FGT60E #' });
+    expect((await session.run('show')).output).toContain('config interface / edit port1: set alias uplink');
+
+    const bad = await session.configure(['config system interface', 'edit port2', 'set alias bad', 'set status down', 'next', 'end']);
+    expect(bad).toMatchObject({ ok: false, applied: false, mode: 'privileged', notSent: ['set status down', 'next', 'end'] });
+    expect(bad.lines.at(-1)?.failure).toMatch(/value parse error/);
+    expect(log.slice(-2)).toEqual(['set alias bad', 'abort']);
+    expect((await session.run('show')).output).not.toContain('port2');
+  });
+});
+
+describe('device profile prompt patterns', () => {
   it.each([
     ['cisco_xr', 'RP/0/RP0/CPU0:edge1#', 'RP/0/RP0/CPU0:edge1(config-if)#', 'RP/0/RP0/CPU0:edge1'],
     ['vyos', 'vyos@edge:~$ ', 'vyos@edge# ', 'vyos@edge'],

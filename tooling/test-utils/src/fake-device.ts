@@ -13,7 +13,12 @@ export type FakeVendor =
   | 'mikrotik_routeros'
   | 'huawei'
   | 'hp_comware'
-  | 'ruckus_fastiron';
+  | 'ruckus_fastiron'
+  | 'cisco_xr'
+  | 'vyos'
+  | 'dell_os10'
+  | 'fortinet'
+  | 'paloalto_panos';
 
 export interface FakeDeviceSpec {
   readonly vendor: FakeVendor;
@@ -38,13 +43,16 @@ export interface FakeDeviceSpec {
   readonly pager?: string;
   /** Huawei/H3C: the login is at level 15 already, so `super` switches without asking a password. */
   readonly superWithoutPassword?: boolean;
-  /** Config lines matching this are rejected with the vendor's error (Cisco-like and Junos). */
+  /** Config lines matching this are rejected with the vendor's error. */
   readonly rejectConfig?: RegExp;
   /** Cisco: `copy running-config startup-config` asks `[confirm]` after the destination. */
   readonly saveConfirm?: boolean;
-  /** Junos: a candidate holding a line that matches fails `commit check` and `commit`. */
+  /**
+   * Candidate platforms (Junos, IOS-XR, VyOS, PAN-OS, an EOS config session): a candidate holding
+   * a line that matches fails the check and the commit.
+   */
   readonly commitFails?: RegExp;
-  /** Junos: how long one minute of `commit confirmed <minutes>` lasts here. Default 60000. */
+  /** How long one minute of a confirmed commit (or an EOS commit timer) lasts here. Default 60000. */
   readonly minuteMs?: number;
 }
 
@@ -148,7 +156,57 @@ const VENDORS: Record<FakeVendor, Vendor> = {
     invalid: (line) => `Invalid input -> ${line.split(/\s+/).slice(1).join(' ') || line}\nType ? for a list\n`,
     enable: true,
   },
+  cisco_xr: {
+    pagingOff: /^terminal length 0$/,
+    pager: ' --More-- ',
+    pagerErase: BACKSPACE_ERASE(10),
+    version: 'Cisco IOS XR Software, Version 7.3.2\nCopyright (c) 2013-2021 by Cisco Systems, Inc.\nBuild Information:\n Built By     : ingunawa\n',
+    runningConfig: /^show run(ning-config)?$/,
+    invalid: CISCO_INVALID,
+    enable: false,
+  },
+  vyos: {
+    pagingOff: /^set terminal length 0$/,
+    pager: ':',
+    pagerErase: '\r \r',
+    version: 'Version:          VyOS 1.4.0\nRelease train:    sagitta\nBuilt by:         autobuild@vyos.net\n',
+    runningConfig: /^show configuration commands$/,
+    invalid: (line) => `\n  Invalid command: [${line.split(/\s+/)[0] ?? ''}]\n\n`,
+    enable: false,
+  },
+  dell_os10: {
+    pagingOff: /^terminal length 0$/,
+    pager: '--more--',
+    pagerErase: `\r${' '.repeat(8)}\r`,
+    version: 'Dell SmartFabric OS10 Enterprise\nCopyright (c) 1999-2023 by Dell Inc. All Rights Reserved.\nOS Version: 10.5.5.1\n',
+    runningConfig: /^show run(ning-configuration)?$/,
+    invalid: () => '% Error: Unrecognized command.\n',
+    enable: false,
+  },
+  fortinet: {
+    pagingOff: /^$^/,
+    pager: '--More-- ',
+    pagerErase: `\r${' '.repeat(9)}\r`,
+    version: 'Version: FortiGate-60E v7.2.5,build1517,230606 (GA.F)\nSerial-Number: FGT60E0000000000\nOperation Mode: NAT\n',
+    runningConfig: /^show$/,
+    invalid: (line) => `command parse error before '${line.split(/\s+/)[0] ?? ''}'\nCommand fail. Return code -61\n`,
+    enable: false,
+  },
+  paloalto_panos: {
+    pagingOff: /^set cli pager off$/,
+    pager: 'lines 1-24 ',
+    pagerErase: `\r${' '.repeat(11)}\r`,
+    version: 'hostname: PA-VM\nmodel: PA-VM\nsw-version: 11.0.2\n',
+    runningConfig: /^show config running$/,
+    invalid: () => 'Invalid syntax.\n',
+    enable: false,
+  },
 };
+
+/** Vendors whose config mode holds a candidate, applied only by a commit. */
+const CANDIDATE_VENDORS: readonly FakeVendor[] = ['juniper_junos', 'cisco_xr', 'vyos', 'paloalto_panos'];
+/** Vendors with `user@host` prompts and `set` lines in an `[edit]` config mode. */
+const SET_VENDORS: readonly FakeVendor[] = ['juniper_junos', 'vyos', 'paloalto_panos'];
 
 /** Questions each vendor asks before acting, and what it prints once answered. */
 const CONFIRMS: readonly { readonly vendors: readonly FakeVendor[] | 'cisco'; readonly command: RegExp; readonly question: string; readonly key?: boolean; readonly done: string }[] = [
@@ -186,15 +244,20 @@ class DeviceCli {
   #pending: string[] = [];
   #ticker: NodeJS.Timeout | undefined;
   #questionThen: ((answer: string) => void) | undefined;
-  /** Cisco-like: config lines applied (shown after the listing by `show running-config`). */
+  /** Config lines the device runs, beyond the base listing (shown by its running-config command). */
   #applied: string[] = [];
-  /** Cisco-like: what `copy running-config startup-config` saved. */
+  /** What the save command saved. */
   #startup: string[] | undefined;
-  /** Junos: the committed configuration and the candidate being edited (`set` lines). */
-  #committed: string[] = [];
+  /** Candidate platforms: the candidate being edited (Junos and PAN-OS keep it across config mode). */
   #candidate: string[] = [];
-  /** Junos: a `commit confirmed` waiting for its confirmation, and what it rolls back to. */
+  /** Arista: the config session being edited. */
+  #session: string | undefined;
+  /** A confirmed commit (or EOS commit timer) waiting for its confirmation. */
   #confirmTimer: NodeJS.Timeout | undefined;
+  #timerSession: string | undefined;
+  /** FortiOS: the `config` and `edit` levels entered, and the `set` lines of the open edit. */
+  #forti: { readonly kind: 'config' | 'edit'; readonly name: string }[] = [];
+  #fortiPending: string[] = [];
 
   constructor(shell: FakeChannel, spec: FakeDeviceSpec) {
     this.#shell = shell;
@@ -215,6 +278,8 @@ class DeviceCli {
       }
     } else if (this.#spec.vendor === 'juniper_junos') {
       void this.#write(`Last login: Tue Nov 24 10:00:00 2026 from 10.0.0.1\n--- JUNOS 22.4R2.8 Kernel 64-bit\n`);
+    } else if (this.#spec.vendor === 'vyos') {
+      void this.#write('Welcome to VyOS!\n\n  VyOS 1.4.0 (sagitta)\n\n');
     } else if (this.#spec.vendor === 'huawei') {
       void this.#write('\nInfo: The max number of VTY users is 21, the number of current VTY users online is 1.\n');
     } else {
@@ -231,14 +296,27 @@ class DeviceCli {
         return this.#mode === 'config' || this.#mode === 'config-if' ? `\n[edit]\n${user}@${h}# ` : `${user}@${h}> `;
       case 'mikrotik_routeros':
         return `[${user}@${h}] > `;
+      case 'cisco_xr': {
+        const rp = `RP/0/RP0/CPU0:${h}`;
+        return this.#mode === 'config' ? `${rp}(config)#` : this.#mode === 'config-if' ? `${rp}(config-if)#` : `${rp}#`;
+      }
+      case 'vyos':
+        return this.#inConfig() ? `\n[edit]\n${user}@${h}# ` : `${user}@${h}:~$ `;
+      case 'paloalto_panos':
+        return this.#inConfig() ? `\n[edit]\n${user}@${h}# ` : `${user}@${h}> `;
+      case 'fortinet': {
+        const level = this.#forti.at(-1);
+        return level ? `${h} (${level.name}) # ` : `${h} # `;
+      }
       case 'ruckus_fastiron':
         return this.#mode === 'user' ? `SSH@${h}>` : this.#mode === 'privileged' ? `SSH@${h}#` : this.#mode === 'config' ? `SSH@${h}(config)#` : `SSH@${h}(config-if-e1000-1/1/1)#`;
       case 'huawei':
       case 'hp_comware':
         return this.#mode === 'config' ? `[${h}]` : this.#mode === 'config-if' ? `[${h}-GigabitEthernet0/0/1]` : `<${h}>`;
       default: {
-        const ifMode = this.#spec.vendor === 'arista_eos' ? 'config-if-Et1' : 'config-if';
-        return this.#mode === 'user' ? `${h}>` : this.#mode === 'privileged' ? `${h}#` : this.#mode === 'config' ? `${h}(config)#` : `${h}(${ifMode})#`;
+        const session = this.#session === undefined ? '' : `-s-${this.#session.slice(0, 6)}`;
+        const ifMode = this.#spec.vendor === 'arista_eos' ? `config${session}-if-Et1` : this.#spec.vendor === 'dell_os10' ? 'conf-if-eth1/1/1' : 'config-if';
+        return this.#mode === 'user' ? `${h}>` : this.#mode === 'privileged' ? `${h}#` : this.#mode === 'config' ? `${h}(config${session})#` : `${h}(${ifMode})#`;
       }
     }
   }
@@ -374,16 +452,61 @@ class DeviceCli {
     this.#command(line);
   }
 
+  #inConfig(): boolean {
+    return this.#mode === 'config' || this.#mode === 'config-if';
+  }
+
+  /** The candidate holds what the running configuration does not (or misses what it has). */
+  #changed(): boolean {
+    return this.#candidate.length !== this.#applied.length || this.#candidate.some((entry, i) => entry !== this.#applied[i]);
+  }
+
+  /** The candidate line that makes a check or a commit fail (spec.commitFails). */
+  #failing(): string | undefined {
+    return this.#spec.commitFails && this.#candidate.find((entry) => this.#spec.commitFails?.test(entry));
+  }
+
+  /** Applies the candidate; with `minutes`, rolled back unless confirmed in time. */
+  #commit(minutes?: number, session?: string): void {
+    const before = [...this.#applied];
+    this.#confirmed();
+    this.#applied = [...this.#candidate];
+    if (minutes === undefined) return;
+    this.#timerSession = session;
+    this.#confirmTimer = setTimeout(() => {
+      // Not confirmed in time: the device goes back to what it ran before.
+      this.#confirmTimer = undefined;
+      this.#applied = before;
+      this.#candidate = [...before];
+    }, minutes * (this.#spec.minuteMs ?? 60_000));
+    this.#confirmTimer.unref();
+  }
+
+  #confirmed(): void {
+    clearTimeout(this.#confirmTimer);
+    this.#confirmTimer = undefined;
+    this.#timerSession = undefined;
+  }
+
+  /** A config line stored where this mode keeps it: the candidate, or the running configuration. */
+  #store(line: string, candidate: boolean): void {
+    const removed = /^(?:no|delete|unset) (.+)$/.exec(line)?.[1];
+    const target = candidate ? this.#candidate : this.#applied;
+    const kept = removed !== undefined && removed !== 'shutdown' ? target.filter((entry) => entry !== removed && !entry.startsWith(`set ${removed}`)) : [...target, line];
+    if (candidate) this.#candidate = kept;
+    else this.#applied = kept;
+  }
+
   #command(line: string): void {
     const v = this.#vendor;
     const vendor = this.#spec.vendor;
-    const cisco = !['juniper_junos', 'mikrotik_routeros', 'huawei', 'hp_comware'].includes(vendor);
+    const cisco = ['cisco_ios', 'cisco_nxos', 'cisco_asa', 'arista_eos', 'ruckus_fastiron', 'cisco_xr', 'dell_os10'].includes(vendor);
     const vrp = vendor === 'huawei' || vendor === 'hp_comware';
     if (v.pagingOff.test(line)) {
       if (!this.#spec.ignorePagingOff) this.#paging = false;
       return this.#reply('');
     }
-    if (/^(terminal width \d+|set cli screen-width \d+|set cli complete-on-space off)$/.test(line)) return this.#reply('');
+    if (/^(terminal width \d+|set cli screen-width \d+|set cli complete-on-space off|set terminal width \d+|set cli terminal width \d+)$/.test(line)) return this.#reply('');
     if (cisco && line === 'enable' && v.enable) {
       if (this.#mode !== 'user') return this.#reply('');
       this.#state = 'password';
@@ -406,10 +529,10 @@ class DeviceCli {
       return this.#reply('');
     }
     if (/^(show|display) version$/.test(line) || (vendor === 'mikrotik_routeros' && line === '/system resource print')) return this.#reply(v.version);
-    if (v.runningConfig.test(line)) {
+    if ((vendor === 'fortinet' && line === 'get system status') || (vendor === 'paloalto_panos' && line === 'show system info')) return this.#reply(v.version);
+    if (v.runningConfig.test(line) && !(vendor === 'fortinet' && this.#forti.length > 0)) {
       if (cisco && this.#mode === 'user') return this.#reply(v.invalid(line));
-      const extra = vendor === 'juniper_junos' ? this.#committed : cisco ? this.#applied : [];
-      return this.#reply([...fakeConfigLines(this.#hostname), ...extra].join('\n'));
+      return this.#reply([...fakeConfigLines(this.#hostname), ...this.#applied].join('\n'));
     }
     if (cisco && line === 'show startup-config') return this.#reply((this.#startup ?? ['startup-config is not present']).join('\n'));
     const json = /^(show \S.*?) \| (?:json|display json)$/.exec(line);
@@ -435,111 +558,9 @@ class DeviceCli {
       this.#ticker = setInterval(() => void this.#write(`reply ${++n} from ${line.split(' ')[1] ?? ''}\n`), 100);
       return;
     }
-    if (cisco && line === 'copy running-config startup-config') {
-      if (this.#mode === 'user') return this.#reply(v.invalid(line));
-      const save = (): void => {
-        this.#startup = [...fakeConfigLines(this.#hostname), ...this.#applied];
-        this.#reply('Building configuration...\n[OK]');
-      };
-      this.#ask('Destination filename [startup-config]? ', () => {
-        if (!this.#spec.saveConfirm) return save();
-        this.#ask('Overwrite the previous NVRAM configuration?[confirm]', (answer) => (answer === '' || /^y/i.test(answer) ? save() : this.#reply('%Aborted')));
-      });
-      return;
-    }
-    if (cisco) {
-      if (/^conf(igure)?( t(erminal)?)?$/.test(line)) {
-        if (this.#mode === 'user') return this.#reply(v.invalid(line));
-        this.#mode = 'config';
-        return this.#reply('Enter configuration commands, one per line.  End with CNTL/Z.');
-      }
-      if (this.#mode === 'config' || this.#mode === 'config-if') {
-        if (/^interface \S+/.test(line)) {
-          this.#mode = 'config-if';
-          return this.#reply('');
-        }
-        const rename = /^hostname (\S+)$/.exec(line);
-        if (rename?.[1]) {
-          this.#hostname = rename[1];
-          return this.#reply('');
-        }
-        if (line === 'end') {
-          this.#mode = 'privileged';
-          return this.#reply('');
-        }
-        if (line === 'exit') {
-          this.#mode = this.#mode === 'config-if' ? 'config' : 'privileged';
-          return this.#reply('');
-        }
-        if (this.#spec.rejectConfig?.test(line)) return this.#reply(v.invalid(line));
-        if (/^(description|ip address|shutdown|no shutdown|logging|ntp server|snmp-server|banner|ip route|no )\b/.test(line)) {
-          const removed = /^no (.+)$/.exec(line)?.[1];
-          if (removed !== undefined && removed !== 'shutdown') this.#applied = this.#applied.filter((applied) => applied !== removed);
-          else this.#applied.push(line);
-          return this.#reply('');
-        }
-      }
-    }
-    if (vendor === 'juniper_junos') {
-      if (line === 'configure') {
-        this.#mode = 'config';
-        return this.#reply('Entering configuration mode');
-      }
-      if (this.#mode === 'config') {
-        const set = /^set (.+)$/.exec(line)?.[0];
-        if (set !== undefined) {
-          if (this.#spec.rejectConfig?.test(line)) return this.#reply(v.invalid(line));
-          this.#candidate.push(set);
-          return this.#reply('');
-        }
-        const deleted = /^delete (.+)$/.exec(line)?.[1];
-        if (deleted !== undefined) {
-          this.#candidate = this.#candidate.filter((entry) => !entry.startsWith(`set ${deleted}`));
-          return this.#reply('');
-        }
-        if (line === 'show | compare') {
-          const added = this.#candidate.filter((entry) => !this.#committed.includes(entry)).map((entry) => `+  ${entry.slice(4)}`);
-          const gone = this.#committed.filter((entry) => !this.#candidate.includes(entry)).map((entry) => `-  ${entry.slice(4)}`);
-          return this.#reply(added.length + gone.length === 0 ? '' : ['[edit]', ...gone, ...added].join('\n'));
-        }
-        const failing = this.#spec.commitFails && this.#candidate.find((entry) => this.#spec.commitFails?.test(entry));
-        if (line === 'commit check') {
-          return this.#reply(failing ? `[edit]\n  '${failing.slice(4)}'\n    error: mandatory statement missing\nerror: configuration check-out failed` : 'configuration check succeeds');
-        }
-        const confirmed = /^commit confirmed (\d+)$/.exec(line);
-        if (line === 'commit' || confirmed) {
-          if (failing) return this.#reply(`[edit]\n  '${failing.slice(4)}'\n    error: mandatory statement missing\nerror: configuration check-out failed\nerror: commit failed: (missing statements)`);
-          const before = [...this.#committed];
-          clearTimeout(this.#confirmTimer);
-          this.#confirmTimer = undefined;
-          this.#committed = [...this.#candidate];
-          if (!confirmed) return this.#reply('commit complete');
-          const minutes = Number(confirmed[1]);
-          this.#confirmTimer = setTimeout(() => {
-            // Not confirmed in time: the device goes back to what it ran before.
-            this.#confirmTimer = undefined;
-            this.#committed = before;
-            this.#candidate = [...before];
-          }, minutes * (this.#spec.minuteMs ?? 60_000));
-          this.#confirmTimer.unref();
-          return this.#reply(`commit confirmed will be automatically rolled back in ${minutes} minutes unless confirmed\ncommit complete`);
-        }
-        if (line === 'rollback 0') {
-          this.#candidate = [...this.#committed];
-          return this.#reply('load complete');
-        }
-        if (line === 'exit configuration-mode' || line === 'exit') {
-          const leave = (): void => {
-            this.#mode = 'privileged';
-            this.#reply('Exiting configuration mode');
-          };
-          const changed = this.#candidate.length !== this.#committed.length || this.#candidate.some((entry, i) => entry !== this.#committed[i]);
-          if (!changed) return leave();
-          this.#ask('The configuration has been changed but not committed\nExit with uncommitted changes? [yes,no] (yes) ', (answer) => (/^(?:y|yes|)$/i.test(answer.trim()) ? leave() : this.#reply('')));
-          return;
-        }
-      }
-    }
+    if (cisco) return this.#cisco(line);
+    if (SET_VENDORS.includes(vendor)) return this.#setStyle(line);
+    if (vendor === 'fortinet') return this.#fortinet(line);
     if (vrp) {
       if (line === 'system-view') {
         this.#mode = 'config';
@@ -571,4 +592,245 @@ class DeviceCli {
     }
     return this.#reply(v.invalid(line));
   }
+
+  /** The Cisco-style CLIs: config terminal, IOS-XR's candidate (commit, abort), Arista config sessions. */
+  #cisco(line: string): void {
+    const v = this.#vendor;
+    const vendor = this.#spec.vendor;
+    const xr = vendor === 'cisco_xr';
+    const save = (): void => {
+      this.#startup = [...fakeConfigLines(this.#hostname), ...this.#applied];
+      this.#reply(vendor === 'dell_os10' ? '' : 'Building configuration...\n[OK]');
+    };
+    if (line === 'copy running-config startup-config') {
+      if (this.#mode === 'user') return this.#reply(v.invalid(line));
+      this.#ask('Destination filename [startup-config]? ', () => {
+        if (!this.#spec.saveConfirm) return save();
+        this.#ask('Overwrite the previous NVRAM configuration?[confirm]', (answer) => (answer === '' || /^y/i.test(answer) ? save() : this.#reply('%Aborted')));
+      });
+      return;
+    }
+    if (line === 'write memory' && vendor !== 'cisco_xr' && this.#mode !== 'user') return save();
+    const sessionCommit = vendor === 'arista_eos' ? /^configure session (\S+) commit$/.exec(line) : null;
+    if (sessionCommit) {
+      // Confirms a commit timer from outside the session.
+      if (this.#confirmTimer === undefined || this.#timerSession !== sessionCommit[1]) return this.#reply(`% No pending commit timer for session ${sessionCommit[1] ?? ''}`);
+      this.#confirmed();
+      return this.#reply('');
+    }
+    const session = vendor === 'arista_eos' ? /^configure session (\S+)$/.exec(line) : null;
+    if (session?.[1]) {
+      if (this.#mode === 'user') return this.#reply(v.invalid(line));
+      this.#session = session[1];
+      this.#candidate = [...this.#applied];
+      this.#mode = 'config';
+      return this.#reply('');
+    }
+    if (/^conf(igure)?( t(erminal)?)?$/.test(line)) {
+      if (this.#mode === 'user') return this.#reply(v.invalid(line));
+      if (this.#inConfig()) return this.#reply(v.invalid(line));
+      this.#mode = 'config';
+      if (xr) this.#candidate = [...this.#applied];
+      return this.#reply(xr ? '' : 'Enter configuration commands, one per line.  End with CNTL/Z.');
+    }
+    if (!this.#inConfig()) return this.#reply(v.invalid(line));
+    const candidate = xr || this.#session !== undefined;
+    if (/^interface \S+/.test(line)) {
+      this.#mode = 'config-if';
+      return this.#reply('');
+    }
+    const rename = /^hostname (\S+)$/.exec(line);
+    if (rename?.[1]) {
+      this.#hostname = rename[1];
+      return this.#reply('');
+    }
+    const leave = (): void => {
+      this.#mode = 'privileged';
+      this.#session = undefined;
+    };
+    if (candidate) {
+      const failed = this.#failing();
+      const xrConfirmed = xr ? /^commit confirmed minutes (\d+)$/.exec(line) : null;
+      const timer = !xr ? /^commit timer (\d\d):(\d\d):(\d\d)$/.exec(line) : null;
+      if (line === 'commit' || xrConfirmed || timer) {
+        if (failed) {
+          return this.#reply(
+            xr
+              ? "% Failed to commit one or more configuration items during a pseudo-atomic operation. All changes made have been reverted. Please issue 'show configuration failed [inheritance]' from this session to view the errors"
+              : `% Failed to commit session ${this.#session ?? ''}: invalid configuration: ${failed}`,
+          );
+        }
+        const minutes = xrConfirmed ? Number(xrConfirmed[1]) : timer ? Number(timer[1]) * 60 + Number(timer[2]) + Number(timer[3]) / 60 : undefined;
+        // IOS-XR: a plain commit of nothing new confirms a confirmed one.
+        if (xr && line === 'commit' && !this.#changed() && this.#confirmTimer !== undefined) {
+          this.#confirmed();
+          return this.#reply('');
+        }
+        this.#commit(minutes, this.#session);
+        if (!xr) leave();
+        return this.#reply('');
+      }
+      if (line === 'abort') {
+        this.#candidate = [...this.#applied];
+        leave();
+        return this.#reply('');
+      }
+      if ((xr && line === 'show commit changes diff') || (!xr && line === 'show session-config diffs')) {
+        const added = this.#candidate.filter((entry) => !this.#applied.includes(entry));
+        const gone = this.#applied.filter((entry) => !this.#candidate.includes(entry));
+        if (added.length + gone.length === 0) return this.#reply(xr ? '% No such configuration item(s)' : '');
+        const header = xr ? ['Building configuration...', '!! IOS XR Configuration 7.3.2'] : ['--- system:/running-config', `+++ session:/${this.#session ?? ''}-session-config`, '@@ -1 +1 @@'];
+        return this.#reply([...header, ...gone.map((entry) => `-  ${entry}`), ...added.map((entry) => `+  ${entry}`), ...(xr ? ['end'] : [])].join('\n'));
+      }
+      if (xr && line === 'end' && this.#changed()) {
+        this.#ask('Uncommitted changes found, commit them before exiting(yes/no/cancel)? [cancel]:', (answer) => {
+          const said = answer.trim().toLowerCase();
+          if (said === 'yes') this.#commit();
+          if (said === 'no') this.#candidate = [...this.#applied];
+          if (said === 'yes' || said === 'no') leave();
+          this.#reply('');
+        });
+        return;
+      }
+    }
+    if (line === 'end') {
+      // An EOS session left by `end` stays pending, uncommitted.
+      leave();
+      return this.#reply('');
+    }
+    if (line === 'exit') {
+      if (this.#mode === 'config-if') this.#mode = 'config';
+      else leave();
+      return this.#reply('');
+    }
+    if (this.#spec.rejectConfig?.test(line)) return this.#reply(v.invalid(line));
+    if (/^(description|ip address|shutdown|no shutdown|logging|ntp server|snmp-server|banner|ip route|no )\b/.test(line)) {
+      this.#store(line, candidate);
+      return this.#reply('');
+    }
+    return this.#reply(v.invalid(line));
+  }
+
+  /** Junos, VyOS, PAN-OS: `configure`, `set`/`delete` lines in a candidate, check, commit, rollback. */
+  #setStyle(line: string): void {
+    const v = this.#vendor;
+    const vendor = this.#spec.vendor;
+    if (line === 'configure') {
+      if (this.#inConfig()) return this.#reply(v.invalid(line));
+      this.#mode = 'config';
+      if (vendor === 'vyos') this.#candidate = [...this.#applied];
+      return this.#reply(vendor === 'vyos' ? '' : 'Entering configuration mode');
+    }
+    if (!this.#inConfig()) return this.#reply(v.invalid(line));
+    const set = /^(?:set|delete) (.+)$/.exec(line);
+    if (set?.[1] !== undefined) {
+      if (this.#spec.rejectConfig?.test(line)) {
+        if (vendor === 'vyos') return this.#reply(`\n  Configuration path: [${set[1]}] is not valid\n  ${line.startsWith('set') ? 'Set' : 'Delete'} failed\n`);
+        return this.#reply(v.invalid(line));
+      }
+      this.#store(line, true);
+      return this.#reply('');
+    }
+    const failing = this.#failing()?.replace(/^set /, '');
+    const compare = { juniper_junos: 'show | compare', vyos: 'compare' }[vendor as string];
+    if (line === compare) {
+      const added = this.#candidate.filter((entry) => !this.#applied.includes(entry)).map((entry) => `+  ${entry.slice(4)}`);
+      const gone = this.#applied.filter((entry) => !this.#candidate.includes(entry)).map((entry) => `-  ${entry.slice(4)}`);
+      if (added.length + gone.length === 0) return this.#reply(vendor === 'vyos' ? 'No changes between working and active configurations.' : '');
+      return this.#reply(['[edit]', ...gone, ...added].join('\n'));
+    }
+    const check = { juniper_junos: 'commit check', paloalto_panos: 'validate full' }[vendor as string];
+    if (line === check) {
+      if (vendor === 'paloalto_panos') return this.#reply(failing ? `Validation Error:\n ${failing} is invalid\nvalidation failed` : 'Validation succeeded');
+      return this.#reply(failing ? `[edit]\n  '${failing}'\n    error: mandatory statement missing\nerror: configuration check-out failed` : 'configuration check succeeds');
+    }
+    const confirmed = vendor === 'juniper_junos' ? /^commit confirmed (\d+)$/.exec(line) : vendor === 'vyos' ? /^commit-confirm (\d+)$/.exec(line) : null;
+    if (line === 'commit' || confirmed) {
+      if (failing) {
+        if (vendor === 'vyos') return this.#reply(`\n[ ${failing} ]\nVyOS error: mandatory statement missing\n\n[[${failing}]] failed\nCommit failed`);
+        if (vendor === 'paloalto_panos') return this.#reply(`Commit job 7 is in progress. Use Ctrl+C to return to command prompt\nValidation Error:\n ${failing} is invalid\nCommit failed`);
+        return this.#reply(`[edit]\n  '${failing}'\n    error: mandatory statement missing\nerror: configuration check-out failed\nerror: commit failed: (missing statements)`);
+      }
+      const minutes = confirmed ? Number(confirmed[1]) : undefined;
+      if (vendor === 'vyos' && minutes !== undefined) {
+        this.#ask(`commit-confirm will automatically reboot in ${minutes} minutes unless confirmed\nProceed? [confirm]`, (answer) => {
+          if (!/^(?:y|yes|)$/i.test(answer.trim())) return this.#reply('commit-confirm canceled');
+          this.#commit(minutes);
+          this.#reply(`Initialized commit-confirm; ${minutes} minutes to confirm before rollback`);
+        });
+        return;
+      }
+      this.#commit(minutes);
+      if (vendor === 'vyos') return this.#reply('');
+      if (vendor === 'paloalto_panos') return this.#reply('Commit job 7 is in progress. Use Ctrl+C to return to command prompt\n...55%...100%\nConfiguration committed successfully');
+      return this.#reply(minutes === undefined ? 'commit complete' : `commit confirmed will be automatically rolled back in ${minutes} minutes unless confirmed\ncommit complete`);
+    }
+    if (vendor === 'vyos' && line === 'confirm') {
+      if (this.#confirmTimer === undefined) return this.#reply('No confirmation required');
+      this.#confirmed();
+      return this.#reply('');
+    }
+    const discard = { juniper_junos: 'rollback 0', vyos: 'discard', paloalto_panos: 'revert config' }[vendor as string];
+    if (line === discard) {
+      this.#candidate = [...this.#applied];
+      return this.#reply(vendor === 'juniper_junos' ? 'load complete' : vendor === 'vyos' ? '  Changes have been discarded' : '');
+    }
+    if (vendor === 'vyos' && line === 'save') {
+      this.#startup = [...this.#applied];
+      return this.#reply("Saving configuration to '/config/config.boot'...\nDone");
+    }
+    if (line === 'exit configuration-mode' || line === 'exit') {
+      const leave = (): void => {
+        this.#mode = 'privileged';
+        this.#reply(vendor === 'juniper_junos' ? 'Exiting configuration mode' : vendor === 'vyos' ? 'exit' : '');
+      };
+      if (!this.#changed() || vendor === 'paloalto_panos') return leave();
+      if (vendor === 'vyos') return this.#reply("Cannot exit: configuration modified.\nUse 'exit discard' to discard the changes and exit.");
+      this.#ask('The configuration has been changed but not committed\nExit with uncommitted changes? [yes,no] (yes) ', (answer) => (/^(?:y|yes|)$/i.test(answer.trim()) ? leave() : this.#reply('')));
+      return;
+    }
+    return this.#reply(v.invalid(line));
+  }
+
+  /** FortiOS: `config` / `edit` levels; `set` lines apply at `next` or `end`; `abort` drops them. */
+  #fortinet(line: string): void {
+    const v = this.#vendor;
+    const enter = /^(config|edit) (.+)$/.exec(line);
+    if (enter?.[1] && enter[2]) {
+      if (enter[1] === 'edit' && this.#forti.at(-1)?.kind !== 'config') return this.#reply(v.invalid(line));
+      this.#forti.push({ kind: enter[1] as 'config' | 'edit', name: enter[1] === 'config' ? (enter[2].split(/\s+/).at(-1) as string) : enter[2].replace(/^"|"$/g, '') });
+      this.#mode = 'config';
+      return this.#reply('');
+    }
+    if (this.#forti.length === 0) return this.#reply(v.invalid(line));
+    const path = (): string => this.#forti.map((level) => `${level.kind} ${level.name}`).join(' / ');
+    if (/^(set|unset) \S+/.test(line)) {
+      if (this.#spec.rejectConfig?.test(line)) return this.#reply(`value parse error before '${line.split(/\s+/).at(-1) ?? ''}'\nCommand fail. Return code -651`);
+      this.#fortiPending.push(`${path()}: ${line}`);
+      return this.#reply('');
+    }
+    const pop = (kind: 'config' | 'edit'): void => {
+      this.#applied.push(...this.#fortiPending);
+      this.#fortiPending = [];
+      while (this.#forti.length > 0) if (this.#forti.pop()?.kind === kind) break;
+      if (this.#forti.length === 0) this.#mode = 'privileged';
+    };
+    if (line === 'next') {
+      if (this.#forti.at(-1)?.kind !== 'edit') return this.#reply(v.invalid(line));
+      pop('edit');
+      return this.#reply('');
+    }
+    if (line === 'end') {
+      pop('config');
+      return this.#reply('');
+    }
+    if (line === 'abort') {
+      this.#fortiPending = [];
+      while (this.#forti.length > 0) if (this.#forti.pop()?.kind === 'config') break;
+      if (this.#forti.length === 0) this.#mode = 'privileged';
+      return this.#reply('');
+    }
+    return this.#reply(v.invalid(line));
+  }
+
 }

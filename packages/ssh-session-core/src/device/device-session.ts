@@ -180,6 +180,9 @@ export class DeviceSession {
   /** A `super` was accepted where the prompt cannot show it (Huawei, H3C). */
   #elevated = false;
 
+  /** The config session whose commit timer runs (EOS), for {@link confirmCommit}. */
+  #confirmSession: string | undefined;
+
   private constructor(connection: SshConnection, options: DeviceSessionOptions, profile: DeviceProfile) {
     this.#connection = connection;
     this.#options = options;
@@ -311,7 +314,8 @@ export class DeviceSession {
       if (/[\0-\x08\x0b-\x1f\x7f]/.test(line)) throw new SshSessionError('INVALID_ARGUMENT', `configuration line ${JSON.stringify(line)} contains a control character`);
     }
     const profile = this.#profile;
-    const candidate = profile.candidate;
+    // EOS: a config session only for a commit or a dry run; `configure terminal` otherwise.
+    const candidate = profile.candidate && (!profile.candidate.optional || options.commit || options.dryRun) ? profile.candidate : undefined;
     if ((options.commit || options.dryRun) && !candidate) {
       throw new SshSessionError('INVALID_ARGUMENT', `${profile.name} applies each line at once (no candidate configuration): leave out ${options.commit ? 'commit' : 'dry_run'}`);
     }
@@ -329,10 +333,15 @@ export class DeviceSession {
         return done;
       };
       const inConfig = (): boolean => this.#mode === 'config';
-      if (profile.configMode && !inConfig()) {
-        const entered = await this.#exchange(profile.configMode.enter, Date.now() + lineMs);
+      const session = `mcp-${Date.now().toString(36)}`;
+      const fill = (command: string, minutes?: number): string => fillCommand(command, session, minutes);
+      const enter = candidate?.enter === undefined ? profile.configMode?.enter : fill(candidate.enter);
+      // A config session is entered even from config mode (it is a mode of its own).
+      if (enter !== undefined && (!inConfig() || candidate?.enter !== undefined)) {
+        if (candidate?.enter !== undefined && inConfig() && profile.configMode) await this.#exchange(profile.configMode.exit, Date.now() + lineMs);
+        const entered = await this.#exchange(enter, Date.now() + lineMs);
         if (entered.failure !== undefined || (profile.modes.config && !inConfig())) {
-          throw new SshSessionError('CONFIG_FAILED', `${profile.configMode.enter} did not enter configuration mode: ${JSON.stringify((entered.failure ?? entered.output.trim()).slice(-200) || this.#prompt)}`, {
+          throw new SshSessionError('CONFIG_FAILED', `${enter} did not enter configuration mode: ${JSON.stringify((entered.failure ?? entered.output.trim()).slice(-200) || this.#prompt)}`, {
             details: { prompt: this.#prompt },
           });
         }
@@ -349,6 +358,8 @@ export class DeviceSession {
         }
       }
       const notSent = failedAt < 0 ? [] : wanted.slice(failedAt + 1);
+      const blocks = profile.configBlocks;
+      for (let open = 0; blocks && inConfig() && open < 16; open++) await this.#exchange(failedAt < 0 ? blocks.end : blocks.abort, Date.now() + lineMs);
       let applied = failedAt < 0 && !candidate;
       let confirmBy: number | null = null;
       let compare: string | null = null;
@@ -365,9 +376,10 @@ export class DeviceSession {
         } else if (options.commit) {
           const check = candidate.check ? await step(candidate.check, candidate.failure) : undefined;
           const minutes = options.commitConfirmedMinutes;
-          const command = minutes !== undefined && candidate.confirmed ? candidate.confirmed.replace('{minutes}', String(minutes)) : candidate.commit;
+          const command = minutes !== undefined && candidate.confirmed ? fill(candidate.confirmed, minutes) : candidate.commit;
           if (minutes !== undefined && !candidate.confirmed) throw new SshSessionError('INVALID_ARGUMENT', `${profile.name} has no confirmed commit`);
-          const committed = check && !check.ok ? undefined : await step(command, candidate.failure);
+          const answers = minutes !== undefined ? candidate.confirmedAnswers : undefined;
+          const committed = check && !check.ok ? undefined : await step(command, candidate.failure, answers);
           if (!committed?.ok) {
             ok = false;
             await step(candidate.discard);
@@ -375,6 +387,7 @@ export class DeviceSession {
           } else {
             applied = true;
             confirmBy = minutes ?? null;
+            if (minutes !== undefined) this.#confirmSession = session;
             summary = minutes === undefined ? 'committed' : `committed; the device rolls it back in ${minutes} minute(s) unless it is confirmed (confirm_commit)`;
           }
         } else {
@@ -383,12 +396,15 @@ export class DeviceSession {
           summary = 'the candidate was discarded: pass commit to apply it, or dry_run to see it against the running configuration';
         }
       } else {
-        summary = failedAt < 0 ? 'applied' : `line ${failedAt + 1} of ${wanted.length} failed; the lines before it are applied (this platform has no candidate to discard), the ${notSent.length} after it were not sent`;
+        const before = blocks
+          ? `the blocks closed before it are applied, the open ones were closed with ${blocks.abort} (what they set is dropped)`
+          : 'the lines before it are applied (this platform has no candidate to discard)';
+        summary = failedAt < 0 ? 'applied' : `line ${failedAt + 1} of ${wanted.length} failed; ${before}, the ${notSent.length} after it were not sent`;
       }
       let saved = false;
       const save = profile.save;
       if (options.save && save && ok && applied && save.inConfig && inConfig()) saved = (await step(save.command, undefined, save.answers)).ok;
-      if (profile.configMode && inConfig()) await this.#exchange(profile.configMode.exit, Date.now() + lineMs, this.#answering([{ pattern: /uncommitted changes\?.*\(yes\)\s*$|\[yes,no\]\s*\(yes\)\s*$/i, answer: 'yes' }]));
+      if (profile.configMode && inConfig()) await this.#exchange(profile.configMode.exit, Date.now() + lineMs, this.#answering(profile.candidate?.exitAnswers ?? []));
       if (options.save && save && ok && applied && !save.inConfig) saved = (await step(save.command, undefined, save.answers)).ok;
       if (options.save && ok && applied && !saved) {
         ok = false;
@@ -407,16 +423,23 @@ export class DeviceSession {
   async confirmCommit(options: { readonly timeoutMs?: number } = {}): Promise<ConfigStepResult> {
     const candidate = this.#profile.candidate;
     if (!candidate?.confirm) throw new SshSessionError('INVALID_ARGUMENT', `${this.#profile.name} has no confirmed commits to confirm`);
+    const session = this.#confirmSession;
+    if (candidate.confirm.includes('{session}') && session === undefined) {
+      throw new SshSessionError('INVALID_ARGUMENT', `no confirmed commit was made in this session: ${this.#profile.name} confirms a commit timer in the config session that set it`);
+    }
+    const command = fillCommand(candidate.confirm, session ?? '');
     const ms = options.timeoutMs ?? 30_000;
     return this.#exclusive(async () => {
       if (this.#needsEnable()) await this.#enable();
       const config = this.#profile.configMode;
-      if (config && this.#mode !== 'config') await this.#exchange(config.enter, Date.now() + ms);
-      const result = await this.#exchange(candidate.confirm as string, Date.now() + ms);
+      if (config && this.#mode !== 'config' && !candidate.confirmInExec) await this.#exchange(config.enter, Date.now() + ms);
+      if (config && this.#mode === 'config' && candidate.confirmInExec) await this.#exchange(config.exit, Date.now() + ms);
+      const result = await this.#exchange(command, Date.now() + ms);
       const failure = result.failure ?? candidate.failure.exec(result.output)?.[0]?.trim();
-      if (config && this.#mode === 'config') await this.#exchange(config.exit, Date.now() + ms);
-      if (failure !== undefined) throw new SshSessionError('CONFIG_FAILED', `${candidate.confirm} failed: ${failure}`, { details: { output: result.output } });
-      return { command: candidate.confirm as string, output: result.output, ok: true };
+      if (config && this.#mode === 'config') await this.#exchange(config.exit, Date.now() + ms, this.#answering(candidate.exitAnswers ?? []));
+      if (failure !== undefined) throw new SshSessionError('CONFIG_FAILED', `${command} failed: ${failure}`, { details: { output: result.output } });
+      this.#confirmSession = undefined;
+      return { command, output: result.output, ok: true };
     });
   }
 
@@ -554,6 +577,8 @@ export class DeviceSession {
     const seen = `prompt ${JSON.stringify(line)}`;
     if (candidates.length === 1 && !candidates[0]?.versionCommand) return { profile: (candidates[0] as DeviceProfile).name, by: 'prompt', evidence: seen };
     if (candidates.length === 0 || this.#options.probeVersion === false) return this.#byShape(line, this.#options.probeVersion === false ? 'no version probe' : undefined);
+    // The probe is sent at the prompt as a candidate reads it (FortiOS `FGT60E #` is no generic prompt).
+    this.#profile = candidates.find((profile) => profile.basePrompt.test(line)) ?? this.#profile;
     this.#adopt(line);
     const command = candidates.find((profile) => profile.versionCommand)?.versionCommand ?? 'show version';
     const version = await this.#exchange(command, deadline).catch(() => undefined);
@@ -957,4 +982,11 @@ class DeviceCommandImpl implements DeviceCommand {
     this.awaitingInput = undefined;
     this.#listeners.clear();
   }
+}
+
+/** A profile command with its placeholders filled: `{session}`, `{minutes}`, `{hms}` (`hh:mm:ss`). */
+function fillCommand(command: string, session: string, minutes?: number): string {
+  const m = minutes ?? 0;
+  const hms = `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}:00`;
+  return command.replaceAll('{session}', session).replaceAll('{minutes}', String(m)).replaceAll('{hms}', hms);
 }

@@ -40,23 +40,46 @@ export interface DeviceProfile {
   };
   readonly configMode?: { readonly enter: string; readonly exit: string };
   /**
+   * No config mode to enter, but config blocks the lines open themselves (FortiOS `config system
+   * interface` … `end`): after a change, blocks still open are closed with `end` (applying what
+   * the lines set), or after a failing line with `abort` (dropping it), so the CLI is left at its top.
+   */
+  readonly configBlocks?: { readonly end: string; readonly abort: string };
+  /**
    * A candidate configuration (Junos, IOS-XR, PAN-OS, VyOS): what is typed in config mode applies
-   * only when committed. `{minutes}` in `confirmed` is the caller's number.
+   * only when committed. In the commands, `{minutes}` is the caller's number of minutes, `{hms}`
+   * the same as `hh:mm:ss`, and `{session}` the config session's name.
    */
   readonly candidate?: {
+    /**
+     * Used only when a commit or a dry run is asked (Arista EOS config sessions); otherwise lines
+     * apply at once in the plain config mode.
+     */
+    readonly optional?: boolean;
+    /** Enters the candidate instead of `configMode.enter` (`configure session {session}`). */
+    readonly enter?: string;
     /** Validates the candidate without applying it. */
     readonly check?: string;
     readonly commit: string;
     /** Applies it, rolled back by the device unless confirmed in time (`commit confirmed {minutes}`). */
     readonly confirmed?: string;
+    /** Questions the confirmed commit asks (VyOS `Proceed? [confirm]`), answered because the caller asked for it. */
+    readonly confirmedAnswers?: readonly { readonly pattern: RegExp; readonly answer: string }[];
     /** Confirms a `confirmed` commit. */
     readonly confirm?: string;
+    /** The confirm is typed outside config mode (EOS `configure session {session} commit`). */
+    readonly confirmInExec?: boolean;
     /** Throws the candidate away (`rollback 0`, `abort`). */
     readonly discard: string;
     /** Shows the candidate against the running configuration. */
     readonly compare?: string;
     /** Output of check or commit that means it failed. */
     readonly failure: RegExp;
+    /**
+     * Questions on leaving config mode with a candidate still there (IOS-XR `Uncommitted changes
+     * found…`), answered so nothing is committed by leaving.
+     */
+    readonly exitAnswers?: readonly { readonly pattern: RegExp; readonly answer: string }[];
   };
   /** Saves the running configuration for the next boot, answering its questions. */
   readonly save?: {
@@ -174,6 +197,19 @@ export const aristaEos: DeviceProfile = {
   preparation: ['terminal length 0', 'terminal width 32767'],
   enable: CISCO_ENABLE,
   failures: CISCO_FAILURES,
+  // Config sessions: `configure terminal` applies each line at once; a commit or a dry run goes
+  // through a named session instead, committed (or with a timer) or aborted as a whole.
+  candidate: {
+    optional: true,
+    enter: 'configure session {session}',
+    commit: 'commit',
+    confirmed: 'commit timer {hms}',
+    confirm: 'configure session {session} commit',
+    confirmInExec: true,
+    discard: 'abort',
+    compare: 'show session-config diffs',
+    failure: /^\s*% ?.*(?:[Ff]ail|[Ee]rror|[Ii]nvalid|not allowed).*$/m,
+  },
   save: CISCO_SAVE,
   jsonModifier: ' | json',
   versionSignature: /Arista/,
@@ -197,6 +233,7 @@ export const juniperJunos: DeviceProfile = {
     discard: 'rollback 0',
     compare: 'show | compare',
     failure: /^\s*(?:error: .*|.*(?:commit|check-out) failed.*)$/im,
+    exitAnswers: [{ pattern: /uncommitted changes\? \[yes,no\] \(yes\)\s*$/i, answer: 'yes' }],
   },
   runningConfig: 'show configuration',
   jsonModifier: ' | display json',
@@ -304,6 +341,7 @@ export const ciscoXr: DeviceProfile = {
     discard: 'abort',
     compare: 'show commit changes diff',
     failure: /^\s*(?:% ?Failed to commit.*|.*commit failed.*)$/im,
+    exitAnswers: [{ pattern: /Uncommitted changes found, commit them.*\[cancel\]:?\s*$/i, answer: 'no' }],
   },
   failures: [...CISCO_FAILURES, /^\s*% ?Failed to commit.*$/m],
   promptShape: /^(?:RP|LC)\/\d+\/\w+\/CPU\d+:\S+#\s*$/,
@@ -319,7 +357,15 @@ export const vyos: DeviceProfile = {
   modes: { config: /#\s*$/, privileged: /\$\s*$/ },
   preparation: ['set terminal length 0', 'set terminal width 512'],
   configMode: { enter: 'configure', exit: 'exit' },
-  candidate: { commit: 'commit', confirmed: 'commit-confirm {minutes}', confirm: 'confirm', discard: 'discard', compare: 'compare', failure: /^\s*(?:.*[Cc]ommit failed.*|\[\[.*\]\] failed)$/m },
+  candidate: {
+    commit: 'commit',
+    confirmed: 'commit-confirm {minutes}',
+    confirmedAnswers: [{ pattern: /Proceed\? \[confirm\]\s*$/, answer: 'y' }],
+    confirm: 'confirm',
+    discard: 'discard',
+    compare: 'compare',
+    failure: /^\s*(?:.*[Cc]ommit failed.*|\[\[.*\]\] failed)$/m,
+  },
   save: { command: 'save', answers: [], inConfig: true },
   runningConfig: 'show configuration commands',
   failures: [/^\s*(?:Invalid command: .*|Set failed|Delete failed|Configuration path: .* is not valid.*)$/m],
@@ -360,6 +406,7 @@ export const fortinet: DeviceProfile = {
   modes: { config: /\) [#$]\s*$/, privileged: /#\s*$/ },
   // Paging off would change the device's console settings (`config system console`): its pager is answered instead.
   preparation: [],
+  configBlocks: { end: 'end', abort: 'abort' },
   failures: [/^\s*(?:Command fail\. Return code .*|Unknown action .*|entry not found in datasource.*|value parse error.*|command parse error.*)$/m],
   runningConfig: 'show',
   newline: '\n',
