@@ -61,6 +61,8 @@ export const serverConfigSchema = z.object({
   approvalTimeoutSeconds: z.coerce.number().positive().max(86_400).optional(),
   /** Write one asciicast v2 recording per session into this directory (0700; files 0600). */
   recordDir: z.string().min(1).optional(),
+  /** Keep each send_config's running configuration before and after in this directory (0700; files 0600), for config_diff across restarts. */
+  configSnapshots: z.string().min(1).optional(),
   /** The local socket for out-of-band approval decisions; default one per server in $XDG_RUNTIME_DIR or the state dir. */
   approvalSocket: z.string().min(1).optional(),
   /** Ask a person before trusting a host key never seen (not in known_hosts). */
@@ -126,6 +128,9 @@ Audit and recordings (see the README's oversight section):
                            default 67108864)
   --record-dir <dir>       one asciicast v2 recording per session (commands, output, typed input;
                            secrets never), files 0600 (env MCP_SSH_RECORD_DIR)
+  --config-snapshots <dir> keep the last 20 running configurations around send_config per device
+                           here (files 0600), so config_diff works after a restart
+                           (env MCP_SSH_CONFIG_SNAPSHOTS; default: in memory only)
   mcp-ssh-server audit verify <file>
                            check the chain of <file> and its rotated files: exit 0 when intact,
                            1 naming the first altered, removed or reordered record
@@ -182,6 +187,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       'audit-log': { type: 'string' },
       'audit-max-bytes': { type: 'string' },
       'record-dir': { type: 'string' },
+      'config-snapshots': { type: 'string' },
       approval: { type: 'string' },
       'approval-timeout': { type: 'string' },
       'approval-socket': { type: 'string' },
@@ -215,6 +221,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     auditLog: values['audit-log'] ?? (env.MCP_SSH_AUDIT_LOG || undefined),
     auditMaxBytes: values['audit-max-bytes'] ?? (env.MCP_SSH_AUDIT_MAX_BYTES || undefined),
     recordDir: values['record-dir'] ?? (env.MCP_SSH_RECORD_DIR || undefined),
+    configSnapshots: values['config-snapshots'] ?? (env.MCP_SSH_CONFIG_SNAPSHOTS || undefined),
     approvalTimeoutSeconds: values['approval-timeout'] ?? (env.MCP_SSH_APPROVAL_TIMEOUT || undefined),
     approvalSocket: values['approval-socket'] ?? (env.MCP_SSH_APPROVAL_SOCKET || undefined),
     confirmNewHosts: values['confirm-new-hosts'] || flag(env.MCP_SSH_CONFIRM_NEW_HOSTS, 'MCP_SSH_CONFIRM_NEW_HOSTS'),

@@ -6,6 +6,8 @@ import type { JobManager } from 'ssh-async-jobs';
 import { DeviceSession, type ConfigureResult, type Redactor } from 'ssh-session-core';
 import { z } from 'zod';
 import type { Approvals } from './approvals';
+import type { ConfigChanges } from './config-changes';
+import type { SessionRecorder } from './recorder';
 import { ServerError } from './errors';
 import type { LocalRoots } from './local-paths';
 import type { Policy } from './policy';
@@ -19,6 +21,8 @@ export interface DeviceToolContext {
   readonly policy: Policy;
   readonly approvals: Approvals;
   readonly localRoots: LocalRoots;
+  readonly recorder: SessionRecorder | undefined;
+  readonly changes: ConfigChanges;
 }
 
 const MAX_CONFIG_LINES = 5_000;
@@ -36,24 +40,25 @@ const configResultSchema = z.object({
   confirm_by_minutes: z.number().int().nullable().describe('A confirmed commit: confirm it with confirm_commit within this many minutes, or the device rolls it back'),
   saved: z.boolean(),
   diff: z.string().nullable().describe('Unified diff of the running configuration before and after'),
+  change_id: z.string().nullable().describe('This change for config_diff (null without diff)'),
   mode: z.string(),
   prompt: z.string(),
   summary: z.string(),
 });
-const diffResultSchema = z.object({ session: z.string(), diff: z.string(), changed: z.boolean(), from: z.string(), to: z.string() });
-
-/** The running configurations around the last send_config of each session (in memory). */
-interface Snapshots {
-  readonly before: string;
-  readonly after: string;
-  readonly at: string;
-}
+const diffResultSchema = z.object({
+  session: z.string(),
+  change_id: z.string(),
+  diff: z.string(),
+  changed: z.boolean(),
+  from: z.string(),
+  to: z.string(),
+  changes: z.array(z.object({ change_id: z.string(), at: z.string(), lines: z.number().int(), summary: z.string() })).describe('The kept changes of this device, newest first'),
+});
 
 /** send_config, confirm_commit, config_diff: configuration changes on network devices. */
 export function registerDeviceTools(server: McpServer, context: DeviceToolContext): void {
-  const { sessions, jobs, redactor, policy } = context;
+  const { sessions, jobs, redactor, policy, changes, recorder } = context;
   const confirmHostKey = hostKeyConfirmer(server, context);
-  const snapshots = new Map<string, Snapshots>();
 
   const deviceOf = (session: Session, tool: string): DeviceSession => {
     if (!(session.shell instanceof DeviceSession)) {
@@ -131,8 +136,17 @@ export function registerDeviceTools(server: McpServer, context: DeviceToolContex
         });
         const after = before === undefined ? undefined : await running(device);
         const diff = before !== undefined && after !== undefined ? unifiedDiff(before, after, 'before', 'after') : null;
-        if (before !== undefined && after !== undefined) snapshots.set(session.key, { before, after, at: new Date().toISOString() });
-        return configResult(session, result, diff, args.diff && device.profile.runningConfig === undefined ? `${device.profile.name} has no command to print its running configuration: no diff` : null);
+        const change =
+          before !== undefined && after !== undefined
+            ? changes.add({ session: session.key, summary: result.summary, lines: result.lines.length + result.notSent.length, before: redactor.redact(before), after: redactor.redact(after) })
+            : undefined;
+        recorder?.change(
+          session.key,
+          `send_config${change ? ` ${change.id}` : ''}`,
+          [...result.lines.map((line) => ({ ...line, command: line.line })), ...result.steps].map((entry) => ({ prompt: entry.prompt, command: redactor.redact(entry.command), output: redactor.redact(entry.output) })),
+          `send_config ${result.ok ? 'ok' : 'NOT OK'}: ${redactor.redact(result.summary)}${result.notSent.length > 0 ? ` (${result.notSent.length} not sent)` : ''}`,
+        );
+        return configResult(session, result, diff, change?.id ?? null, args.diff && device.profile.runningConfig === undefined ? `${device.profile.name} has no command to print its running configuration: no diff` : null);
       }),
   );
 
@@ -152,7 +166,11 @@ export function registerDeviceTools(server: McpServer, context: DeviceToolContex
         const session = await sessions.session(args, confirmHostKey);
         const device = deviceOf(session, 'confirm_commit');
         await approveOn(server, context, session, { host: args.host, tool: 'confirm_commit', action: 'confirm the pending commit', class: 'change', signal: extra.signal });
-        const step = await device.confirmCommit();
+        const step = await device.confirmCommit().catch((error: unknown) => {
+          recorder?.change(session.key, 'confirm_commit', [], `confirm_commit failed: ${redactor.redact((error as Error).message)}`);
+          throw error;
+        });
+        recorder?.change(session.key, 'confirm_commit', [{ prompt: step.prompt, command: step.command, output: redactor.redact(step.output) }], 'confirm_commit ok');
         return {
           content: [{ type: 'text', text: `Confirmed (${step.command}).${step.output ? `\n${step.output}` : ''}` }],
           structuredContent: { command: step.command, output: step.output, ok: step.ok, failure: step.failure ?? null },
@@ -165,13 +183,15 @@ export function registerDeviceTools(server: McpServer, context: DeviceToolContex
     {
       title: 'What changed in a device\'s running configuration',
       description:
-        'Unified diff of a network device\'s running configuration: around the last send_config (against: last_change, the default), or ' +
-        'from before the last send_config to now (against: before_last_change: the change plus anything since, a rollback included).',
+        'Unified diff of a network device\'s running configuration around a send_config: the last one by default, or change_id (from ' +
+        'send_config, or the changes list here; kept 20 per device). against: the_change (before and after it, the default), or ' +
+        'since_before (from before it to now: the change plus anything since, a rollback included).',
       inputSchema: {
         host: connectionShape.host,
         username: connectionShape.username,
         port: connectionShape.port,
-        against: z.enum(['last_change', 'before_last_change']).default('last_change'),
+        change_id: z.string().min(1).max(16).optional().describe('A change_id (or its unique start); default the newest'),
+        against: z.enum(['the_change', 'since_before']).default('the_change'),
       },
       outputSchema: diffResultSchema.shape,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
@@ -180,15 +200,25 @@ export function registerDeviceTools(server: McpServer, context: DeviceToolContex
       guard(redactor, async () => {
         const session = await sessions.existing(args);
         const device = deviceOf(session, 'config_diff');
-        const last = snapshots.get(session.key);
-        if (!last) throw new ServerError('INVALID_ARGUMENT', `no send_config with diff on ${session.key} yet in this server: nothing to compare with`);
-        const now = args.against === 'last_change' ? last.after : await running(device);
+        const change = changes.get(session.key, args.change_id);
+        if (!change) {
+          throw new ServerError(
+            'INVALID_ARGUMENT',
+            args.change_id === undefined
+              ? `no send_config with diff on ${session.key} yet${changes.dir ? '' : ' in this server (--config-snapshots keeps them across restarts)'}: nothing to compare with`
+              : `no single kept change of ${session.key} has the id ${JSON.stringify(args.change_id)}; kept: ${changes.list(session.key).map((kept) => kept.id).join(', ') || 'none'}`,
+          );
+        }
+        const since = args.against === 'since_before';
+        const now = since ? await running(device) : change.after;
         if (now === undefined) throw new ServerError('INVALID_ARGUMENT', `the running configuration of ${session.key} could not be read`);
-        const to = args.against === 'last_change' ? `after the send_config of ${last.at}` : 'now';
-        const diff = unifiedDiff(last.before, now, `before the send_config of ${last.at}`, to);
+        const from = `before change ${change.id} (${change.at})`;
+        const to = since ? 'now' : `after change ${change.id}`;
+        const diff = unifiedDiff(change.before, since ? redactor.redact(now) : now, from, to);
+        const kept = changes.list(session.key).map((entry) => ({ change_id: entry.id, at: entry.at, lines: entry.lines, summary: entry.summary }));
         return {
-          content: [{ type: 'text', text: diff || 'No difference.' }],
-          structuredContent: { session: session.key, diff, changed: diff !== '', from: `before the send_config of ${last.at}`, to },
+          content: [{ type: 'text', text: `${diff || 'No difference.'}\n\nKept changes (newest first): ${kept.map((entry) => `${entry.change_id} ${entry.at} (${entry.lines} lines: ${entry.summary})`).join('; ')}` }],
+          structuredContent: { session: session.key, change_id: change.id, diff, changed: diff !== '', from, to, changes: kept },
         };
       }),
   );
@@ -210,7 +240,7 @@ export function unifiedDiff(before: string, after: string, from: string, to: str
   return createTwoFilesPatch(from, to, before, after, undefined, undefined, { context: 3 }).replace(/^=+\n/m, '');
 }
 
-function configResult(session: Session, result: ConfigureResult, diff: string | null, note: string | null): CallToolResult {
+function configResult(session: Session, result: ConfigureResult, diff: string | null, changeId: string | null, note: string | null): CallToolResult {
   const lines = result.lines.map((line) => `${line.ok ? 'ok  ' : 'FAIL'} ${line.line}${line.output.trim() ? `\n${line.output.replace(/\n$/, '').replace(/^/gm, '     ')}` : ''}`);
   const text = [
     `${result.ok ? 'OK' : 'NOT OK'}: ${result.summary}.`,
@@ -220,6 +250,7 @@ function configResult(session: Session, result: ConfigureResult, diff: string | 
     ...result.steps.map((step) => `${step.ok ? 'ok  ' : 'FAIL'} ${step.command}${step.output.trim() ? `\n${step.output.replace(/\n$/, '').replace(/^/gm, '     ')}` : ''}`),
     ...(result.compare !== null ? ['', 'Candidate against the running configuration:', result.compare] : []),
     ...(diff !== null ? ['', diff === '' ? 'Running configuration: unchanged.' : `Running configuration diff:\n${diff}`] : []),
+    ...(changeId !== null ? ['', `change_id ${changeId} (config_diff)`] : []),
     ...[note, sessionNotices(session)].filter((part): part is string => part !== null).flatMap((part) => ['', part]),
   ];
   return {
@@ -235,6 +266,7 @@ function configResult(session: Session, result: ConfigureResult, diff: string | 
       confirm_by_minutes: result.confirmBy,
       saved: result.saved,
       diff,
+      change_id: changeId,
       mode: result.mode,
       prompt: result.prompt,
       summary: result.summary,

@@ -1,6 +1,7 @@
-import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobInfo } from 'ssh-async-jobs';
+import { privateDir } from './private-dir';
 
 interface Recording {
   readonly fd: number;
@@ -16,7 +17,8 @@ interface Recording {
  * and a marker with how it ended. Input sent as a secret is only a marker; secrets the server
  * knows are redacted from everything (the job manager does it before the recorder sees it).
  * What a full-screen program draws goes to the terminal emulator, not to the output, so the
- * recording shows its start and end but not its screens.
+ * recording shows its start and end but not its screens. Configuration changes on devices are
+ * recorded line by line ({@link change}).
  */
 export class SessionRecorder {
   readonly dir: string;
@@ -25,18 +27,8 @@ export class SessionRecorder {
 
   /** @throws Error when `dir` cannot be made, or is not a directory (a symlink is refused). */
   constructor(dir: string, size: { readonly cols: number; readonly rows: number } = { cols: 200, rows: 50 }) {
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const info = lstatSync(dir);
-      if (!info.isDirectory()) throw new Error('not a directory');
-      // Recordings hold whole sessions: the directory is ours alone (another user could delete
-      // them or take their names).
-      const uid = process.getuid?.();
-      if (uid !== undefined && info.uid !== uid) throw new Error(`owned by uid ${info.uid}, not by this server's user`);
-      if ((info.mode & 0o077) !== 0) chmodSync(dir, 0o700);
-    } catch (error) {
-      throw new Error(`cannot use the recording directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
+    // Recordings hold whole sessions: the directory is ours alone.
+    privateDir(dir, 'recording directory');
     this.dir = dir;
     this.#size = size;
   }
@@ -71,6 +63,23 @@ export class SessionRecorder {
     const recording = this.#recordings.get(job.sessionKey);
     if (!recording) return;
     this.#event(recording, 'm', `job ${job.id} ${job.state}${job.exitCode === null ? '' : `, exit ${job.exitCode}`}${job.error ? ` (${job.error.code})` : ''}`);
+  }
+
+  /**
+   * A configuration change (send_config, confirm_commit), which runs outside the job manager: a
+   * marker naming it, each line as typed after the device's prompt with its output, and a marker
+   * with the outcome. The caller redacts.
+   */
+  change(sessionKey: string, title: string, exchanges: readonly { readonly prompt: string; readonly command: string; readonly output: string }[], outcome: string): void {
+    const recording = this.#open(sessionKey);
+    if (!recording) return;
+    this.#event(recording, 'm', title);
+    for (const { prompt, command, output } of exchanges) {
+      // The prompt's last line: Junos and VyOS show an `[edit]` line above theirs.
+      this.#event(recording, 'o', `\u001b[1m${prompt.split('\n').at(-1)?.trimEnd() ?? ''} ${command}\u001b[0m\r\n`);
+      this.#event(recording, 'o', output.replace(/\r?\n/g, '\r\n'));
+    }
+    this.#event(recording, 'm', outcome);
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import { Approvals, type ApprovalDecision, type PendingApproval } from './approv
 import { AuditLog, auditText } from './audit';
 import { classifyCommand, type CommandDialect } from './classify';
 import { SessionRecorder } from './recorder';
+import { ConfigChanges } from './config-changes';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
 import { registerDeviceTools } from './device-tools';
@@ -43,6 +44,8 @@ export interface SshMcpServerParts {
   readonly audit: AuditLog | undefined;
   /** Session recordings (`--record-dir`), when they are made. */
   readonly recorder: SessionRecorder | undefined;
+  /** The running configurations around each send_config (`--config-snapshots` keeps them on disk). */
+  readonly configChanges: ConfigChanges;
   /** Asking a person before actions, as the policy's approval mode says (grants are shared by all clients). */
   readonly approvals: Approvals;
   /** Ends every job and closes every session. */
@@ -130,6 +133,7 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
     localRoots,
     audit,
     recorder,
+    configChanges: new ConfigChanges(config.configSnapshots),
     approvals: new Approvals(redactor, {
       ...(config.approvalTimeoutSeconds === undefined ? {} : { timeoutMs: config.approvalTimeoutSeconds * 1000 }),
       // The person deciding out of band sees each request where they watch the server (its log).
@@ -196,7 +200,7 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
   const { approvals } = parts;
   registerCommandTools(server, { sessions, jobs, redactor, logger, policy, approvals });
   registerFileAndScreenTools(server, { sessions, jobs, redactor, policy, approvals });
-  registerDeviceTools(server, { sessions, jobs, redactor, policy, approvals, localRoots: parts.localRoots });
+  registerDeviceTools(server, { sessions, jobs, redactor, policy, approvals, localRoots: parts.localRoots, recorder: parts.recorder, changes: parts.configChanges });
   registerHostTools(server, {
     sessions,
     jobs,

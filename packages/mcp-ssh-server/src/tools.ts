@@ -29,7 +29,7 @@ export const deviceTypeSchema = z
   .describe(
     'Usually leave it out: POSIX host or network device is detected when the session opens (the first result says what was found). ' +
       'To force it: netmiko device_type (cisco_ios, cisco_xe, cisco_nxos, cisco_asa, arista_eos, juniper_junos, mikrotik_routeros, ' +
-      'huawei, hp_comware, ruckus_fastiron, generic), autodetect (a device), or linux (or OVRD_<alias>_DEVICE_TYPE). Devices give exit status null; ' +
+      'huawei, hp_comware, ruckus_fastiron, cisco_xr, vyos, dell_os10, dell_force10, fortinet, paloalto_panos, generic), autodetect (a device), or linux (or OVRD_<alias>_DEVICE_TYPE). Devices give exit status null; ' +
       'an error line such as "% Invalid input" makes the command failed; a multi-line command is sent line by line and stops at the first failing line.',
   );
 

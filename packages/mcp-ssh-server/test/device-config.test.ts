@@ -1,9 +1,11 @@
 // Configuration changes on network devices through the built bin: send_config stopping at a
 // rejected line on a Cisco-like switch, fixed, applied, diffed and saved through [confirm]; on a
 // Junos-like router a dry run, a commit whose check fails (discarded), and a confirmed commit that
-// rolls back unless confirm_commit follows; format json on show commands. In-process fakes
+// rolls back unless confirm_commit follows; IOS-XR commit and abort, an Arista config session with a
+// commit timer; changes kept by change_id, recorded line by line, and kept across a restart;
+// format json on show commands. In-process fakes
 // (FakeHost + fakeDevice) model the running config and the candidate.
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,8 @@ describe('send_config, confirm_commit, config_diff and format json through the s
   let ios: FakeHost;
   let junos: FakeHost;
   let nxos: FakeHost;
+  let xr: FakeHost;
+  let eos: FakeHost;
   let server: E2eServer;
   let home: string;
   const iosLog: string[] = [];
@@ -29,17 +33,19 @@ describe('send_config, confirm_commit, config_diff and format json through the s
     ios = await FakeHost.start({ onShell: fakeDevice({ vendor: 'cisco_ios', hostname: 'sw-access1', rejectConfig: /^ip address 999\./, saveConfirm: true, log: iosLog }) });
     junos = await FakeHost.start({ onShell: fakeDevice({ vendor: 'juniper_junos', hostname: 'mx-core', commitFails: /no-such-peer/, minuteMs: 200 }) });
     nxos = await FakeHost.start({ onShell: fakeDevice({ vendor: 'cisco_nxos', hostname: 'nx1' }) });
+    xr = await FakeHost.start({ onShell: fakeDevice({ vendor: 'cisco_xr', hostname: 'pe1', commitFails: /broken/ }) });
+    eos = await FakeHost.start({ onShell: fakeDevice({ vendor: 'arista_eos', hostname: 'leaf1', minuteMs: 200 }) });
     home = mkdtempSync(join(tmpdir(), 'mcp-devcfg-home-'));
     mkdirSync(join(home, '.ssh'), { mode: 0o700 });
     writeFileSync(join(home, '.ssh', 'config'), 'Host *\n  StrictHostKeyChecking yes\n');
-    for (const host of [ios, junos, nxos]) appendFileSync(join(home, '.ssh', 'known_hosts'), `[${host.address.host}]:${host.address.port} ${host.address.hostPublicKey}\n`);
+    for (const host of [ios, junos, nxos, xr, eos]) appendFileSync(join(home, '.ssh', 'known_hosts'), `[${host.address.host}]:${host.address.port} ${host.address.hostPublicKey}\n`);
     writeFileSync(join(home, 'change.cfg'), 'interface Gi0/2\ndescription from-file\nexit\n');
     // Relative local paths start at the first local root: the test's HOME.
-    server = await startServer(undefined, { home, args: ['--local-root', home] });
+    server = await startServer(undefined, { home, args: ['--local-root', home, '--record-dir', join(home, 'casts'), '--config-snapshots', join(home, 'snapshots')] });
   });
   afterAll(async () => {
     await server?.close();
-    for (const host of [ios, junos, nxos]) await host?.close();
+    for (const host of [ios, junos, nxos, xr, eos]) await host?.close();
     rmSync(home, { recursive: true, force: true });
   });
 
@@ -101,7 +107,7 @@ describe('send_config, confirm_commit, config_diff and format json through the s
     expect(unconfirmed.structuredContent?.diff).toContain('+set system ntp server 10.2.2.2');
     // One fake minute is 200 ms: past it, the device rolled the change back by itself.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const since = await server.call('config_diff', { host: junos.address.host, port: junos.address.port, username: junos.address.username, against: 'before_last_change' });
+    const since = await server.call('config_diff', { host: junos.address.host, port: junos.address.port, username: junos.address.username, against: 'since_before' });
     expect(since.structuredContent).toMatchObject({ changed: false, diff: '' });
 
     const kept = await server.call('send_config', { ...mx, config_commands: ['set system ntp server 10.3.3.3'], commit: true, commit_confirmed_minutes: 1 });
@@ -123,6 +129,70 @@ describe('send_config, confirm_commit, config_diff and format json through the s
     // Output that is not JSON: parsed null, and the notice says why.
     const bad = await server.call('execute_command', { ...login(nxos, 'cisco_nxos'), command: 'show bogus', format: 'json' });
     expect(bad.structuredContent).toMatchObject({ status: 'failed' });
+  });
+
+  it('on IOS-XR: commit, and a failing commit aborted; on Arista: a config session with a commit timer confirmed by confirm_commit', async () => {
+    const pe = login(xr, 'cisco_xr');
+    const committed = await server.call('send_config', { ...pe, config_commands: ['interface Gi0/0/0/1', 'description core-link', 'exit'], commit: true });
+    expect(committed.structuredContent, text(committed)).toMatchObject({ ok: true, applied: true, summary: 'committed' });
+    expect(committed.structuredContent?.diff).toContain('+description core-link');
+    const aborted = await server.call('send_config', { ...pe, config_commands: ['interface Gi0/0/0/1', 'description broken'], commit: true });
+    expect(aborted.structuredContent).toMatchObject({ ok: false, applied: false, diff: '' });
+    expect((aborted.structuredContent?.steps as { command: string; ok: boolean }[]).map((step) => [step.command, step.ok])).toEqual([
+      ['commit', false],
+      ['abort', true],
+    ]);
+
+    const leaf = login(eos, 'arista_eos');
+    const dry = await server.call('send_config', { ...leaf, config_commands: ['interface Ethernet1', 'description staged'], dry_run: true });
+    expect(dry.structuredContent, text(dry)).toMatchObject({ applied: false, diff: '', compare: expect.stringContaining('+  description staged') as unknown });
+    const timed = await server.call('send_config', { ...leaf, config_commands: ['interface Ethernet1', 'description timed'], commit: true, commit_confirmed_minutes: 2 });
+    expect(timed.structuredContent, text(timed)).toMatchObject({ ok: true, applied: true, confirm_by_minutes: 2 });
+    expect((timed.structuredContent?.steps as { command: string }[]).map((step) => step.command)).toEqual(['commit timer 00:02:00']);
+    const confirmed = await server.call('confirm_commit', { ...leaf });
+    expect(confirmed.structuredContent, text(confirmed)).toMatchObject({ command: expect.stringMatching(/^configure session mcp-\w+ commit$/) as unknown, ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const stays = await server.call('execute_command', { ...leaf, command: 'show running-config' });
+    expect(stays.structuredContent?.output).toContain('description timed');
+  });
+
+  it('keeps each change for config_diff by change_id, in the recording line by line, and across a restart (--config-snapshots)', async () => {
+    const pe = login(xr, 'cisco_xr');
+    const first = await server.call('send_config', { ...pe, config_commands: ['interface Gi0/0/0/2', 'description first'], commit: true });
+    const second = await server.call('send_config', { ...pe, config_commands: ['interface Gi0/0/0/2', 'description second'], commit: true });
+    const firstId = first.structuredContent?.change_id as string;
+    expect(firstId).toMatch(/^[0-9a-f]{8}$/);
+    expect(second.structuredContent?.change_id).not.toBe(firstId);
+    const where = { host: xr.address.host, port: xr.address.port, username: xr.address.username };
+    const older = await server.call('config_diff', { ...where, change_id: firstId.slice(0, 5) });
+    expect(older.structuredContent, text(older)).toMatchObject({ change_id: firstId, changed: true });
+    expect(older.structuredContent?.diff).toContain('+description first');
+    expect(older.structuredContent?.diff).not.toContain('second');
+    expect((older.structuredContent?.changes as { change_id: string }[]).slice(0, 2).map((entry) => entry.change_id)).toEqual([second.structuredContent?.change_id, firstId]);
+    const unknown = await server.call('config_diff', { ...where, change_id: 'ffffffff' });
+    expect(text(unknown)).toMatch(/^Error INVALID_ARGUMENT: no single kept change of .* has the id "ffffffff"; kept: /);
+
+    const cast = readdirSync(join(home, 'casts')).find((name) => name.includes(`${xr.address.port}`));
+    const events = readFileSync(join(home, 'casts', cast as string), 'utf8');
+    expect(events).toContain(`send_config ${firstId}`);
+    expect(events).toContain('RP/0/RP0/CPU0:pe1(config-if)# description first');
+    expect(events).toContain('send_config ok: committed');
+
+    const [deviceDir] = readdirSync(join(home, 'snapshots')).filter((name) => name.endsWith(`_${xr.address.port}`));
+    const files = readdirSync(join(home, 'snapshots', deviceDir as string));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const file of files) expect(statSync(join(home, 'snapshots', deviceDir as string, file)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, 'snapshots')).mode & 0o777).toBe(0o700);
+
+    const again = await startServer(undefined, { home, args: ['--config-snapshots', join(home, 'snapshots')] });
+    try {
+      await again.call('execute_command', { ...pe, command: 'show clock' });
+      const kept = await again.call('config_diff', { ...where, change_id: firstId });
+      expect(kept.structuredContent, text(kept)).toMatchObject({ change_id: firstId, diff: older.structuredContent?.diff });
+    } finally {
+      await again.call('close_all_sessions');
+      await again.client.close();
+    }
   });
 
   it('refuses send_config in read-only mode', async () => {

@@ -85,6 +85,8 @@ export interface ConfigureOptions {
 /** One configuration line as the device answered it. */
 export interface ConfigLineResult {
   readonly line: string;
+  /** The prompt the line was typed at (`sw1(config-if)#`). */
+  readonly prompt: string;
   readonly output: string;
   readonly ok: boolean;
   /** The failure line, when it failed. */
@@ -94,6 +96,8 @@ export interface ConfigLineResult {
 /** One step after the lines: commit check, commit, discard, compare, save. */
 export interface ConfigStepResult {
   readonly command: string;
+  /** The prompt the command was typed at. */
+  readonly prompt: string;
   readonly output: string;
   readonly ok: boolean;
   readonly failure?: string;
@@ -326,9 +330,10 @@ export class DeviceSession {
       if (this.#needsEnable()) await this.#enable();
       const steps: ConfigStepResult[] = [];
       const step = async (command: string, failure?: RegExp, answers?: readonly { readonly pattern: RegExp; readonly answer: string }[]): Promise<ConfigStepResult> => {
+        const prompt = this.#prompt;
         const result = await this.#exchange(command, Date.now() + lineMs, answers ? this.#answering(answers) : undefined);
         const failed = result.failure ?? (failure ? failure.exec(result.output)?.[0]?.trim() : undefined);
-        const done: ConfigStepResult = { command, output: result.output, ok: failed === undefined, ...(failed === undefined ? {} : { failure: failed }) };
+        const done: ConfigStepResult = { command, prompt, output: result.output, ok: failed === undefined, ...(failed === undefined ? {} : { failure: failed }) };
         steps.push(done);
         return done;
       };
@@ -349,9 +354,10 @@ export class DeviceSession {
       const sent: ConfigLineResult[] = [];
       let failedAt = -1;
       for (const [index, line] of wanted.entries()) {
+        const prompt = this.#prompt;
         const result = await this.#exchange(line, Date.now() + lineMs);
         const failure = result.failure ?? (options.errorPattern ? options.errorPattern.exec(result.output)?.[0]?.trim() : undefined);
-        sent.push({ line, output: result.output, ok: failure === undefined, ...(failure === undefined ? {} : { failure }) });
+        sent.push({ line, prompt, output: result.output, ok: failure === undefined, ...(failure === undefined ? {} : { failure }) });
         if (failure !== undefined) {
           failedAt = index;
           break;
@@ -434,12 +440,13 @@ export class DeviceSession {
       const config = this.#profile.configMode;
       if (config && this.#mode !== 'config' && !candidate.confirmInExec) await this.#exchange(config.enter, Date.now() + ms);
       if (config && this.#mode === 'config' && candidate.confirmInExec) await this.#exchange(config.exit, Date.now() + ms);
+      const prompt = this.#prompt;
       const result = await this.#exchange(command, Date.now() + ms);
       const failure = result.failure ?? candidate.failure.exec(result.output)?.[0]?.trim();
       if (config && this.#mode === 'config') await this.#exchange(config.exit, Date.now() + ms, this.#answering(candidate.exitAnswers ?? []));
       if (failure !== undefined) throw new SshSessionError('CONFIG_FAILED', `${command} failed: ${failure}`, { details: { output: result.output } });
       this.#confirmSession = undefined;
-      return { command, output: result.output, ok: true };
+      return { command, prompt, output: result.output, ok: true };
     });
   }
 
