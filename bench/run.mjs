@@ -23,7 +23,7 @@ const quick = args.includes('--quick');
 const profile = args.includes('--profile');
 
 /** Scenarios in report order: the id each bench file writes. */
-const SCENARIOS = ['start', 'warm-command', 'first-command', 'latency', 'output', 'parallel', 'parallel-10', 'idle-sessions', 'device', 'audit-overhead'];
+const SCENARIOS = ['start', 'warm-command', 'first-command', 'latency', 'output', 'parallel', 'parallel-10', 'idle-sessions', 'device', 'audit-overhead', 'tools-list'];
 
 // Results land in a temp dir first; a full run copies them into docs/ only when every scenario
 // passed, so a failed or partial run never replaces the published figures.

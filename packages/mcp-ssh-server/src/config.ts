@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { selectedTools } from './tool-list';
 import { Policy } from './policy';
 
 const logLevelSchema = z.enum(['debug', 'info', 'warn', 'error', 'silent']);
@@ -61,6 +62,10 @@ export const serverConfigSchema = z.object({
   approvalTimeoutSeconds: z.coerce.number().positive().max(86_400).optional(),
   /** Write one asciicast v2 recording per session into this directory (0700; files 0600). */
   recordDir: z.string().min(1).optional(),
+  /** Serve only these tools: groups (core, files, screen, devices, hosts, all) and tool names, comma separated. */
+  tools: z.string().min(1).optional(),
+  /** List each tool's output schema in tools/list (off: smaller lists; results are checked either way). */
+  outputSchemas: z.boolean().default(false),
   /** Keep each send_config's running configuration before and after in this directory (0700; files 0600), for config_diff across restarts. */
   configSnapshots: z.string().min(1).optional(),
   /** The local socket for out-of-band approval decisions; default one per server in $XDG_RUNTIME_DIR or the state dir. */
@@ -86,6 +91,10 @@ Usage:
   mcp-ssh-server pending [--json] | approve <id> [--for-session] | deny <id>   [--socket <path>]
 
 Options:
+  --tools <list>           serve only these tools: groups core, files, screen, devices, hosts (or all)
+                           and tool names, comma-separated (env MCP_SSH_TOOLS; default all)
+  --output-schemas         list each tool's output schema in tools/list (env MCP_SSH_OUTPUT_SCHEMAS;
+                           default off: a smaller list; results carry structuredContent either way)
   --log-level <level>      debug | info | warn | error | silent (env MCP_SSH_LOG_LEVEL; default info)
   --log-file <path>        also append logs to this file, created 0600 (env MCP_SSH_LOG_FILE)
   --ssh-config <path>      ssh_config to read (env MCP_SSH_CONFIG; default ~/.ssh/config)
@@ -188,6 +197,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       'audit-max-bytes': { type: 'string' },
       'record-dir': { type: 'string' },
       'config-snapshots': { type: 'string' },
+      tools: { type: 'string' },
+      'output-schemas': { type: 'boolean' },
       approval: { type: 'string' },
       'approval-timeout': { type: 'string' },
       'approval-socket': { type: 'string' },
@@ -222,6 +233,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     auditMaxBytes: values['audit-max-bytes'] ?? (env.MCP_SSH_AUDIT_MAX_BYTES || undefined),
     recordDir: values['record-dir'] ?? (env.MCP_SSH_RECORD_DIR || undefined),
     configSnapshots: values['config-snapshots'] ?? (env.MCP_SSH_CONFIG_SNAPSHOTS || undefined),
+    tools: values.tools ?? (env.MCP_SSH_TOOLS || undefined),
+    outputSchemas: values['output-schemas'] || flag(env.MCP_SSH_OUTPUT_SCHEMAS, 'MCP_SSH_OUTPUT_SCHEMAS'),
     approvalTimeoutSeconds: values['approval-timeout'] ?? (env.MCP_SSH_APPROVAL_TIMEOUT || undefined),
     approvalSocket: values['approval-socket'] ?? (env.MCP_SSH_APPROVAL_SOCKET || undefined),
     confirmNewHosts: values['confirm-new-hosts'] || flag(env.MCP_SSH_CONFIRM_NEW_HOSTS, 'MCP_SSH_CONFIRM_NEW_HOSTS'),
@@ -245,8 +258,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     }
     throw new Error(`invalid ${path}: ${issue?.message ?? 'invalid value'}`);
   }
-  // Compile the patterns now: a bad one stops the start, not a later call.
+  // Compile the patterns and check the tool names now: a bad one stops the start, not a later call.
   new Policy(parsed.data.policy);
+  if (parsed.data.tools !== undefined) selectedTools(parsed.data.tools);
   return { kind: 'serve', config: parsed.data };
 }
 

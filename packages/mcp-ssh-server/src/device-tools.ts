@@ -12,7 +12,7 @@ import { ServerError } from './errors';
 import type { LocalRoots } from './local-paths';
 import type { Policy } from './policy';
 import type { Session, SessionManager } from './sessions';
-import { approveOn, connectionShape, deviceTypeSchema, guard, hostKeyConfirmer, sessionNotices } from './tools';
+import { approveOn, connectionShape, deviceTypeSchema, guard, hostKeyConfirmer, sessionNotices, sessionShape } from './tools';
 
 export interface DeviceToolContext {
   readonly sessions: SessionManager;
@@ -31,16 +31,16 @@ const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
 const stepSchema = z.object({ command: z.string(), output: z.string(), ok: z.boolean(), failure: z.string().nullable() });
 const configResultSchema = z.object({
   session: z.string(),
-  ok: z.boolean().describe('Every line accepted, and the commit and save (when asked) succeeded'),
-  applied: z.boolean().describe('The device runs the change now (applied, or committed)'),
-  lines: z.array(z.object({ line: z.string(), output: z.string(), ok: z.boolean(), failure: z.string().nullable() })).describe('Lines sent, in order; a failing one is the last'),
-  not_sent: z.array(z.string()).describe('Lines after the failing one: never sent'),
-  steps: z.array(stepSchema).describe('commit check, commit, discard, compare, save: as sent'),
-  compare: z.string().nullable().describe('dry_run: the candidate against the running configuration, as the device shows it'),
-  confirm_by_minutes: z.number().int().nullable().describe('A confirmed commit: confirm it with confirm_commit within this many minutes, or the device rolls it back'),
+  ok: z.boolean(),
+  applied: z.boolean(),
+  lines: z.array(z.object({ line: z.string(), output: z.string(), ok: z.boolean(), failure: z.string().nullable() })),
+  not_sent: z.array(z.string()),
+  steps: z.array(stepSchema),
+  compare: z.string().nullable(),
+  confirm_by_minutes: z.number().int().nullable(),
   saved: z.boolean(),
-  diff: z.string().nullable().describe('Unified diff of the running configuration before and after'),
-  change_id: z.string().nullable().describe('This change for config_diff (null without diff)'),
+  diff: z.string().nullable(),
+  change_id: z.string().nullable(),
   mode: z.string(),
   prompt: z.string(),
   summary: z.string(),
@@ -52,7 +52,7 @@ const diffResultSchema = z.object({
   changed: z.boolean(),
   from: z.string(),
   to: z.string(),
-  changes: z.array(z.object({ change_id: z.string(), at: z.string(), lines: z.number().int(), summary: z.string() })).describe('The kept changes of this device, newest first'),
+  changes: z.array(z.object({ change_id: z.string(), at: z.string(), lines: z.number().int(), summary: z.string() })),
 });
 
 /** send_config, confirm_commit, config_diff: configuration changes on network devices. */
@@ -82,26 +82,23 @@ export function registerDeviceTools(server: McpServer, context: DeviceToolContex
     {
       title: 'Change a network device\'s configuration',
       description:
-        'Applies configuration lines to a network device: enters config mode, sends each line and waits for its prompt, and STOPS at the ' +
-        'first line the device rejects (the lines after it are not sent), then leaves config mode. Returns each line\'s exact output. ' +
-        'On candidate-config platforms (Junos, IOS-XR, VyOS, PAN-OS) nothing applies until committed: commit runs commit check first ' +
-        '(commit_confirmed_minutes: the device rolls back unless confirm_commit follows), dry_run shows the candidate against the running ' +
-        'config, and a failure or no commit discards the candidate. save writes the config for the next boot once it applied. ' +
-        'The result has a diff of the running configuration before and after. Give config_commands, or config_file on the server machine.',
+        'Configures a network device: config mode, each line up to its prompt, STOPPING at the first rejected line (the rest unsent); ' +
+        'each line\'s output and the running-config diff. Candidate platforms (Junos, IOS-XR, VyOS, PAN-OS; EOS sessions) apply only ' +
+        'with commit (checked first; a failure or no commit discards the candidate).',
       inputSchema: {
         ...connectionShape,
         device_type: deviceTypeSchema,
-        enable_password: z.string().optional().describe('Enable secret ("" is a valid one; or OVRD_<alias>_ENABLE_PASS)'),
+        enable_password: z.string().optional(),
         enable_command: z.string().min(1).optional(),
-        config_commands: z.array(z.string()).max(MAX_CONFIG_LINES).optional().describe('Configuration lines, in order, without the config-mode command itself'),
-        config_file: z.string().min(1).optional().describe('A file of configuration lines on the server machine (within its local roots), instead of config_commands'),
-        error_pattern: z.string().min(1).optional().describe('A regular expression that also marks a line as failed (besides the platform\'s error lines)'),
-        commit: z.boolean().default(false).describe('Candidate-config platforms: commit check, then commit'),
-        commit_confirmed_minutes: z.number().int().min(1).max(65_535).optional().describe('With commit: a confirmed commit, rolled back by the device unless confirm_commit follows in time'),
-        dry_run: z.boolean().default(false).describe('Candidate-config platforms: show the candidate against the running config, then discard it'),
-        save: z.boolean().default(false).describe('Save the configuration for the next boot once it applied (write memory, copy running-config startup-config, save)'),
-        diff: z.boolean().default(true).describe('Read the running configuration before and after, and return the unified diff'),
-        line_timeout: z.number().positive().max(3_600).default(30).describe('Seconds each line (and the commit, the save) may take'),
+        config_commands: z.array(z.string()).max(MAX_CONFIG_LINES).optional().describe('Without the config-mode command'),
+        config_file: z.string().min(1).optional().describe('Instead: a file of lines on the server machine, in its local roots'),
+        error_pattern: z.string().min(1).optional().describe('Regex that also fails a line'),
+        commit: z.boolean().default(false),
+        commit_confirmed_minutes: z.number().int().min(1).max(65_535).optional().describe('With commit: rolled back unless confirm_commit follows'),
+        dry_run: z.boolean().default(false).describe('Candidate platforms: show the candidate diff, discard it'),
+        save: z.boolean().default(false).describe('Save for the next boot once applied'),
+        diff: z.boolean().default(true),
+        line_timeout: z.number().positive().max(3_600).default(30).describe('Seconds per line'),
       },
       outputSchema: configResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -154,7 +151,7 @@ export function registerDeviceTools(server: McpServer, context: DeviceToolContex
     'confirm_commit',
     {
       title: 'Confirm a confirmed commit',
-      description: 'Confirms the last send_config made with commit_confirmed_minutes, before the device rolls it back (Junos, IOS-XR, VyOS).',
+      description: 'Confirms a send_config commit_confirmed_minutes before the device rolls it back.',
       inputSchema: { ...connectionShape, device_type: deviceTypeSchema },
       outputSchema: stepSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -182,15 +179,10 @@ export function registerDeviceTools(server: McpServer, context: DeviceToolContex
     'config_diff',
     {
       title: 'What changed in a device\'s running configuration',
-      description:
-        'Unified diff of a network device\'s running configuration around a send_config: the last one by default, or change_id (from ' +
-        'send_config, or the changes list here; kept 20 per device). against: the_change (before and after it, the default), or ' +
-        'since_before (from before it to now: the change plus anything since, a rollback included).',
+      description: 'Running-config diff of a send_config (default the newest; 20 kept per device): its before/after, or since_before: before it to now.',
       inputSchema: {
-        host: connectionShape.host,
-        username: connectionShape.username,
-        port: connectionShape.port,
-        change_id: z.string().min(1).max(16).optional().describe('A change_id (or its unique start); default the newest'),
+        ...sessionShape,
+        change_id: z.string().min(1).max(16).optional(),
         against: z.enum(['the_change', 'since_before']).default('the_change'),
       },
       outputSchema: diffResultSchema.shape,

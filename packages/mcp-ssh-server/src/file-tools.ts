@@ -26,7 +26,7 @@ const readResultSchema = z.object({
   size: z.number().int(),
   truncated: z.boolean(),
   via_sudo: z.boolean(),
-  decode_errors: z.number().int().describe('Invalid sequences replaced (errors: replace) or dropped (errors: ignore)'),
+  decode_errors: z.number().int(),
 });
 const writeResultSchema = z.object({
   path: z.string(),
@@ -63,19 +63,12 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     'read_file',
     {
       title: 'Read a remote file',
-      description:
-        'Reads a file on a host over SFTP (byte-exact; binary content comes back as base64 and says so). ' +
-        'At most max_bytes (default and limit 2 MiB); the result says when it was truncated. use_sudo reads ' +
-        'root-only files through sudo. errors (as Python\'s bytes.decode) decodes whatever the bytes are: ' +
-        'strict fails on invalid bytes (DECODE_FAILED), replace puts U+FFFD, ignore drops them; without it, ' +
-        'a file that is not valid text comes back whole as base64.',
+      description: 'Reads a remote file over SFTP, byte-exact (not valid text: base64, and it says so), up to 2 MiB. use_sudo for root-only files.',
       inputSchema: {
         ...connectionShape,
-        remote_path: z.string().min(1).describe('Path on the host; ~ is the home directory'),
+        remote_path: z.string().min(1).describe('~ is home'),
         encoding: encodingSchema.default('utf-8'),
-        errors: errorsSchema
-          .optional()
-          .describe('strict | replace | ignore: decode as text even when invalid. Absent: invalid text (NUL, bad UTF-8) is returned as base64, exact'),
+        errors: errorsSchema.optional().describe('Decode invalid text anyway (as bytes.decode); absent: such a file comes back as base64'),
         max_bytes: z.number().int().min(1).max(MAX_READ_BYTES).optional(),
         use_sudo: z.boolean().default(false),
         sudo_password: z.string().optional(),
@@ -124,27 +117,17 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     'write_file',
     {
       title: 'Write a remote file',
-      description:
-        'Writes a file on a host atomically (temp file + rename: readers never see half a file; mode and ' +
-        'owner kept). append adds to the end instead; make_dirs creates missing directories. permissions: ' +
-        'an integer is the mode value, as in the reference (420 is 0644, 384 is 0600), a string is octal ' +
-        'digits ("644", "0600"). At most 2 MiB of content after encoding (max_bytes may lower it): bigger ' +
-        'content is refused with FILE_TOO_LARGE before anything is written; use upload_file for large files. ' +
-        'errors (as Python\'s str.encode; default strict): what to do with characters the encoding cannot carry. ' +
-        'use_sudo writes root-owned files through sudo.',
+      description: 'Writes a remote file atomically (temp + rename; mode and owner kept), up to 2 MiB (larger: upload_file). use_sudo for root-owned files.',
       inputSchema: {
         ...connectionShape,
         remote_path: z.string().min(1),
         content: z.string(),
-        encoding: encodingSchema.default('utf-8').describe('How content is encoded (base64 for bytes)'),
-        errors: errorsSchema.default('strict').describe('A character the encoding cannot carry: strict fails (ENCODE_FAILED), replace writes ?, ignore drops it'),
+        encoding: encodingSchema.default('utf-8').describe('Of content (base64 for bytes)'),
+        errors: errorsSchema.default('strict').describe('Unencodable characters, as str.encode'),
         append: z.boolean().default(false),
         make_dirs: z.boolean().default(false),
-        permissions: z
-          .union([z.number(), z.string()])
-          .optional()
-          .describe('Mode: an integer mode value as in the reference (420 = 0644, 384 = 0600), or octal digits as a string ("644", "0600"); at most 0o7777'),
-        max_bytes: z.number().int().min(1).optional().describe(`Refuse content over this many bytes (at most ${MAX_WRITE_BYTES}, the default)`),
+        permissions: z.union([z.number(), z.string()]).optional().describe('420 (= 0644) or "644"'),
+        max_bytes: z.number().int().min(1).optional().describe(`Refuse more (max ${MAX_WRITE_BYTES})`),
         use_sudo: z.boolean().default(false),
         sudo_password: z.string().optional(),
       },
@@ -203,10 +186,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     'send_keys',
     {
       title: 'Send keys to a running program',
-      description:
-        'Types keys into the program running in a host\'s session (vim, less, top, a REPL): text plus ' +
-        '<enter>, <esc>, <tab>, <space>, <backspace>, <up>/<down>/<left>/<right>, <pgup>/<pgdn>, <home>, <end>, ' +
-        '<f1>…<f12>, <ctrl-c>, <ctrl-d>, <ctrl-x>… Example: "iHello<esc>:wq<enter>". Returns the screen afterwards.',
+      description: 'Keys to the full-screen program in a host\'s session (vim, less, top): text and <enter> <esc> <tab> <up> <pgdn> <f1> <ctrl-c>…, e.g. "iHi<esc>:wq<enter>". Returns the screen.',
       inputSchema: { ...connectionShape, keys: z.string().min(1) },
       outputSchema: screenSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -232,9 +212,7 @@ export function registerFileAndScreenTools(server: McpServer, context: FileToolC
     'read_screen',
     {
       title: 'Read the terminal screen',
-      description:
-        'The screen of a host\'s session as text: the full-screen program running there (vim, less, top), ' +
-        'or else the last lines of output.',
+      description: 'The screen of a host\'s session as text (a full-screen program, else the last output lines).',
       inputSchema: { ...connectionShape, max_lines: z.number().int().min(1).max(500).default(24) },
       outputSchema: screenSchema.shape,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },

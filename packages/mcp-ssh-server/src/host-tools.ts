@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { JobManager } from 'ssh-async-jobs';
-import { isSshError, listConfiguredHosts, resolveTarget, type Redactor } from 'ssh-session-core';
+import { isSshError, type Redactor } from 'ssh-session-core';
 import type { FileInfo } from 'ssh-sftp-files';
 import { z } from 'zod';
 import { permissionsMode } from './file-tools';
@@ -11,12 +11,15 @@ import type { Policy } from './policy';
 import type { SessionManager } from './sessions';
 import type { Approvals } from './approvals';
 import { classifyCommand } from './classify';
+import { listHosts } from './host-list';
 import { approveOn, hostKeyConfirmer, commandApproval, connectionShape, deviceTypeSchema, guard, progressReporter, sessionNotices } from './tools';
 
 /** Entries listed per call; a bigger directory says how many were left out. */
 const MAX_ENTRIES = 1000;
 /** Hosts per execute_command_on_hosts call. */
 const MAX_HOSTS = 50;
+const LOCAL_PATH = 'On the server machine, in its local roots';
+
 /** Output characters per host in execute_command_on_hosts (head + tail beyond it). */
 const OUTPUT_PER_HOST_CHARS = 4000;
 
@@ -27,8 +30,8 @@ const entrySchema = z.object({
   mode: z.string(),
   uid: z.number().int().nullable(),
   gid: z.number().int().nullable(),
-  owner: z.string().nullable().describe('Owner name as ls -l shows it (the uid as text when the server gives no name)'),
-  group: z.string().nullable().describe('Group name as ls -l shows it (the gid as text when the server gives no name)'),
+  owner: z.string().nullable(),
+  group: z.string().nullable(),
   modified_at: z.string().nullable(),
 });
 const listingSchema = z.object({ path: z.string(), entries: z.array(entrySchema), total: z.number().int(), omitted: z.number().int() });
@@ -47,7 +50,7 @@ const hostsSchema = z.object({
       session_open: z.boolean(),
     }),
   ),
-  invalid_hosts: z.array(z.object({ alias: z.string(), error: z.string() })).describe('Host entries whose settings cannot be used (the rest are listed)'),
+  invalid_hosts: z.array(z.object({ alias: z.string(), error: z.string() })),
 });
 const multiSchema = z.object({
   command: z.string(),
@@ -61,7 +64,7 @@ const multiSchema = z.object({
       omitted_chars: z.number().int(),
       command_id: z.string().nullable(),
       error: z.object({ code: z.string(), message: z.string() }).nullable(),
-      notice: z.string().nullable().describe('e.g. the host key accept-new recorded for this host'),
+      notice: z.string().nullable(),
     }),
   ),
   succeeded: z.number().int(),
@@ -90,13 +93,11 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     'list_directory',
     {
       title: 'List a remote directory',
-      description:
-        'Lists a directory on a host over SFTP: name, type, size, mode, owner and group names (as ls -l shows them) and ' +
-        `modification time of each entry, sorted by name (at most ${MAX_ENTRIES}). Cheaper and exacter than parsing ls.`,
+      description: `A remote directory over SFTP: name, type, size, mode, owner, group, mtime, sorted (max ${MAX_ENTRIES}). Exacter than parsing ls.`,
       inputSchema: {
         ...connectionShape,
-        remote_path: z.string().min(1).default('~').describe('Directory on the host; ~ is the home directory'),
-        show_hidden: z.boolean().default(true).describe('Include names starting with a dot'),
+        remote_path: z.string().min(1).default('~'),
+        show_hidden: z.boolean().default(true),
       },
       outputSchema: listingSchema.shape,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
@@ -120,21 +121,14 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     'upload_file',
     {
       title: 'Upload a local file to a host',
-      description:
-        'Copies a file from the machine running this server to a host over SFTP: binary-safe, streamed (any size), ' +
-        'written to a temp file and renamed into place, so the destination is never half-written. local_path must lie ' +
-        'in the server\'s local roots (relative paths are taken from the first); .ssh directories are never read. For small text ' +
-        'content, write_file is simpler.',
+      description: 'Copies a file of the server machine to a host over SFTP: any size, binary-safe, into a temp file renamed into place.',
       inputSchema: {
         ...connectionShape,
-        local_path: z.string().min(1).describe('File on the server machine, inside its local roots'),
-        remote_path: z.string().min(1).describe('Destination on the host; ~ is the home directory'),
+        local_path: z.string().min(1).describe(LOCAL_PATH),
+        remote_path: z.string().min(1),
         make_dirs: z.boolean().default(false),
-        preserve_mode: z.boolean().default(false).describe('Give the destination the local file\'s permission bits'),
-        permissions: z
-          .union([z.number(), z.string()])
-          .optional()
-          .describe('Mode of the destination, as in write_file: an integer mode value (416 = 0640) or octal digits as a string ("640")'),
+        preserve_mode: z.boolean().default(false),
+        permissions: z.union([z.number(), z.string()]).optional().describe('As write_file'),
       },
       outputSchema: transferSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
@@ -163,16 +157,13 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     'download_file',
     {
       title: 'Download a file from a host',
-      description:
-        'Copies a file from a host to the machine running this server over SFTP: binary-safe, streamed, into a temp ' +
-        'file renamed into place (a failed download leaves no partial file). local_path must lie in the server\'s local roots; ' +
-        'an existing file is replaced only with overwrite: true.',
+      description: 'Copies a remote file to the server machine over SFTP: binary-safe, into a temp file renamed into place (none left on failure).',
       inputSchema: {
         ...connectionShape,
-        remote_path: z.string().min(1).describe('File on the host; ~ is the home directory'),
-        local_path: z.string().min(1).describe('Destination on the server machine, inside its local roots'),
-        make_dirs: z.boolean().default(false).describe('Create missing local directories'),
-        overwrite: z.boolean().default(false).describe('Replace an existing local file'),
+        remote_path: z.string().min(1),
+        local_path: z.string().min(1).describe(LOCAL_PATH),
+        make_dirs: z.boolean().default(false),
+        overwrite: z.boolean().default(false),
         preserve_mode: z.boolean().default(false),
       },
       outputSchema: transferSchema.shape,
@@ -196,59 +187,14 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     'list_hosts',
     {
       title: 'Hosts this server knows',
-      description:
-        'Hosts you can name in the host parameter without further details: the Host entries of the server\'s ssh_config ' +
-        '(resolved: address, user, port, jump hosts) and aliases configured by OVRD_<alias>_* variables. Says which ' +
-        'have credentials in the environment and which have an open session. Passwords are never shown.',
+      description: 'Hosts to name in host without details: ssh_config entries (resolved) and OVRD_<alias>_* aliases; which have credentials or a session.',
       inputSchema: {},
       outputSchema: hostsSchema.shape,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
     () =>
       guard(redactor, async () => {
-        // One broken entry (a ProxyJump loop, a bad port) is reported, not a reason to list nothing.
-        const invalid: { alias: string; error: string }[] = [];
-        const configured = await listConfiguredHosts({
-          configPath: context.sshConfigPath,
-          homeDir,
-          localUser,
-          // An alias whose OVRD_<alias>_HOST sends it elsewhere works whatever its ssh_config block says.
-          onInvalid: (alias, error) => {
-            if (!sessions.override(alias)?.host) invalid.push({ alias, error: error.message });
-          },
-        });
-        const open = new Set(sessions.list().map((s) => s.alias));
-        const hosts = [];
-        for (const configuredTarget of configured) {
-          const override = sessions.override(configuredTarget.alias);
-          // OVRD_<alias>_HOST sends the connection elsewhere: show where it really goes.
-          const target = override?.host
-            ? await resolveTarget(override.host, { configPath: context.sshConfigPath, homeDir, localUser }).catch(() => configuredTarget)
-            : configuredTarget;
-          hosts.push({
-            alias: configuredTarget.alias,
-            host: target.host,
-            user: override?.user ?? target.user,
-            port: override?.port ?? target.port,
-            proxy_jump: target.proxyJump.map((hop) => `${hop.user}@${hop.host}:${hop.port}`),
-            source: 'ssh_config' as 'ssh_config' | 'environment',
-            credentials_in_environment: Boolean(override?.password ?? override?.key),
-            session_open: open.has(configuredTarget.alias),
-          });
-        }
-        for (const [alias, override] of sessions.overrides()) {
-          if (hosts.some((h) => h.alias === alias) || !override.host) continue;
-          hosts.push({
-            alias,
-            host: override.host,
-            user: override.user ?? localUser,
-            port: override.port ?? 22,
-            proxy_jump: [],
-            source: 'environment',
-            credentials_in_environment: Boolean(override.password ?? override.key),
-            session_open: open.has(alias),
-          });
-        }
+        const { hosts, invalid_hosts: invalid } = await listHosts({ sessions, sshConfigPath: context.sshConfigPath, homeDir, localUser });
         const lines = hosts.map(
           (h) => `${h.alias}  ${h.user}@${h.host}:${h.port}${h.proxy_jump.length ? ` via ${h.proxy_jump.join(',')}` : ''}${h.credentials_in_environment ? '  [credentials in env]' : ''}${h.session_open ? '  [session open]' : ''}`,
         );
@@ -266,22 +212,18 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     {
       title: 'Run one command on several hosts in parallel',
       description:
-        `Runs the same command on up to ${MAX_HOSTS} hosts at once, each in its host's persistent session, and returns ` +
-        'every host\'s exit status and output (a failing or unreachable host does not stop the others). A host still ' +
-        'running at `timeout` returns its command_id to follow with get_command_status. Connection parameters apply ' +
-        'to every host; hosts from ssh_config or OVRD_* carry their own. Each host is found to be a POSIX host or a network device ' +
-        'by itself, so one list may mix them; device_type and enable_password serve the hosts without their own ' +
-        'OVRD_<alias>_DEVICE_TYPE / _ENABLE_PASS (give device_type only when every such host is of that type).',
+        `One command on up to ${MAX_HOSTS} hosts in parallel (POSIX and devices may mix), each in its persistent session: every host's exit ` +
+        'status and output; one failing does not stop the others. A host still running at timeout gives its command_id.',
       inputSchema: {
-        hosts: z.array(z.string().min(1)).min(1).max(MAX_HOSTS).describe('Host names, IPs or ssh_config aliases'),
+        hosts: z.array(z.string().min(1)).min(1).max(MAX_HOSTS),
         command: z.string().min(1),
         username: connectionShape.username,
         port: connectionShape.port,
         sudo_password: z.string().optional(),
-        device_type: deviceTypeSchema.describe('Network devices: netmiko device_type for the hosts without their own OVRD_<alias>_DEVICE_TYPE'),
-        enable_password: z.string().optional().describe('Network devices: enable secret for the hosts without their own OVRD_<alias>_ENABLE_PASS'),
-        enable_command: z.string().min(1).optional().describe("Network devices: command that enters privileged mode (default: the profile's, enable)"),
-        timeout: z.number().positive().max(86_400).default(30).describe('Seconds to wait per host before returning its command_id'),
+        device_type: deviceTypeSchema.describe('For hosts without their own OVRD_<alias>_DEVICE_TYPE'),
+        enable_password: z.string().optional(),
+        enable_command: z.string().min(1).optional(),
+        timeout: z.number().positive().max(86_400).default(30).describe('Seconds per host'),
       },
       outputSchema: multiSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },

@@ -8,10 +8,12 @@ import { AuditLog, auditText } from './audit';
 import { classifyCommand, type CommandDialect } from './classify';
 import { SessionRecorder } from './recorder';
 import { ConfigChanges } from './config-changes';
+import { compactToolList, registerOnly, selectedTools } from './tool-list';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
 import { registerDeviceTools } from './device-tools';
 import { registerHostTools } from './host-tools';
+import { registerResources } from './resources';
 import { LocalRoots } from './local-paths';
 import { Policy } from './policy';
 import { SessionManager, type HostOverride } from './sessions';
@@ -46,6 +48,10 @@ export interface SshMcpServerParts {
   readonly recorder: SessionRecorder | undefined;
   /** The running configurations around each send_config (`--config-snapshots` keeps them on disk). */
   readonly configChanges: ConfigChanges;
+  /** The tools served (`--tools`); undefined: all. */
+  readonly tools: ReadonlySet<string> | undefined;
+  /** List output schemas in tools/list (`--output-schemas`); results are checked against them either way. */
+  readonly outputSchemas: boolean;
   /** Asking a person before actions, as the policy's approval mode says (grants are shared by all clients). */
   readonly approvals: Approvals;
   /** Ends every job and closes every session. */
@@ -134,6 +140,8 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
     audit,
     recorder,
     configChanges: new ConfigChanges(config.configSnapshots),
+    tools: config.tools === undefined ? undefined : selectedTools(config.tools),
+    outputSchemas: config.outputSchemas === true,
     approvals: new Approvals(redactor, {
       ...(config.approvalTimeoutSeconds === undefined ? {} : { timeoutMs: config.approvalTimeoutSeconds * 1000 }),
       // The person deciding out of band sees each request where they watch the server (its log).
@@ -197,10 +205,12 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
     },
   );
   if (parts.audit) auditToolCalls(server, parts.audit, redactor, parts.recorder, sessions);
+  if (parts.tools) registerOnly(server, parts.tools);
   const { approvals } = parts;
   registerCommandTools(server, { sessions, jobs, redactor, logger, policy, approvals });
   registerFileAndScreenTools(server, { sessions, jobs, redactor, policy, approvals });
   registerDeviceTools(server, { sessions, jobs, redactor, policy, approvals, localRoots: parts.localRoots, recorder: parts.recorder, changes: parts.configChanges });
+  registerResources(server, { sessions, jobs, redactor, logger, sshConfigPath: parts.sshConfigPath, homeDir: homedir(), localUser: userInfo().username });
   registerHostTools(server, {
     sessions,
     jobs,
@@ -212,6 +222,7 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
     localUser: userInfo().username,
     localRoots: parts.localRoots,
   });
+  compactToolList(server, { outputSchemas: parts.outputSchemas });
   // Transport and protocol errors (a malformed line, an oversized message) are logged, never lost.
   server.server.onerror = (error) => logger.log('error', `mcp transport: ${redactor.redact(error.message)}`);
   logger.log('debug', 'mcp server created', { version: VERSION });

@@ -128,6 +128,12 @@ export interface SessionInfo {
   readonly last_used_at: string;
 }
 
+/** What {@link SessionManager.watch} reports: a session was opened, or closed (its key). */
+export interface SessionEvent {
+  readonly type: 'open' | 'close';
+  readonly key: string;
+}
+
 /** A session open under way. Cancelled (closed, or past its deadline): it ends closed. */
 interface Opening {
   /** Set right after the open starts. */
@@ -165,6 +171,7 @@ export class SessionManager {
   readonly #pool = new ConnectionPool();
   readonly #sessions = new Map<string, Session>();
   readonly #opening = new Map<string, Opening>();
+  readonly #watchers = new Set<(event: SessionEvent) => void>();
 
   constructor(options: SessionManagerOptions) {
     this.#options = options;
@@ -388,7 +395,24 @@ export class SessionManager {
     };
     this.#sessions.set(key, session);
     this.#options.logger.log('info', 'session opened', { session: key, kind: detection.kind, profile: detection.profile, evidence: detection.evidence });
+    this.#emit('open', key);
     return session;
+  }
+
+  /** Calls `listener` as sessions open and close (after the change). Returns the unsubscribe. */
+  watch(listener: (event: SessionEvent) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  #emit(type: SessionEvent['type'], key: string): void {
+    for (const listener of this.#watchers) {
+      try {
+        listener({ type, key });
+      } catch {
+        // A watcher's failure is its own.
+      }
+    }
   }
 
   #setSudoPassword(session: Session, password: string): void {
@@ -475,6 +499,7 @@ export class SessionManager {
     void this.#pool.close(session.key);
     this.#sessions.delete(session.key);
     this.#options.logger.log('info', 'session closed', { session: session.key });
+    this.#emit('close', session.key);
   }
 }
 

@@ -14,33 +14,31 @@ import type { HostKeyConfirmer, Session, SessionManager } from './sessions';
 /** Output text sent to the model per call: head + tail within this many characters. */
 const OUTPUT_CAP_CHARS = 20_000;
 
+// Tool schemas are sent to the model on every turn: descriptions say what a model needs to choose
+// and call a tool, once; the README has the rest.
+
+/** The connection parameters of the reference; user and port default from ssh_config. */
 export const connectionShape = {
-  host: z.string().min(1).describe('Host name, IP address, or an alias from ~/.ssh/config'),
-  username: z.string().min(1).optional().describe('SSH user (default: from ssh_config, else the local user)'),
-  password: z.string().optional().describe('SSH password (prefer keys, the agent, or OVRD_<alias>_PASS in the server environment)'),
-  key_filename: z.string().min(1).optional().describe('Private key file on the machine running the server'),
-  port: z.number().int().min(1).max(65535).optional().describe('SSH port (default: from ssh_config, else 22)'),
+  host: z.string().min(1).describe('Host, IP or ~/.ssh/config alias'),
+  username: z.string().min(1).optional(),
+  password: z.string().optional().describe('Prefer keys/agent'),
+  key_filename: z.string().min(1).optional().describe('Key file on the server machine'),
+  port: z.number().int().min(1).max(65535).optional(),
 };
 
-export const deviceTypeSchema = z
-  .string()
-  .min(1)
-  .optional()
-  .describe(
-    'Usually leave it out: POSIX host or network device is detected when the session opens (the first result says what was found). ' +
-      'To force it: netmiko device_type (cisco_ios, cisco_xe, cisco_nxos, cisco_asa, arista_eos, juniper_junos, mikrotik_routeros, ' +
-      'huawei, hp_comware, ruckus_fastiron, cisco_xr, vyos, dell_os10, dell_force10, fortinet, paloalto_panos, generic), autodetect (a device), or linux (or OVRD_<alias>_DEVICE_TYPE). Devices give exit status null; ' +
-      'an error line such as "% Invalid input" makes the command failed; a multi-line command is sent line by line and stops at the first failing line.',
-  );
+/** Finding an open session: no login details. */
+export const sessionShape = { host: connectionShape.host, username: connectionShape.username, port: connectionShape.port };
+
+export const deviceTypeSchema = z.string().min(1).optional().describe('Usually omit (detected); or linux, or a netmiko type (cisco_ios…)');
+const enableShape = {
+  enable_password: z.string().optional().describe('Device enable secret ("" is valid)'),
+  enable_command: z.string().min(1).optional(),
+};
 
 const pipeOutputSchema = z
   .boolean()
   .optional()
-  .describe(
-    'POSIX hosts: run with stdout and stderr on a pipe instead of the terminal. Use it for large output (cat of a big file, dumps, logs): ' +
-      'several times faster, and the output is the exact bytes (\\r and escape sequences kept). The program sees no terminal on stdout/stderr ' +
-      '(no colours, no pager, no full-screen programs); stdin, sudo prompts, interrupt and the exit code work as usual. Default false.',
-  );
+  .describe('POSIX: stdout/stderr on a pipe, not the terminal: exact bytes, much faster for large output; no colours, pager or full-screen');
 
 /** `pipe_output` needs a POSIX shell: a network device's CLI has no pipes. */
 function checkPipeOutput(session: Session, pipeOutput: boolean | undefined): void {
@@ -48,6 +46,8 @@ function checkPipeOutput(session: Session, pipeOutput: boolean | undefined): voi
     throw new ServerError('INVALID_ARGUMENT', `pipe_output works on POSIX hosts; ${session.key} is a network device (${session.detection.profile}): leave pipe_output out`);
   }
 }
+
+const secretSchema = z.boolean().default(false).describe('A password: never shown or kept');
 
 const jobShape = {
   command_id: z.string(),
@@ -65,27 +65,19 @@ const jobShape = {
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 };
 
-const outputShape = {
-  output: z.string().describe('Output text (head + tail when capped)'),
-  output_offset: z.number().int().describe('Offset of the output in the whole output'),
-  next_offset: z.number().int().describe('Pass as since_offset to get_command_status to read on'),
-  omitted_chars: z.number().int().describe('Characters left out of this result (capped or no longer kept)'),
-};
-
+// Output schemas are checked by the SDK on every result, and listed only with --output-schemas
+// (see compactToolList): field meanings are in the README.
 const commandResultSchema = z.object({
   ...jobShape,
-  ...outputShape,
+  output: z.string(),
+  output_offset: z.number().int(),
+  next_offset: z.number().int(),
+  omitted_chars: z.number().int(),
   notice: z.string().nullable(),
-  parsed: z.unknown().optional().describe('format: json: the output parsed (null when it was not valid JSON)'),
+  parsed: z.unknown().optional(),
 });
 
-const formatSchema = z
-  .enum(['text', 'json'])
-  .default('text')
-  .describe(
-    'json: return the output parsed in structuredContent.parsed. On network devices the platform\'s JSON modifier is appended to the show ' +
-      'command (| json on NX-OS and EOS, | display json on Junos); a platform without one is an error. On POSIX hosts the output itself is parsed.',
-  );
+const formatSchema = z.enum(['text', 'json']).default('text').describe('json: output parsed into structuredContent.parsed (devices: the platform\'s | json modifier is added)');
 
 /** The command to send for `format` on `session`: a device's show command gets its platform's JSON modifier. */
 function withFormat(session: Session, command: string, format: 'text' | 'json'): string {
@@ -116,9 +108,7 @@ const sessionListSchema = z.object({
       connected: z.boolean(),
       login_shell: z.string(),
       device: z.object({ profile: z.string(), prompt: z.string(), mode: z.string(), enabled: z.boolean() }).nullable(),
-      detection: z
-        .object({ kind: z.enum(['posix', 'device']), profile: z.string(), detected: z.boolean(), evidence: z.string() })
-        .describe('What the session talks to: given by device_type, or detected (and from what)'),
+      detection: z.object({ kind: z.enum(['posix', 'device']), profile: z.string(), detected: z.boolean(), evidence: z.string() }),
       created_at: z.string(),
       last_used_at: z.string(),
     }),
@@ -235,21 +225,16 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     {
       title: 'Run a command on a host',
       description:
-        'Runs a shell command in the persistent session of a host (one shell per host: cd, export, ' +
-        'activated virtualenvs persist between calls) and returns its exact output and real exit code. ' +
-        'If it is still running after `timeout` seconds, or waits for input, it keeps running and you get ' +
-        'a command_id: follow it with get_command_status, answer it with send_input, stop it with ' +
-        'interrupt_command_by_id. A second command while one runs goes to a second shell in the same directory. ' +
-        'Cancelling the call interrupts the command; many clients cancel requests after about 60 s, so for ' +
-        'longer work prefer a timeout under a minute (or execute_command_async) and follow the command_id.',
+        'Runs a command in the host\'s persistent shell (cd, export, venvs persist) or on a network device (detected), and returns its exact ' +
+        'output and real exit code (null on devices). Still running at timeout or waiting for input: you get a command_id for ' +
+        'get_command_status, send_input, interrupt_command_by_id. Clients often cancel calls after ~60 s: keep timeout under that for long work.',
       inputSchema: {
         ...connectionShape,
-        command: z.string().min(1).describe('Shell command (multi-line and heredocs work)'),
-        sudo_password: z.string().optional().describe('Answers sudo prompts (or set OVRD_<alias>_SUDO_PASS)'),
+        command: z.string().min(1).describe('Multi-line and heredocs work'),
+        sudo_password: z.string().optional().describe('Answers sudo prompts'),
         device_type: deviceTypeSchema,
-        enable_password: z.string().optional().describe('Network devices: enable secret ("" is a valid one; or OVRD_<alias>_ENABLE_PASS)'),
-        enable_command: z.string().min(1).optional().describe("Network devices: command that enters privileged mode (default: the profile's, enable)"),
-        timeout: z.number().positive().max(86_400).default(30).describe('Seconds to wait before returning a command_id'),
+        ...enableShape,
+        timeout: z.number().positive().max(86_400).default(30).describe('Seconds before returning a command_id'),
         pipe_output: pipeOutputSchema,
         format: formatSchema,
       },
@@ -285,17 +270,14 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     'execute_command_async',
     {
       title: 'Start a command in the background',
-      description:
-        'Starts a command in the persistent session of a host and returns its command_id at once. ' +
-        'Use it for long jobs (builds, backups, tail -f); follow with get_command_status.',
+      description: 'Like execute_command, but returns the command_id at once: for long jobs (builds, backups, tail -f). Follow with get_command_status.',
       inputSchema: {
         ...connectionShape,
         command: z.string().min(1),
         sudo_password: z.string().optional(),
         device_type: deviceTypeSchema,
-        enable_password: z.string().optional(),
-        enable_command: z.string().min(1).optional(),
-        timeout: z.number().positive().default(300).describe('Accepted for compatibility; the job runs until it ends or is interrupted'),
+        ...enableShape,
+        timeout: z.number().positive().default(300).describe('Ignored (compatibility): runs until done or interrupted'),
         pipe_output: pipeOutputSchema,
       },
       outputSchema: commandResultSchema.shape,
@@ -317,9 +299,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     'get_command_status',
     {
       title: 'Status and output of a command',
-      description:
-        'State, exit code and output of a command started by execute_command(_async). Pass since_offset ' +
-        '(the next_offset of the previous call) to get only new output, or tail_lines for the last lines.',
+      description: 'State, exit code and output of a command. since_offset (the last next_offset): only new output; tail_lines: the last lines.',
       inputSchema: {
         command_id: z.string().min(1),
         since_offset: z.number().int().min(0).optional(),
@@ -348,9 +328,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     'interrupt_command_by_id',
     {
       title: 'Interrupt a running command',
-      description:
-        'Sends Ctrl+C to a running command and returns once the shell is back (a command that ignores it ' +
-        'gets a second Ctrl+C, then its shell is replaced: cd and variables are lost, and the result says so).',
+      description: 'Ctrl+C to a running command; returns once the shell is back (one that ignores it gets its shell replaced, and the result says so).',
       inputSchema: { command_id: z.string().min(1) },
       outputSchema: commandResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
@@ -371,13 +349,11 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     'send_input',
     {
       title: 'Type input into a running command',
-      description:
-        'Types text into a command that waits for input (a prompt, a REPL, a pager). Escapes \\n, \\r and \\t ' +
-        'are honoured: end a line with \\n. Returns the output produced after the input.',
+      description: 'Types into a command waiting for input (prompt, REPL, pager); escapes \\n \\r \\t \\xHH. Returns the output that follows.',
       inputSchema: {
         command_id: z.string().min(1),
-        input_text: z.string().describe('Text to type, e.g. "yes\\n"'),
-        secret: z.boolean().default(false).describe('A password: never shown in results or history'),
+        input_text: z.string().describe('e.g. "yes\\n"'),
+        secret: secretSchema,
       },
       outputSchema: commandResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -404,18 +380,13 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     'send_input_by_session',
     {
       title: 'Type into the shell of a session',
-      description:
-        'Types text into whatever runs in the persistent shell of a host\'s session — a pager ("q" to leave it), ' +
-        'a prompt, a REPL, Ctrl+C as "\\x03" — with the escapes of send_input (\\n, \\r, \\t, \\xHH), and returns the ' +
-        'output that follows. The same as send_input on the command running there. Never opens a session ' +
-        '(NO_SESSION when the host has none); when nothing runs, the shell is at its prompt and nothing is typed: ' +
-        'run commands with execute_command.',
+      description: 'send_input to whatever runs in a host\'s session shell (a pager: "q"; Ctrl+C: "\\x03"). Types nothing at a bare prompt.',
       inputSchema: {
         host: connectionShape.host,
-        input_text: z.string().describe('Text to type, e.g. "q" or "yes\\n"'),
+        input_text: z.string(),
         username: connectionShape.username,
         port: connectionShape.port,
-        secret: z.boolean().default(false).describe('A password: never shown in results or history'),
+        secret: secretSchema,
       },
       outputSchema: commandResultSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -470,7 +441,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     'list_sessions',
     {
       title: 'Open sessions',
-      description: 'Open SSH sessions (user@host:port), with their login shell.',
+      description: 'Open sessions (user@host:port): shell or device, connected.',
       inputSchema: {},
       outputSchema: sessionListSchema.shape,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
@@ -492,8 +463,8 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     'close_session',
     {
       title: 'Close a session',
-      description: 'Closes the session(s) of a host; commands still running there are ended (status interrupted, SESSION_CLOSED). The next call reconnects.',
-      inputSchema: { host: z.string().min(1), username: z.string().optional(), port: z.number().int().min(1).max(65535).optional() },
+      description: 'Closes a host\'s session(s), ending its running commands. The next call reconnects.',
+      inputSchema: sessionShape,
       outputSchema: closedSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
@@ -511,7 +482,7 @@ export function registerCommandTools(server: McpServer, context: ToolContext): v
     'close_all_sessions',
     {
       title: 'Close every session',
-      description: 'Closes every SSH session; commands still running are ended (status interrupted, SESSION_CLOSED).',
+      description: 'Closes every session, ending running commands.',
       inputSchema: {},
       outputSchema: closedSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

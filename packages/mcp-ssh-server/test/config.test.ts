@@ -17,13 +17,13 @@ afterAll(() => {
 
 describe('parseCli', () => {
   it('serves with defaults when given nothing', () => {
-    expect(parseCli([], {})).toEqual({ kind: 'serve', config: { logLevel: 'info', overrides: {}, policy: {}, confirmNewHosts: false } });
+    expect(parseCli([], {})).toEqual({ kind: 'serve', config: { logLevel: 'info', overrides: {}, policy: {}, confirmNewHosts: false, outputSchemas: false } });
   });
 
   it('takes the log level from the flag before the environment', () => {
     expect(parseCli(['--log-level', 'debug'], { MCP_SSH_LOG_LEVEL: 'error' })).toEqual({
       kind: 'serve',
-      config: { logLevel: 'debug', overrides: {}, policy: {}, confirmNewHosts: false },
+      config: { logLevel: 'debug', overrides: {}, policy: {}, confirmNewHosts: false, outputSchemas: false },
     });
     expect(parseCli([], { MCP_SSH_LOG_LEVEL: 'warn' })).toMatchObject({ config: { logLevel: 'warn' } });
   });
@@ -47,6 +47,7 @@ describe('parseCli', () => {
         overrides: { web1: { password: 'pw-1', port: 2222 }, DB_PROD: { sudoPassword: 'sudo-pw', enablePassword: 'en' } },
         policy: {},
         confirmNewHosts: false,
+        outputSchemas: false,
       },
     });
     expect(parseCli(['--ssh-config', '/tmp/c'], env)).toMatchObject({ config: { sshConfigPath: '/tmp/c' } });

@@ -20,7 +20,7 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
     await server?.close();
   });
 
-  it('lists the command and session tools with output schemas and annotations', async () => {
+  it('lists the command and session tools with annotations', async () => {
     const { tools } = await client.listTools();
     const names = tools.map((tool) => tool.name);
     for (const name of [
@@ -43,7 +43,6 @@ describe.skipIf(!facts)(`mcp-ssh-server tools on the real sshd ${facts ? '' : `(
       expect(names).toContain(name);
     }
     const execute = tools.find((tool) => tool.name === 'execute_command');
-    expect(execute?.outputSchema).toBeDefined();
     expect(execute?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     expect(Object.keys(execute?.inputSchema.properties ?? {})).toEqual(
       expect.arrayContaining(['host', 'command', 'username', 'password', 'key_filename', 'port', 'enable_password', 'enable_command', 'sudo_password', 'timeout']),

@@ -203,8 +203,6 @@ const VENDORS: Record<FakeVendor, Vendor> = {
   },
 };
 
-/** Vendors whose config mode holds a candidate, applied only by a commit. */
-const CANDIDATE_VENDORS: readonly FakeVendor[] = ['juniper_junos', 'cisco_xr', 'vyos', 'paloalto_panos'];
 /** Vendors with `user@host` prompts and `set` lines in an `[edit]` config mode. */
 const SET_VENDORS: readonly FakeVendor[] = ['juniper_junos', 'vyos', 'paloalto_panos'];
 
