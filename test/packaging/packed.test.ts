@@ -6,6 +6,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -90,6 +92,31 @@ describe('packed packages under plain Node', () => {
     const check = `const core = await import('ssh-session-core'); console.log(core.isSshError(new m.${cls}('NOT_FOUND', 'x')))`;
     expect(node(['--input-type=module', '-e', `const m = await import('${name}'); ${check}`])).toBe('true');
     expect(node(['--input-type=module', '-e', `import { createRequire } from 'node:module'; const m = createRequire(process.cwd() + '/')('${name}'); ${check}`])).toBe('true');
+  });
+
+  it('npx of the packed tarballs starts the server from an empty directory and serves MCP (what npx -y mcp-ssh-server will do)', async () => {
+    const empty = join(work, 'empty');
+    mkdirSync(empty);
+    // The tarballs stand in for the registry; npm fetches the rest. Its cache stays in the run's directory.
+    const specs = packages.flatMap((name) => ['--package', tarballs.get(name) ?? '']);
+    const transport = new StdioClientTransport({
+      command: 'npx',
+      args: ['--yes', ...specs, 'mcp-ssh-server'],
+      cwd: empty,
+      env: { PATH: process.env.PATH ?? '', HOME: join(work, 'home'), npm_config_cache: join(work, 'npm-cache'), npm_config_update_notifier: 'false' },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'npx-check', version: '0.0.0' });
+    try {
+      await client.connect(transport);
+      expect(client.getServerVersion()).toMatchObject({ name: 'mcp-ssh-server' });
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name)).toContain('execute_command');
+      await expect(client.callTool({ name: 'list_sessions', arguments: {} })).resolves.toMatchObject({ structuredContent: { sessions: [] } });
+      expect(readdirSync(empty)).toEqual([]);
+    } finally {
+      await client.close();
+    }
   });
 
   it('mcp-ssh-server exports createSshMcpServer and its bin answers --help', () => {

@@ -209,7 +209,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
   });
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
-  const policyFile = values.policy ?? env.MCP_SSH_POLICY;
+  const policyFile = values.policy ?? (env.MCP_SSH_POLICY || undefined);
   const fromFile = policyFile ? readPolicyFile(policyFile) : {};
   const policy = {
     ...fromFile,
@@ -222,9 +222,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
   const http = values.http || flag(env.MCP_SSH_HTTP, 'MCP_SSH_HTTP');
   const tokenFile = values['http-token-file'] ?? env.MCP_SSH_HTTP_TOKEN_FILE;
   const parsed = serverConfigSchema.safeParse({
-    logLevel: values['log-level'] ?? env.MCP_SSH_LOG_LEVEL,
+    logLevel: values['log-level'] ?? (env.MCP_SSH_LOG_LEVEL || undefined),
     logFile: values['log-file'] ?? (env.MCP_SSH_LOG_FILE || undefined),
-    sshConfigPath: values['ssh-config'] ?? env.MCP_SSH_CONFIG,
+    sshConfigPath: values['ssh-config'] ?? (env.MCP_SSH_CONFIG || undefined),
     agent: env.SSH_AUTH_SOCK || undefined,
     overrides: overridesFromEnv(env),
     policy,

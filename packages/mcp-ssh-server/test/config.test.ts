@@ -83,6 +83,12 @@ describe('parseCli', () => {
     expect(() => parseCli(['--approval', 'sometimes'], {})).toThrow(/approval/);
   });
 
+  it('takes an empty MCP_SSH_* value as unset (a bundle leaves optional fields empty); checks --tools at start', () => {
+    expect(parseCli([], { MCP_SSH_CONFIG: '', MCP_SSH_POLICY: '', MCP_SSH_LOG_LEVEL: '', MCP_SSH_TOOLS: '' })).toEqual({ kind: 'serve', config: { logLevel: 'info', overrides: {}, policy: {}, confirmNewHosts: false, outputSchemas: false } });
+    expect(parseCli(['--tools', 'core,read_file', '--output-schemas'], {})).toMatchObject({ config: { tools: 'core,read_file', outputSchemas: true } });
+    expect(() => parseCli([], { MCP_SSH_TOOLS: 'core,nope' })).toThrow(/unknown group or tool "nope"/);
+  });
+
   it('answers --help and --version', () => {
     expect(parseCli(['-h'], {})).toEqual({ kind: 'help' });
     expect(parseCli(['--version'], {})).toEqual({ kind: 'version' });
