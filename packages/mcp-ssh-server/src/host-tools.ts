@@ -148,6 +148,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
           preserveMode: args.preserve_mode,
           ...(mode === undefined ? {} : { mode }),
           ...(report ? { onProgress: (p: { bytes: number; totalBytes: number }) => report(p.bytes, p.totalBytes) } : {}),
+          signal: extra.signal,
         });
         return transferResult('Uploaded', result);
       }),
@@ -178,6 +179,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
           makeDirs: args.make_dirs,
           preserveMode: args.preserve_mode,
           ...(report ? { onProgress: (p: { bytes: number; totalBytes: number }) => report(p.bytes, p.totalBytes) } : {}),
+          signal: extra.signal,
         });
         return transferResult('Downloaded', result);
       }),
@@ -232,6 +234,13 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
       guard(redactor, async () => {
         policy.checkCommand(args.command);
         const unique = [...new Set(args.hosts)];
+        // Progress: one notification per host as it finishes (or is left running at its timeout).
+        const report = progressReporter(extra);
+        let finished = 0;
+        const done = <T extends { host: string; status: string; exit_code: number | null }>(result: T): T => {
+          report?.(++finished, unique.length, `${result.host}: ${result.status}${result.exit_code === null ? '' : ` (exit ${result.exit_code})`}`);
+          return result;
+        };
         const results = await Promise.all(
           unique.map(async (host) => {
             try {
@@ -250,7 +259,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
               const approval = await commandApproval(server, context, session, { host, tool: 'execute_command_on_hosts', action: args.command, class: () => classifyCommand(args.command, session.kind) });
               const run = await jobs.run(session.target, args.command, { timeoutMs: args.timeout * 1000, signal: extra.signal, ...(approval ? { approval } : {}) });
               const output = capped(run.output, OUTPUT_PER_HOST_CHARS);
-              return {
+              return done({
                 host,
                 session: session.key,
                 status: run.job.state,
@@ -260,11 +269,11 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
                 command_id: run.job.id,
                 error: run.job.error,
                 notice: sessionNotices(session),
-              };
+              });
             } catch (error) {
               const code = isSshError(error) ? error.code : 'INTERNAL_ERROR';
               const message = error instanceof Error ? error.message : String(error);
-              return { host, session: null, status: 'error', exit_code: null, output: '', omitted_chars: 0, command_id: null, error: { code, message }, notice: null };
+              return done({ host, session: null, status: 'error', exit_code: null, output: '', omitted_chars: 0, command_id: null, error: { code, message }, notice: null });
             }
           }),
         );

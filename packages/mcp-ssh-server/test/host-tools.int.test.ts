@@ -2,7 +2,7 @@
 // session rules (credentials, close ends jobs), and the policy, through the built bin over stdio.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,6 +151,54 @@ describe.skipIf(!facts)(`mcp-ssh-server host tools on the real sshd ${facts ? ''
     const durations = (await call('list_command_history', { limit: 3 })).structuredContent?.commands as { started_at: string; ended_at: string }[];
     const starts = durations.map((d) => Date.parse(d.started_at));
     expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(450);
+  });
+
+  it('reports progress per host as each finishes; a cancelled upload stops, leaves no file, and the session works on', async () => {
+    const progress: { progress: number; total?: number; message?: string }[] = [];
+    const hosts = await server.client.callTool(
+      { name: 'execute_command_on_hosts', arguments: { hosts: ['testhost', 'no-such-host.invalid'], command: 'echo hi', timeout: 20 } },
+      undefined,
+      { onprogress: (p) => progress.push(p), timeout: 60_000 },
+    );
+    expect(hosts.structuredContent).toMatchObject({ succeeded: 1, failed: 1 });
+    expect(progress.map((p) => [p.progress, p.total])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    expect(progress.map((p) => p.message).sort()).toEqual(['no-such-host.invalid: error', 'testhost: completed (exit 0)']);
+
+    // Cancelled: seen in the audit record the server writes once the call's handler is done.
+    const log = join(local, 'audit.jsonl');
+    const audited = await startServer(f, { args: ['--local-root', local, '--audit-log', log] });
+    try {
+      const big = join(local, 'cancel.bin');
+      writeFileSync(big, randomBytes(64 * 1024 * 1024));
+      await audited.call('execute_command', { host: 'testhost', command: `mkdir -p ${remoteDir}/cancel` });
+      const recorded = new Promise<Record<string, unknown>>((resolve) => {
+        const watcher = watch(local, () => {
+          const record = existsSync(log)
+            ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.tool === 'upload_file')
+            : undefined;
+          if (!record) return;
+          watcher.close();
+          resolve(record);
+        });
+      });
+      const abort = new AbortController();
+      const upload = audited.client.callTool(
+        { name: 'upload_file', arguments: { host: 'testhost', local_path: big, remote_path: `${remoteDir}/cancel/cancel.bin` } },
+        undefined,
+        { signal: abort.signal, onprogress: () => abort.abort(), timeout: 60_000 },
+      );
+      await expect(upload).rejects.toThrow(/abort/i);
+      await expect(recorded).resolves.toMatchObject({ tool: 'upload_file', error_code: 'CANCELLED' });
+      // Nothing was left: neither the file nor its temp file.
+      expect(readdirSync(`${remoteDir}/cancel`)).toEqual([]);
+      const after = await audited.call('execute_command', { host: 'testhost', command: 'echo still here' });
+      expect(after.structuredContent).toMatchObject({ exit_code: 0, output: 'still here\n' });
+    } finally {
+      await audited.close();
+    }
   });
 
   it('reuses a session only with the same credentials when a call names its own', async () => {

@@ -360,6 +360,29 @@ export class SshConnection {
     return this.#sftp;
   }
 
+  /**
+   * A new SFTP session of its own (not the shared one of {@link sftp}): for a transfer that may be
+   * cancelled by ending it. The caller ends it.
+   *
+   * @throws SshSessionError `CHANNEL_OPEN_FAILED`, `CONNECTION_CLOSED`.
+   */
+  openSftp(): Promise<SFTPWrapper> {
+    if (this.#closed) return Promise.reject(this.#lostError());
+    return new Promise<SFTPWrapper>((resolve, reject) => {
+      const fail = (error: SshSessionError): void => reject(error);
+      this.#inFlight.add(fail);
+      this.#client.sftp((error, sftp) => {
+        this.#inFlight.delete(fail);
+        if (error) {
+          reject(this.#closed ? this.#lostError() : new SshSessionError('CHANNEL_OPEN_FAILED', `${this.key} refused an SFTP session: ${error.message}`, { cause: error }));
+          return;
+        }
+        sftp.on('error', () => undefined);
+        resolve(sftp);
+      });
+    });
+  }
+
   /** Opens an exec channel (no PTY) for streaming use. */
   execChannel(command: string, options: { readonly pty?: PtyOptions } = {}): Promise<SshChannel> {
     return this.#open((callback) =>

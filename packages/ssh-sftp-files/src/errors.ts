@@ -12,7 +12,9 @@ export type SftpFileErrorCode =
   /** Bytes read are not valid in the encoding asked for (`errors: 'strict'`). */
   | 'DECODE_FAILED'
   /** Content has a character the encoding cannot carry (`errors: 'strict'`). */
-  | 'ENCODE_FAILED';
+  | 'ENCODE_FAILED'
+  /** The transfer was cancelled (its `signal`): the destination is as it was, the temp file removed. */
+  | 'CANCELLED';
 
 /** An error of ssh-sftp-files. Check with `isSshError` from ssh-session-core. */
 export class SftpFileError extends SshError<SftpFileErrorCode> {

@@ -129,6 +129,11 @@ export interface TransferOptions {
   /** Permission bits for the destination (wins over `preserveMode`). */
   readonly mode?: number;
   readonly onProgress?: (progress: TransferProgress) => void;
+  /**
+   * Cancels the transfer: it runs on an SFTP session of its own, ended on abort; the destination
+   * is left as it was and the temp file removed. Rejects with `CANCELLED`.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface TransferResult {
@@ -264,13 +269,8 @@ export class RemoteFiles {
     const temp = tempPathFor(path);
     let handedOver = false;
     try {
-      await call<void>(sftp, (cb) =>
-        sftp.fastPut(
-          localPath,
-          temp,
-          { mode: 0o600, step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) },
-          cb,
-        ),
+      await this.#cancellable(sftp, options.signal, `upload to ${path}`, (channel, cb) =>
+        channel.fastPut(localPath, temp, { mode: 0o600, step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) }, cb),
       );
       await call<void>(sftp, (cb) => sftp.chmod(temp, finalMode, cb));
       handedOver = true;
@@ -303,15 +303,10 @@ export class RemoteFiles {
     if (options.makeDirs) await mkdir(dirname(target), { recursive: true });
     const temp = tempPathFor(target);
     try {
-      await call<void>(sftp, (cb) =>
-        sftp.fastGet(
-          path,
-          temp,
-          { step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) },
-          cb,
-        ),
+      await this.#cancellable(sftp, options.signal, `download of ${path}`, (channel, cb) =>
+        channel.fastGet(path, temp, { step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) }, cb),
       ).catch((error: unknown) => {
-        throw toSftpFileError(error, 'download', path);
+        throw isSshError(error) ? error : toSftpFileError(error, 'download', path);
       });
       // A new file gets the remote mode without group/other write (0600 secrets stay 0600).
       const mode = (options.mode === undefined ? undefined : parseMode(options.mode)) ?? (options.preserveMode ? stats.mode & 0o7777 : existing ? existing.mode & 0o7777 : stats.mode & 0o755);
@@ -341,6 +336,30 @@ export class RemoteFiles {
   }
 
   /** The connection's SFTP session, watched for its close. */
+  /**
+   * Runs `transfer` on the shared session, or, with a signal, on an SFTP session of its own that
+   * an abort ends (ssh2's parallel transfers have no other way to stop).
+   */
+  async #cancellable(shared: SFTPWrapper, signal: AbortSignal | undefined, what: string, transfer: (channel: SFTPWrapper, cb: (error?: Error | null) => void) => void): Promise<void> {
+    if (!signal) return call<void>(shared, (cb) => transfer(shared, cb));
+    const cancelled = (): SftpFileError => new SftpFileError('CANCELLED', `the ${what} was cancelled; the destination is unchanged`, { cause: signal.reason });
+    if (signal.aborted) throw cancelled();
+    const channel = await this.#connection.openSftp();
+    const abort = (): void => channel.end();
+    signal.addEventListener('abort', abort, { once: true });
+    try {
+      await call<void>(channel, (cb) => transfer(channel, cb));
+    } catch (error) {
+      throw signal.aborted ? cancelled() : error;
+    } finally {
+      signal.removeEventListener('abort', abort);
+      // Closed by the host too before anything else touches the temp file: a request still in
+      // flight there (an open) must not create it again after its removal.
+      await ended(channel);
+    }
+    if (signal.aborted) throw cancelled();
+  }
+
   async #session(): Promise<SFTPWrapper> {
     const sftp = await this.#connection.sftp();
     isClosed(sftp);
@@ -533,6 +552,20 @@ interface SftpStats {
 }
 
 /** Calls an ssh2 SFTP method as a promise that also rejects when the SFTP session closes (a lost connection). */
+/** Ends `sftp` and waits for the host to close it (at most 5 s). */
+function ended(sftp: SFTPWrapper): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (isClosed(sftp)) return resolve();
+    const timer = setTimeout(resolve, 5_000);
+    timer.unref();
+    sftp.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    sftp.end();
+  });
+}
+
 function call<T>(sftp: SFTPWrapper, start: (callback: (error: Error | null | undefined, value: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     // A request on a closed session would never be answered.

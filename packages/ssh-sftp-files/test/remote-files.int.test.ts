@@ -288,4 +288,29 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     expect(readFileSync(nested, 'utf8')).toBe(readFileSync('/etc/hostname', 'utf8'));
     expect(readdirSync(join(local, 'new', 'dir'))).toEqual(['hostname']);
   });
+  it('cancels an upload and a download by their signal: CANCELLED, the destinations as they were, no temp file, the session still works', async () => {
+    const source = join(local, 'cancel-source.bin');
+    writeFileSync(source, randomBytes(64 * 1024 * 1024));
+    const dir = `/tmp/${run}/cancel`;
+    await files.writeFile(`${dir}/target.bin`, 'old target\n', { makeDirs: true });
+    const up = new AbortController();
+    // Aborted once bytes flow: mid-transfer.
+    const upload = files.upload(source, `${dir}/target.bin`, { signal: up.signal, onProgress: () => up.abort() });
+    await expect(upload).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('destination is unchanged') as unknown });
+    expect(readFileSync(`${dir}/target.bin`, 'utf8')).toBe('old target\n');
+    expect(readdirSync(dir)).toEqual(['target.bin']);
+
+    const local2 = join(local, 'cancel-down');
+    mkdirSync(local2);
+    writeFileSync(join(local2, 'kept.bin'), 'local original\n');
+    await files.upload(source, `${dir}/big.bin`);
+    const down = new AbortController();
+    const download = files.download(`${dir}/big.bin`, join(local2, 'kept.bin'), { signal: down.signal, onProgress: () => down.abort() });
+    await expect(download).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(readdirSync(local2)).toEqual(['kept.bin']);
+    expect(readFileSync(join(local2, 'kept.bin'), 'utf8')).toBe('local original\n');
+    // An abort before the start sends nothing; the shared session is untouched by either.
+    await expect(files.upload(source, `${dir}/never.bin`, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect((await files.list(dir)).map((entry) => entry.name).sort()).toEqual(['big.bin', 'target.bin']);
+  });
 });
