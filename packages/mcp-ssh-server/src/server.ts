@@ -9,6 +9,7 @@ import { classifyCommand, type CommandDialect } from './classify';
 import { SessionRecorder } from './recorder';
 import { ConfigChanges } from './config-changes';
 import { compactToolList, registerOnly, selectedTools } from './tool-list';
+import { serveCommandTasks, TASK_TOOLS } from './tasks';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
 import { registerDeviceTools } from './device-tools';
@@ -222,7 +223,8 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
     localUser: userInfo().username,
     localRoots: parts.localRoots,
   });
-  compactToolList(server, { outputSchemas: parts.outputSchemas });
+  serveCommandTasks(server, { jobs, redactor });
+  compactToolList(server, { outputSchemas: parts.outputSchemas, taskTools: TASK_TOOLS });
   // Transport and protocol errors (a malformed line, an oversized message) are logged, never lost.
   server.server.onerror = (error) => logger.log('error', `mcp transport: ${redactor.redact(error.message)}`);
   logger.log('debug', 'mcp server created', { version: VERSION });

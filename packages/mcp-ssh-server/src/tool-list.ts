@@ -53,13 +53,14 @@ const SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 /**
  * Makes `tools/list` smaller without changing what it says: the list costs the model context on
  * every turn. Removed: `$schema` in every schema, the ±2^53 bounds zod puts on every integer, an
- * `execution` that states the default (`taskSupport: forbidden`), and, unless `outputSchemas`,
+ * `execution` that states the default (`taskSupport: forbidden`; `taskTools` say `optional`,
+ * served by src/tasks.ts), and, unless `outputSchemas`,
  * the output schemas — no model needs them to choose a tool, and the SDK still checks every
  * result against them. Call it once the tools are registered (the SDK installs its handler then).
  *
  * @throws Error when the SDK's handler is not where this version of the SDK keeps it.
  */
-export function compactToolList(server: McpServer, options: { readonly outputSchemas: boolean }): void {
+export function compactToolList(server: McpServer, options: { readonly outputSchemas: boolean; readonly taskTools?: ReadonlySet<string> }): void {
   // The SDK builds the list from its registered tools and has no hook to shape it: its handler is wrapped.
   const handlers = (server.server as unknown as { _requestHandlers?: Map<string, Handler> })._requestHandlers;
   const original = handlers?.get('tools/list');
@@ -73,6 +74,7 @@ export function compactToolList(server: McpServer, options: { readonly outputSch
         const kept: Record<string, unknown> = { ...rest, inputSchema: compactSchema(inputSchema) };
         if (options.outputSchemas && outputSchema !== undefined) kept.outputSchema = compactSchema(outputSchema);
         if (execution !== undefined && (execution as { taskSupport?: string }).taskSupport !== 'forbidden') kept.execution = execution;
+        if (typeof tool.name === 'string' && options.taskTools?.has(tool.name)) kept.execution = { taskSupport: 'optional' };
         return kept;
       }),
     };

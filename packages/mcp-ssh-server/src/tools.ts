@@ -570,7 +570,7 @@ function pageOf(output: JobOutput): Page {
  * The whole output when it fits the cap, else its head and its tail (the end of a failed build is
  * where the error is) with a line saying what was left out and the offset that pages it.
  */
-function headAndTail(jobs: JobManager, id: string): Page {
+export function headAndTail(jobs: JobManager, id: string): Page {
   const half = OUTPUT_CAP_CHARS / 2;
   const head = jobs.status(id, { sinceOffset: 0, maxChars: OUTPUT_CAP_CHARS });
   if (!head.output.more) return pageOf(head.output);
@@ -588,7 +588,7 @@ function headAndTail(jobs: JobManager, id: string): Page {
   };
 }
 
-function commandResult(job: JobInfo, output: JobOutput | Page, notice: string | null): CallToolResult {
+export function commandResult(job: JobInfo, output: JobOutput | Page, notice: string | null): CallToolResult {
   const page = 'omitted' in output ? output : pageOf(output);
   const { text, omitted } = page;
   const lines: string[] = [];
