@@ -237,8 +237,10 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         // Progress: one notification per host as it finishes (or is left running at its timeout).
         const report = progressReporter(extra);
         let finished = 0;
+        const sent: Promise<void>[] = [];
         const done = <T extends { host: string; status: string; exit_code: number | null }>(result: T): T => {
-          report?.(++finished, unique.length, `${result.host}: ${result.status}${result.exit_code === null ? '' : ` (exit ${result.exit_code})`}`);
+          const notified = report?.(++finished, unique.length, `${result.host}: ${result.status}${result.exit_code === null ? '' : ` (exit ${result.exit_code})`}`);
+          if (notified) sent.push(notified);
           return result;
         };
         const results = await Promise.all(
@@ -277,6 +279,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
             }
           }),
         );
+        await Promise.all(sent);
         // A network device has no exit status: completed without a failure indicator is success.
         const succeeded = results.filter((r) => r.status === 'completed' && (r.exit_code === 0 || (r.exit_code === null && r.error === null))).length;
         const running = results.filter((r) => r.status === 'running' || r.status === 'awaiting_input' || r.status === 'awaiting_approval').length;

@@ -124,7 +124,8 @@ export function serveCommandTasks(server: McpServer, context: { readonly jobs: J
     return { task: taskOf(record) };
   });
 
-  server.server.setRequestHandler(GetTaskRequestSchema, (request) => ({ ...taskOf(find(request.params.taskId)), _meta: related(request.params.taskId) }));
+  // No related-task _meta on tasks/get: its taskId is the source of truth (the specification says so).
+  server.server.setRequestHandler(GetTaskRequestSchema, (request) => taskOf(find(request.params.taskId)));
 
   server.server.setRequestHandler(GetTaskPayloadRequestSchema, async (request, extra) => {
     const record = find(request.params.taskId);
@@ -159,7 +160,7 @@ export function serveCommandTasks(server: McpServer, context: { readonly jobs: J
       throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task in terminal status: ${before.status}`);
     }
     await jobs.interrupt(record.jobId as string);
-    return { ...taskOf(record), _meta: related(record.taskId) };
+    return taskOf(record);
   });
 }
 

@@ -504,11 +504,12 @@ type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
  * Sends `notifications/progress` for this call when the client asked for them (a progress token),
  * else undefined. Failures to send are ignored: progress must never fail the call.
  */
-export function progressReporter(extra: ToolExtra): ((progress: number, total?: number, message?: string) => void) | undefined {
+export function progressReporter(extra: ToolExtra): ((progress: number, total?: number, message?: string) => Promise<void>) | undefined {
   const progressToken = extra._meta?.progressToken;
   if (progressToken === undefined) return undefined;
+  // Resolves once sent: a caller awaits its last one before answering (a client drops progress after the answer).
   return (progress, total, message) =>
-    void extra
+    extra
       .sendNotification({
         method: 'notifications/progress',
         params: { progressToken, progress, ...(total === undefined ? {} : { total }), ...(message === undefined ? {} : { message }) },
