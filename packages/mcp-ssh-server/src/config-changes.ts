@@ -29,6 +29,7 @@ export class ConfigChanges {
   static readonly KEEP = 20;
   readonly dir: string | undefined;
   readonly #bySession = new Map<string, ConfigChange[]>();
+  #lastAt = 0;
 
   /** @throws Error when `dir` cannot be made or is not this user's private directory. */
   constructor(dir?: string) {
@@ -37,7 +38,9 @@ export class ConfigChanges {
   }
 
   add(change: Omit<ConfigChange, 'id' | 'at'>): ConfigChange {
-    const made: ConfigChange = { ...change, id: randomBytes(4).toString('hex'), at: new Date().toISOString() };
+    // Strictly later than the last one: times order the changes, on disk too.
+    this.#lastAt = Math.max(Date.now(), this.#lastAt + 1);
+    const made: ConfigChange = { ...change, id: randomBytes(4).toString('hex'), at: new Date(this.#lastAt).toISOString() };
     const list = this.list(change.session);
     list.unshift(made);
     const dropped = list.splice(ConfigChanges.KEEP);
@@ -49,7 +52,10 @@ export class ConfigChanges {
         const temporary = `${file}.${process.pid}.tmp`;
         writeFileSync(temporary, `${JSON.stringify(made)}\n`, { mode: 0o600, flag: 'wx' });
         renameSync(temporary, file);
-        for (const old of dropped) rmSync(join(dir, fileName(old)), { force: true });
+        // The newest KEEP files stay, whoever wrote the others (another server sharing the
+        // directory): names start with their time, so they sort by it.
+        const kept = readdirSync(dir).filter((name) => name.endsWith('.json')).sort().reverse();
+        for (const old of new Set([...kept.slice(ConfigChanges.KEEP), ...dropped.map(fileName)])) rmSync(join(dir, old), { force: true });
       } catch {
         // A full disk must not fail the change, which is made: the diff stays in memory.
       }
@@ -92,7 +98,7 @@ export class ConfigChanges {
     for (const name of names) {
       try {
         const change = JSON.parse(readFileSync(join(dir, name), 'utf8')) as ConfigChange;
-        if (change.session === session && typeof change.id === 'string' && typeof change.before === 'string' && typeof change.after === 'string') loaded.push(change);
+        if (change.session === session && typeof change.id === 'string' && typeof change.at === 'string' && typeof change.before === 'string' && typeof change.after === 'string') loaded.push(change);
       } catch {
         // A file cut short by a crash: skipped.
       }

@@ -133,8 +133,9 @@ export function registerDeviceTools(server: McpServer, context: DeviceToolContex
         });
         const after = before === undefined ? undefined : await running(device);
         const diff = before !== undefined && after !== undefined ? unifiedDiff(before, after, 'before', 'after') : null;
+        // Kept when it changed something: a run of dry runs or refused lines must not push the real changes out.
         const change =
-          before !== undefined && after !== undefined
+          before !== undefined && after !== undefined && (result.applied || before !== after)
             ? changes.add({ session: session.key, summary: result.summary, lines: result.lines.length + result.notSent.length, before: redactor.redact(before), after: redactor.redact(after) })
             : undefined;
         recorder?.change(

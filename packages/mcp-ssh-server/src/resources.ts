@@ -218,14 +218,22 @@ export function registerResources(server: McpServer, context: ResourceContext): 
     return {};
   });
 
-  // Sessions opening and closing change the resource list (one per session) and what subscribers see.
-  const unwatchSessions = sessions.watch((event) => {
-    server.sendResourceListChanged();
-    updates.session(event);
-  });
+  // Sessions opening and closing change the resource list (one per session) and what subscribers
+  // see. Watched from the client's initialized on: a server whose initialize never completed
+  // (HTTP answers such a request with an error and never closes it) holds nothing.
+  let unwatchSessions: (() => void) | undefined;
+  const previousOnInitialized = server.server.oninitialized;
+  server.server.oninitialized = () => {
+    unwatchSessions ??= sessions.watch((event) => {
+      server.sendResourceListChanged();
+      updates.session(event);
+    });
+    previousOnInitialized?.();
+  };
   const previousOnClose = server.server.onclose;
   server.server.onclose = () => {
-    unwatchSessions();
+    unwatchSessions?.();
+    unwatchSessions = undefined;
     updates.clear();
     previousOnClose?.();
   };

@@ -8,7 +8,7 @@ import { AuditLog, auditText } from './audit';
 import { classifyCommand, type CommandDialect } from './classify';
 import { SessionRecorder } from './recorder';
 import { ConfigChanges } from './config-changes';
-import { compactToolList, registerOnly, selectedTools } from './tool-list';
+import { compactToolList, registerOnly, selectedTools, TOOL_GROUPS } from './tool-list';
 import { serveCommandTasks, TASK_TOOLS } from './tasks';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
@@ -223,8 +223,11 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
     localUser: userInfo().username,
     localRoots: parts.localRoots,
   });
-  serveCommandTasks(server, { jobs, redactor });
-  compactToolList(server, { outputSchemas: parts.outputSchemas, taskTools: TASK_TOOLS });
+  // Tasks run through execute_command_async: served only with it.
+  const served = parts.tools ?? new Set(Object.values(TOOL_GROUPS).flat());
+  const taskTools = served.has('execute_command_async') ? new Set([...TASK_TOOLS].filter((name) => served.has(name))) : new Set<string>();
+  if (taskTools.size > 0) serveCommandTasks(server, { jobs, redactor, tools: taskTools });
+  compactToolList(server, { outputSchemas: parts.outputSchemas, taskTools });
   // Transport and protocol errors (a malformed line, an oversized message) are logged, never lost.
   server.server.onerror = (error) => logger.log('error', `mcp transport: ${redactor.redact(error.message)}`);
   logger.log('debug', 'mcp server created', { version: VERSION });

@@ -75,7 +75,12 @@ describe.skipIf(!facts)(`MCP tasks on the real sshd ${facts ? '' : `(SKIPPED: ${
       { method: 'tools/call', params: { name: 'execute_command', arguments: { host: 'no-such-host.invalid', command: 'true' }, task: {} } },
       CreateTaskResultSchema,
     );
-    expect(created.task).toMatchObject({ status: 'failed', statusMessage: expect.stringMatching(/^Error (CONNECT_FAILED|HOST_KEY_UNKNOWN):/) as unknown });
+    // A task begins working; this one is failed by the next look.
+    expect(created.task.status).toBe('working');
+    await expect(server.client.experimental.tasks.getTask(created.task.taskId)).resolves.toMatchObject({
+      status: 'failed',
+      statusMessage: expect.stringMatching(/^Error (CONNECT_FAILED|HOST_KEY_UNKNOWN):/) as unknown,
+    });
     const result = await server.client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
     expect(result.isError).toBe(true);
     await expect(
@@ -83,9 +88,43 @@ describe.skipIf(!facts)(`MCP tasks on the real sshd ${facts ? '' : `(SKIPPED: ${
     ).rejects.toThrow(/format json is not available for a task/);
   });
 
+  it('refuses a task for a tool that does not take one before it runs; a task\'s prompt is answered with send_input', async () => {
+    const { CreateTaskResultSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    const marker = `/tmp/mcp-task-refused-${process.pid}`;
+    await expect(
+      server.client.request({ method: 'tools/call', params: { name: 'write_file', arguments: { host: 'testhost', remote_path: marker, content: 'x' }, task: {} } }, CreateTaskResultSchema),
+    ).rejects.toThrow(/-32601.*write_file does not run as a task/);
+    const looked = await server.call('execute_command', { host: 'testhost', command: `test -e ${marker}; echo $?` });
+    expect(looked.structuredContent?.output).toBe('1\n');
+
+    const created = await server.client.request(
+      { method: 'tools/call', params: { name: 'execute_command', arguments: { host: 'testhost', command: 'read -p "name? " x; echo "hi $x"' }, task: {} } },
+      CreateTaskResultSchema,
+    );
+    const id = created.task.taskId;
+    // Never input_required (that would send the client to tasks/result for requests of the server):
+    // the command's prompt is answered with send_input on the task's id.
+    expect((await server.client.experimental.tasks.getTask(id)).status).toBe('working');
+    const answered = await server.call('send_input', { command_id: id, input_text: 'ada\n' });
+    expect(answered.structuredContent).toMatchObject({ command_id: id });
+    const result = await server.client.experimental.tasks.getTaskResult(id, CallToolResultSchema);
+    expect(result.structuredContent).toMatchObject({ status: 'completed', output: expect.stringContaining('hi ada') as unknown });
+  });
+
   it('a client without tasks gets the plain answer, as before', async () => {
     const plain = await server.call('execute_command', { host: 'testhost', command: 'echo plain' });
     expect(plain).toMatchObject({ structuredContent: { status: 'completed', exit_code: 0, output: 'plain\n' } });
     expect((plain as { task?: unknown }).task).toBeUndefined();
+  });
+
+  it('serves no tasks without execute_command_async (tasks run through it)', async () => {
+    const only = await startServer(f, { args: ['--tools', 'execute_command'] });
+    try {
+      expect(only.client.getServerCapabilities()?.tasks).toBeUndefined();
+      const { tools } = await only.client.listTools();
+      expect(tools.map((tool) => [tool.name, tool.execution])).toEqual([['execute_command', undefined]]);
+    } finally {
+      await only.close();
+    }
   });
 });

@@ -335,31 +335,55 @@ export class RemoteFiles {
     return posix.normalize(posix.join(home, relative));
   }
 
-  /** The connection's SFTP session, watched for its close. */
   /**
    * Runs `transfer` on the shared session, or, with a signal, on an SFTP session of its own that
-   * an abort ends (ssh2's parallel transfers have no other way to stop).
+   * an abort ends (ssh2's parallel transfers have no other way to stop). A host that refuses one
+   * more session (MaxSessions) gets the transfer on the shared one: it then cannot be cancelled
+   * midway, only before it starts. Once aborted, the transfer's own callback is awaited (at most
+   * 5 s) before anything touches its temp file: a request still in flight must not create it
+   * again after its removal.
    */
   async #cancellable(shared: SFTPWrapper, signal: AbortSignal | undefined, what: string, transfer: (channel: SFTPWrapper, cb: (error?: Error | null) => void) => void): Promise<void> {
-    if (!signal) return call<void>(shared, (cb) => transfer(shared, cb));
-    const cancelled = (): SftpFileError => new SftpFileError('CANCELLED', `the ${what} was cancelled; the destination is unchanged`, { cause: signal.reason });
-    if (signal.aborted) throw cancelled();
-    const channel = await this.#connection.openSftp();
+    const cancelled = (): SftpFileError => new SftpFileError('CANCELLED', `the ${what} was cancelled; the destination is unchanged`, { cause: signal?.reason });
+    if (signal?.aborted) throw cancelled();
+    const channel = signal ? await this.#connection.openSftp().catch(() => undefined) : undefined;
+    if (!signal || !channel) {
+      await call<void>(shared, (cb) => transfer(shared, cb));
+      if (signal?.aborted) throw cancelled();
+      return;
+    }
+    let settle: (error: Error | null | undefined) => void = () => undefined;
+    const done = new Promise<Error | null | undefined>((resolve) => {
+      settle = resolve;
+    });
     const abort = (): void => channel.end();
     signal.addEventListener('abort', abort, { once: true });
+    // Aborted while the session opened: the event is gone, the check is not.
+    if (signal.aborted) abort();
+    else {
+      try {
+        transfer(channel, (error) => settle(error));
+      } catch (error) {
+        settle(error as Error);
+      }
+    }
+    const closed = new Promise<Error>((resolve) => channel.once('close', () => resolve(lostError())));
     try {
-      await call<void>(channel, (cb) => transfer(channel, cb));
-    } catch (error) {
-      throw signal.aborted ? cancelled() : error;
+      const error = signal.aborted ? undefined : await Promise.race([done, closed]);
+      if (signal.aborted) {
+        // The transfer's callback, then the host's close: nothing of it is left in flight.
+        await within(done, 5_000);
+        await ended(channel);
+        throw cancelled();
+      }
+      if (error) throw error;
     } finally {
       signal.removeEventListener('abort', abort);
-      // Closed by the host too before anything else touches the temp file: a request still in
-      // flight there (an open) must not create it again after its removal.
       await ended(channel);
     }
-    if (signal.aborted) throw cancelled();
   }
 
+  /** The connection's SFTP session, watched for its close. */
   async #session(): Promise<SFTPWrapper> {
     const sftp = await this.#connection.sftp();
     isClosed(sftp);
@@ -551,7 +575,19 @@ interface SftpStats {
   readonly mtime: number;
 }
 
-/** Calls an ssh2 SFTP method as a promise that also rejects when the SFTP session closes (a lost connection). */
+/** `promise` settled, or `ms` passed. */
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    const finish = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(finish, finish);
+  });
+}
+
 /** Ends `sftp` and waits for the host to close it (at most 5 s). */
 function ended(sftp: SFTPWrapper): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -566,6 +602,7 @@ function ended(sftp: SFTPWrapper): Promise<void> {
   });
 }
 
+/** Calls an ssh2 SFTP method as a promise that also rejects when the SFTP session closes (a lost connection). */
 function call<T>(sftp: SFTPWrapper, start: (callback: (error: Error | null | undefined, value: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     // A request on a closed session would never be answered.

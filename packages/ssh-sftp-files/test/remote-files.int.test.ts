@@ -294,9 +294,11 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     const dir = `/tmp/${run}/cancel`;
     await files.writeFile(`${dir}/target.bin`, 'old target\n', { makeDirs: true });
     const up = new AbortController();
-    // Aborted once bytes flow: mid-transfer.
-    const upload = files.upload(source, `${dir}/target.bin`, { signal: up.signal, onProgress: () => up.abort() });
+    // Aborted once bytes flow: mid-transfer. It stops there: the bytes moved stay far below the file's.
+    let upMoved = 0;
+    const upload = files.upload(source, `${dir}/target.bin`, { signal: up.signal, onProgress: ({ bytes }) => ((upMoved = bytes), up.abort()) });
     await expect(upload).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('destination is unchanged') as unknown });
+    expect(upMoved).toBeLessThan(32 * 1024 * 1024);
     expect(readFileSync(`${dir}/target.bin`, 'utf8')).toBe('old target\n');
     expect(readdirSync(dir)).toEqual(['target.bin']);
 
@@ -305,8 +307,10 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     writeFileSync(join(local2, 'kept.bin'), 'local original\n');
     await files.upload(source, `${dir}/big.bin`);
     const down = new AbortController();
-    const download = files.download(`${dir}/big.bin`, join(local2, 'kept.bin'), { signal: down.signal, onProgress: () => down.abort() });
+    let downMoved = 0;
+    const download = files.download(`${dir}/big.bin`, join(local2, 'kept.bin'), { signal: down.signal, onProgress: ({ bytes }) => ((downMoved = bytes), down.abort()) });
     await expect(download).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(downMoved).toBeLessThan(32 * 1024 * 1024);
     expect(readdirSync(local2)).toEqual(['kept.bin']);
     expect(readFileSync(join(local2, 'kept.bin'), 'utf8')).toBe('local original\n');
     // An abort before the start sends nothing; the shared session is untouched by either.
