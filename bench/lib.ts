@@ -104,17 +104,8 @@ export function ssh2BindingBuilt(): boolean {
   return existsSync(join(ssh2Dir, 'lib', 'protocol', 'crypto', 'build', 'Release', 'sshcrypto.node'));
 }
 
-/** A small seeded PRNG (mulberry32), so a bench's shuffled order can be replayed. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so a bench's shuffled order can be replayed. */
+export { seeded } from 'test-utils';
 
 /** A shuffled copy of `items` (Fisher–Yates with `random`). */
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {

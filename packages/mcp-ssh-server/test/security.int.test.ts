@@ -13,24 +13,15 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeHost, fakeDevice, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { FakeHost, fakeDevice, seeded, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { appears, cli, serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
 import { recordFigure } from './reliability';
 
 const facts = sshdFacts();
 const ROUNDS = 30;
 
-/** mulberry32: a small seeded PRNG, so a failing sequence can be replayed (SEED=… in the message). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so a failing sequence can be replayed (SEED=… in the message). */
+const prng = seeded;
 
 /** sshd's log from `start` on, once `done` holds for it (it is written by another process: wait for its writes, 10 s at most). */
 function logSettles(start: number, done: (log: string) => boolean): Promise<string> {

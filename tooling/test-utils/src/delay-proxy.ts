@@ -2,13 +2,15 @@
 // direction, so benches see a WAN round trip against the local sshd (this machine has no netem).
 // Each direction is a lane: a FIFO of chunks stamped with the time they are due, drained by one
 // timer, so byte order holds and nothing polls. Half-close and resets travel through the same lane,
-// after the bytes before them. Later faults (jitter, segment splitting, stalls, injected resets)
-// belong in the lane's push and drain, as further options.
+// after the bytes before them. Faults for the reliability tests are further options and controls:
+// jitter, chunks split into 1-byte or random-size segments, a stall of every lane, an injected
+// reset, a half-close towards the client.
 //
 // What it cannot model: TCP itself ends at the proxy, so the handshake, slow start and Nagle's
 // wait for an ACK happen on loopback, not across the delay. Only application round trips pay it.
 import { connect, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { seeded } from './random';
 
 export type DelayDirection = 'up' | 'down';
 
@@ -34,11 +36,23 @@ export interface DelayProxyOptions {
   readonly host?: string;
   /** Called for every chunk, end and reset as it is forwarded (tracing; keep it cheap). */
   readonly onForward?: (event: DelayProxyEvent) => void;
+  /** Up to this much more delay per chunk, drawn from `seed` (order is still kept). */
+  readonly jitterMs?: number;
+  /** Forward each chunk as 1-byte writes, or as writes of random sizes (1–64 bytes, from `seed`). */
+  readonly segments?: 'one-byte' | 'random';
+  /** Seed of the jitter and segment sizes (replayable). Default 1. */
+  readonly seed?: number;
 }
 
 export interface DelayProxy {
   readonly host: string;
   readonly port: number;
+  /** Holds every chunk of every open connection, both directions, for `ms` (a frozen link). */
+  stall(ms: number): void;
+  /** Resets every open connection on both sides (RST, as a middlebox dropping the flow). */
+  reset(): void;
+  /** Ends the direction towards the client of every open connection (a half-close), the other left open. */
+  halfClose(): void;
   /** Stops listening, destroys every connection in both directions and drops what is in flight. */
   close(): Promise<void>;
 }
@@ -51,6 +65,8 @@ class Lane {
   #timer: NodeJS.Timeout | undefined;
   #ended = false;
   #stopped = false;
+  /** Nothing leaves before this (a stall). */
+  #heldUntil = 0;
 
   constructor(
     readonly from: Socket,
@@ -58,6 +74,7 @@ class Lane {
     readonly direction: DelayDirection,
     readonly connection: number,
     readonly options: DelayProxyOptions,
+    readonly random: () => number,
   ) {
     from.on('data', (chunk: Buffer) => this.#push({ kind: 'data', chunk, ...this.#stamp() }));
     from.on('end', () => {
@@ -74,6 +91,14 @@ class Lane {
     to.on('drain', () => from.resume());
   }
 
+  /** Holds what is queued and what comes for `ms`. */
+  stall(ms: number): void {
+    this.#heldUntil = Math.max(this.#heldUntil, performance.now() + ms);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#schedule();
+  }
+
   /** Stops the timer; what is still queued is dropped. */
   stop(): void {
     this.#stopped = true;
@@ -86,7 +111,8 @@ class Lane {
     const receivedMs = performance.now();
     // Never before the item ahead of it, so a later per-chunk delay cannot reorder bytes.
     const last = this.#queue.at(-1)?.dueMs ?? 0;
-    return { receivedMs, dueMs: Math.max(receivedMs + this.options.oneWayMs, last) };
+    const jitter = this.options.jitterMs ? this.random() * this.options.jitterMs : 0;
+    return { receivedMs, dueMs: Math.max(receivedMs + this.options.oneWayMs + jitter, last) };
   }
 
   #push(item: Item): void {
@@ -101,14 +127,26 @@ class Lane {
     if (head === undefined) return;
     // Timers count from the event loop's cached time and may fire a little early: #drain checks
     // the clock and comes back for the rest, so no chunk ever leaves before it is due.
-    this.#timer = setTimeout(() => this.#drain(), Math.max(0, Math.ceil(head.dueMs - performance.now())));
+    this.#timer = setTimeout(() => this.#drain(), Math.max(0, Math.ceil(Math.max(head.dueMs, this.#heldUntil) - performance.now())));
   }
 
   #drain(): void {
     this.#timer = undefined;
     const now = performance.now();
-    while (this.#queue.length > 0 && (this.#queue[0] as Item).dueMs <= now) this.#forward(this.#queue.shift() as Item);
+    while (this.#heldUntil <= now && this.#queue.length > 0 && (this.#queue[0] as Item).dueMs <= now) this.#forward(this.#queue.shift() as Item);
     this.#schedule();
+  }
+
+  /** The writes a chunk leaves as: whole, one byte each, or random sizes. */
+  #pieces(chunk: Buffer): Buffer[] {
+    if (this.options.segments === undefined) return [chunk];
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < chunk.length; ) {
+      const size = this.options.segments === 'one-byte' ? 1 : 1 + Math.floor(this.random() * 64);
+      pieces.push(chunk.subarray(at, at + size));
+      at += size;
+    }
+    return pieces;
   }
 
   #forward(item: Item): void {
@@ -116,7 +154,9 @@ class Lane {
     if (to.destroyed) return;
     if (item.kind === 'data') {
       // The target's own buffer is full: stop reading so the queue does not grow without bound.
-      if (!to.write(item.chunk)) this.from.pause();
+      let full = false;
+      for (const piece of this.#pieces(item.chunk)) full = !to.write(piece) || full;
+      if (full) this.from.pause();
     } else if (item.kind === 'end') {
       to.end();
     } else {
@@ -144,6 +184,7 @@ export function startDelayProxy(options: DelayProxyOptions): Promise<DelayProxy>
   const host = options.host ?? '127.0.0.1';
   const open = new Set<{ client: Socket; upstream: Socket; lanes: Lane[] }>();
   let accepted = 0;
+  const random = seeded(options.seed ?? 1);
   // allowHalfOpen: an end from one side must not end the other direction too.
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
     const upstream = connect({ host: options.target.host, port: options.target.port, allowHalfOpen: true, noDelay: true });
@@ -151,7 +192,7 @@ export function startDelayProxy(options: DelayProxyOptions): Promise<DelayProxy>
     const entry = {
       client,
       upstream,
-      lanes: [new Lane(client, upstream, 'up', connection, options), new Lane(upstream, client, 'down', connection, options)],
+      lanes: [new Lane(client, upstream, 'up', connection, options, random), new Lane(upstream, client, 'down', connection, options, random)],
     };
     open.add(entry);
     let closed = 0;
@@ -172,6 +213,19 @@ export function startDelayProxy(options: DelayProxyOptions): Promise<DelayProxy>
       resolve({
         host,
         port: address.port,
+        stall: (ms) => {
+          for (const entry of open) for (const lane of entry.lanes) lane.stall(ms);
+        },
+        reset: () => {
+          for (const entry of open) {
+            for (const lane of entry.lanes) lane.stop();
+            entry.client.resetAndDestroy();
+            entry.upstream.resetAndDestroy();
+          }
+        },
+        halfClose: () => {
+          for (const entry of open) entry.client.end();
+        },
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
@@ -185,3 +239,4 @@ export function startDelayProxy(options: DelayProxyOptions): Promise<DelayProxy>
     });
   });
 }
+

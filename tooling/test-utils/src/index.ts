@@ -11,3 +11,4 @@ export { fakeConfigLines, fakeDevice } from './fake-device';
 export { memoryOf, resetPeak } from './proc';
 export type { DelayDirection, DelayProxy, DelayProxyEvent, DelayProxyOptions } from './delay-proxy';
 export { startDelayProxy } from './delay-proxy';
+export { seeded } from './random';
