@@ -983,7 +983,13 @@ export class ShellSession {
   async #openPipe(record: CommandRecord): Promise<OutputPipe> {
     const tag = `__PIPE_${this.#nonce}_${record.id}__`;
     // sh -c: the login shell running exec may be fish or csh. No single quote or backslash inside.
-    const script = `umask 077; f="\${TMPDIR:-/tmp}/.mcp-ssh-${this.#nonce}-${record.id}"; mkfifo "$f" || exit 97; printf "${tag} %s\\n" "$f" >&2; exec cat "$f"`;
+    // A watcher holds only the channel's stdin: when the channel ends before the command opened the
+    // FIFO (its session closed, the command interrupted first), stdin ends, and the watcher opens
+    // the FIFO read-write, which never blocks (so a cat blocked in open sees its end, and no cat is
+    // no wait), and removes the name. Nothing of it is left on the host, and the watcher never
+    // holds stdout, so a normal end is unchanged.
+    const watcher = `{ cat <&3 >/dev/null 2>&1; [ -p "$f" ] && : <>"$f"; rm -f "$f"; } >/dev/null 2>&1 &`;
+    const script = `umask 077; f="\${TMPDIR:-/tmp}/.mcp-ssh-${this.#nonce}-${record.id}"; mkfifo "$f" || exit 97; exec 3<&0; ${watcher} exec 3<&-; printf "${tag} %s\\n" "$f" >&2; exec cat "$f"`;
     let channel: SshChannel;
     try {
       channel = await this.#connection.execChannel(`sh -c '${script}'`);
