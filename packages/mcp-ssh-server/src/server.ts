@@ -8,7 +8,7 @@ import { AuditLog, auditText } from './audit';
 import { classifyCommand, type CommandDialect } from './classify';
 import { SessionRecorder } from './recorder';
 import { ConfigChanges } from './config-changes';
-import { compactToolList, registerOnly, selectedTools, TOOL_GROUPS } from './tool-list';
+import { compactToolList, registerOnly, selectedTools } from './tool-list';
 import { serveCommandTasks, TASK_TOOLS } from './tasks';
 import type { ServerConfig } from './config';
 import { registerFileAndScreenTools } from './file-tools';
@@ -224,7 +224,7 @@ export function createSshMcpServer(options: SshMcpServerOptions = {}): McpServer
     localRoots: parts.localRoots,
   });
   // Tasks run through execute_command_async: served only with it.
-  const served = parts.tools ?? new Set(Object.values(TOOL_GROUPS).flat());
+  const served = parts.tools ?? selectedTools('all');
   const taskTools = served.has('execute_command_async') ? new Set([...TASK_TOOLS].filter((name) => served.has(name))) : new Set<string>();
   if (taskTools.size > 0) serveCommandTasks(server, { jobs, redactor, tools: taskTools });
   compactToolList(server, { outputSchemas: parts.outputSchemas, taskTools });

@@ -13,6 +13,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { JobInfo, JobManager } from 'ssh-async-jobs';
 import { isSshError, type Redactor } from 'ssh-session-core';
+import { wrapSdkHandler } from './sdk-handler';
 import { commandResult, headAndTail } from './tools';
 
 /** The tools a client may run as MCP tasks (protocol 2025-11-25); without a task they answer as always. */
@@ -41,8 +42,6 @@ interface TaskRecord {
   readonly settled: Promise<void>;
 }
 
-type Handler = (request: { method: string; params?: Record<string, unknown> }, extra: { signal: AbortSignal }) => Promise<unknown>;
-
 /**
  * MCP tasks for commands: a `tools/call` of execute_command or execute_command_async with a `task`
  * starts the command as a job (as execute_command_async does) and answers with the task at once.
@@ -62,10 +61,6 @@ export function serveCommandTasks(server: McpServer, context: { readonly jobs: J
   const { jobs, redactor } = context;
   server.server.registerCapabilities({ tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } });
   const tasks = new Map<string, TaskRecord>();
-
-  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, Handler> })._requestHandlers;
-  const callTool = handlers?.get('tools/call');
-  if (!handlers || !callTool) throw new Error('serveCommandTasks: register the tools first (the MCP SDK installs its tools/call handler then)');
 
   const jobOf = (record: TaskRecord): JobInfo | undefined => {
     if (record.jobId === undefined) return undefined;
@@ -123,7 +118,7 @@ export function serveCommandTasks(server: McpServer, context: { readonly jobs: J
   };
   const related = (taskId: string): Record<string, unknown> => ({ [RELATED_TASK_META_KEY]: { taskId } });
 
-  handlers.set('tools/call', async (request, extra) => {
+  wrapSdkHandler(server, 'tools/call', (callTool) => async (request, extra) => {
     const params = request.params ?? {};
     if (params.task === undefined) return callTool(request, extra);
     // Refused before anything runs: a task for another tool must not make its change and then fail.

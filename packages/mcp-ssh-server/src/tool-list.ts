@@ -1,4 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { wrapSdkHandler } from './sdk-handler';
 
 /** The tools by group, for `--tools`: `core` is what a shell session needs. */
 export const TOOL_GROUPS = {
@@ -47,7 +48,6 @@ export function registerOnly(server: McpServer, selected: ReadonlySet<string>): 
   (server as unknown as { registerTool: typeof register }).registerTool = (name, ...rest) => (selected.has(name) ? register(name, ...rest) : undefined);
 }
 
-type Handler = (request: unknown, extra: unknown) => Promise<unknown>;
 const SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -61,11 +61,7 @@ const SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
  * @throws Error when the SDK's handler is not where this version of the SDK keeps it.
  */
 export function compactToolList(server: McpServer, options: { readonly outputSchemas: boolean; readonly taskTools?: ReadonlySet<string> }): void {
-  // The SDK builds the list from its registered tools and has no hook to shape it: its handler is wrapped.
-  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, Handler> })._requestHandlers;
-  const original = handlers?.get('tools/list');
-  if (!handlers || !original) throw new Error('compactToolList: the MCP SDK keeps its tools/list handler elsewhere now; update src/tool-list.ts');
-  handlers.set('tools/list', async (request, extra) => {
+  wrapSdkHandler(server, 'tools/list', (original) => async (request, extra) => {
     const listed = (await original(request, extra)) as { tools: Record<string, unknown>[] };
     return {
       ...listed,
