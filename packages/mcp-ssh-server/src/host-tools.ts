@@ -17,11 +17,21 @@ import { approveOn, hostKeyConfirmer, commandApproval, connectionShape, deviceTy
 /** Entries listed per call; a bigger directory says how many were left out. */
 const MAX_ENTRIES = 1000;
 /** Hosts per execute_command_on_hosts call. */
-const MAX_HOSTS = 50;
+const MAX_HOSTS = 500;
+/** Hosts connecting or running at once in execute_command_on_hosts, unless the call says otherwise. */
+const DEFAULT_CONCURRENCY = 20;
+/** Below the job manager's 64 running jobs, so one call never starves the others. */
+const MAX_CONCURRENCY = 50;
 const LOCAL_PATH = 'On the server machine, in its local roots';
 
-/** Output characters per host in execute_command_on_hosts (head + tail beyond it). */
-const OUTPUT_PER_HOST_CHARS = 4000;
+/**
+ * Output characters per host in execute_command_on_hosts (head + tail beyond it): 4 000 up to 50
+ * hosts, then a share of 200 000 for the whole answer, never under 500 (the rest is paged by
+ * get_command_status).
+ */
+function outputPerHost(hosts: number): number {
+  return Math.max(500, Math.min(4000, Math.floor(200_000 / hosts)));
+}
 
 const entrySchema = z.object({
   name: z.string(),
@@ -214,7 +224,7 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
     {
       title: 'Run one command on several hosts in parallel',
       description:
-        `One command on up to ${MAX_HOSTS} hosts in parallel (POSIX and devices may mix), each in its persistent session: every host's exit ` +
+        `One command on up to ${MAX_HOSTS} hosts in parallel, \`concurrency\` at a time (POSIX and devices may mix), each in its persistent session: every host's exit ` +
         'status and output; one failing does not stop the others. A host still running at timeout gives its command_id.',
       inputSchema: {
         hosts: z.array(z.string().min(1)).min(1).max(MAX_HOSTS),
@@ -225,7 +235,8 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         device_type: deviceTypeSchema.describe('For hosts without their own OVRD_<alias>_DEVICE_TYPE'),
         enable_password: z.string().optional(),
         enable_command: z.string().min(1).optional(),
-        timeout: z.number().positive().max(86_400).default(30).describe('Seconds per host'),
+        timeout: z.number().positive().max(86_400).default(30).describe('Seconds per host, from when its turn comes'),
+        concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).default(DEFAULT_CONCURRENCY).describe('Hosts connecting or running at once'),
       },
       outputSchema: multiSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -238,47 +249,48 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         const report = progressReporter(extra);
         let finished = 0;
         const sent: Promise<void>[] = [];
-        const done = <T extends { host: string; status: string; exit_code: number | null }>(result: T): T => {
+        const done = (result: HostResult): HostResult => {
           const notified = report?.(++finished, unique.length, `${result.host}: ${result.status}${result.exit_code === null ? '' : ` (exit ${result.exit_code})`}`);
           if (notified) sent.push(notified);
           return result;
         };
-        const results = await Promise.all(
-          unique.map(async (host) => {
-            try {
-              // A host's own OVRD_<alias>_DEVICE_TYPE / _ENABLE_PASS win over the call's, which
-              // serve the hosts without one (one list may mix vendors).
-              const own = sessions.override(host);
-              const session = await sessions.session({
-                host,
-                username: args.username,
-                port: args.port,
-                sudo_password: args.sudo_password,
-                device_type: own?.deviceType ?? args.device_type,
-                enable_password: own?.enablePassword ?? args.enable_password,
-                enable_command: args.enable_command,
-              }, confirmHostKey);
-              const approval = await commandApproval(server, context, session, { host, tool: 'execute_command_on_hosts', action: args.command, class: () => classifyCommand(args.command, session.kind) });
-              const run = await jobs.run(session.target, args.command, { timeoutMs: args.timeout * 1000, signal: extra.signal, ...(approval ? { approval } : {}) });
-              const output = capped(run.output, OUTPUT_PER_HOST_CHARS);
-              return done({
-                host,
-                session: session.key,
-                status: run.job.state,
-                exit_code: run.job.exitCode,
-                output: output.text,
-                omitted_chars: output.omitted,
-                command_id: run.job.id,
-                error: run.job.error,
-                notice: sessionNotices(session),
-              });
-            } catch (error) {
-              const code = isSshError(error) ? error.code : 'INTERNAL_ERROR';
-              const message = error instanceof Error ? error.message : String(error);
-              return done({ host, session: null, status: 'error', exit_code: null, output: '', omitted_chars: 0, command_id: null, error: { code, message }, notice: null });
-            }
-          }),
-        );
+        const runHost = async (host: string): Promise<HostResult> => {
+          // A cancelled call starts no more hosts; those already running are interrupted by the signal.
+          if (extra.signal.aborted) return done(failedHost(host, 'CANCELLED', 'The call was cancelled before this host\'s turn came'));
+          try {
+            // A host's own OVRD_<alias>_DEVICE_TYPE / _ENABLE_PASS win over the call's, which
+            // serve the hosts without one (one list may mix vendors).
+            const own = sessions.override(host);
+            const session = await sessions.session({
+              host,
+              username: args.username,
+              port: args.port,
+              sudo_password: args.sudo_password,
+              device_type: own?.deviceType ?? args.device_type,
+              enable_password: own?.enablePassword ?? args.enable_password,
+              enable_command: args.enable_command,
+            }, confirmHostKey);
+            const approval = await commandApproval(server, context, session, { host, tool: 'execute_command_on_hosts', action: args.command, class: () => classifyCommand(args.command, session.kind) });
+            const run = await jobs.run(session.target, args.command, { timeoutMs: args.timeout * 1000, signal: extra.signal, ...(approval ? { approval } : {}) });
+            const output = capped(run.output, outputPerHost(unique.length));
+            return done({
+              host,
+              session: session.key,
+              status: run.job.state,
+              exit_code: run.job.exitCode,
+              output: output.text,
+              omitted_chars: output.omitted,
+              command_id: run.job.id,
+              error: run.job.error,
+              notice: sessionNotices(session),
+            });
+          } catch (error) {
+            const code = isSshError(error) ? error.code : 'INTERNAL_ERROR';
+            const message = error instanceof Error ? error.message : String(error);
+            return done(failedHost(host, code, message));
+          }
+        };
+        const results = await inTurn(unique, args.concurrency, runHost);
         await Promise.all(sent);
         // A network device has no exit status: completed without a failure indicator is success.
         const succeeded = results.filter((r) => r.status === 'completed' && (r.exit_code === 0 || (r.exit_code === null && r.error === null))).length;
@@ -301,6 +313,26 @@ export function registerHostTools(server: McpServer, context: HostToolContext): 
         } satisfies CallToolResult;
       }),
   );
+}
+
+type HostResult = z.infer<typeof multiSchema>['results'][number];
+
+function failedHost(host: string, code: string, message: string): HostResult {
+  return { host, session: null, status: 'error', exit_code: null, output: '', omitted_chars: 0, command_id: null, error: { code, message }, notice: null };
+}
+
+/** `run` over every item, at most `limit` at a time, in the items' order; `run` never rejects. */
+async function inTurn<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await run(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 function capped(text: string, max: number): { text: string; omitted: number } {

@@ -2,39 +2,16 @@
 // bounded soak (SOAK_SECONDS, default 60) of mixed calls — commands, async commands interrupted,
 // file writes and reads, session listings. Zero errors; the server's memory and open file
 // descriptors stable; no channels or processes left behind on the host.
-import { readdirSync, readlinkSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryOf, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
+import { sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { endpointAliases, serverHome, startServer, text, type E2eServer, type ToolResult } from './helpers';
-import { recordFigure } from './reliability';
+import { recordFigure, remoteProcesses, usage } from './reliability';
 
 const facts = sshdFacts();
 const SESSIONS = 10;
 const SOAK_MS = Number(process.env.SOAK_SECONDS ?? 60) * 1000;
 const MB = 1024 * 1024;
-
-/** The server process's RSS, open descriptors and sockets, from /proc. */
-function usage(pid: number): { rss: number; fds: number; sockets: number } {
-  const fds = readdirSync(`/proc/${pid}/fd`);
-  const sockets = fds.filter((fd) => {
-    try {
-      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
-    } catch {
-      return false;
-    }
-  }).length;
-  return { rss: memoryOf(pid).rss, fds: fds.length, sockets };
-}
-
-/** Processes of the test user on the host, by command name (the host is this machine). */
-function remoteProcesses(user: string): Record<string, number> {
-  const out = spawnSync('ps', ['-u', user, '-o', 'comm='], { encoding: 'utf8' }).stdout;
-  const counts: Record<string, number> = {};
-  for (const name of out.split('\n').map((line) => line.trim()).filter(Boolean)) counts[name] = (counts[name] ?? 0) + 1;
-  return counts;
-}
 
 describe.skipIf(!facts)(`load and soak through the server bin ${sshdSkipReason()}`, () => {
   const f = facts as SshdFacts;
@@ -78,7 +55,7 @@ describe.skipIf(!facts)(`load and soak through the server bin ${sshdSkipReason()
 
   it(`soaks ${SOAK_MS / 1000} s of mixed calls: zero errors, stable memory and descriptors, nothing left behind`, async () => {
     const pid = server.transport.pid as number;
-    const processesBefore = remoteProcesses(f.user);
+    const processesBefore = await remoteProcesses(f.user);
     const before = usage(pid);
     const rssSamples: number[] = [before.rss];
     const sampler = setInterval(() => rssSamples.push(usage(pid).rss), 5_000);
@@ -122,7 +99,7 @@ describe.skipIf(!facts)(`load and soak through the server bin ${sshdSkipReason()
     server.results.length = 0;
     const after = usage(pid);
     rssSamples.push(after.rss);
-    const processesAfter = remoteProcesses(f.user);
+    const processesAfter = await remoteProcesses(f.user);
     const growth = (after.rss - before.rss) / MB;
     const sorted = [...latencies].sort((a, b) => a - b);
     recordFigure('soak', `duration`, SOAK_MS / 1000, 's');

@@ -1,10 +1,37 @@
 // Figures from the reliability suite (calls made, faults injected, inputs tried, recovery times,
 // leaks), appended as JSON lines to $RELIABILITY_OUT when set, so docs/reliability.md can quote a
 // run. Without the variable, nothing is written.
-import { appendFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { appendFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { memoryOf } from 'test-utils';
+
+const exec = promisify(execFile);
 
 export function recordFigure(suite: string, figure: string, value: number | string, unit = ''): void {
   const out = process.env.RELIABILITY_OUT;
   if (!out) return;
   appendFileSync(out, `${JSON.stringify({ suite, figure, value, unit })}\n`);
+}
+
+/** A process's RSS, open descriptors and sockets, from /proc. */
+export function usage(pid: number): { rss: number; fds: number; sockets: number } {
+  const fds = readdirSync(`/proc/${pid}/fd`);
+  const sockets = fds.filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  }).length;
+  return { rss: memoryOf(pid).rss, fds: fds.length, sockets };
+}
+
+/** Processes of the test user on the host, by command name (the host is this machine). */
+export async function remoteProcesses(user: string): Promise<Record<string, number>> {
+  // Async: a synchronous spawn would stall the in-process proxies some suites run.
+  const { stdout } = await exec('ps', ['-u', user, '-o', 'comm='], { encoding: 'utf8' }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+  const counts: Record<string, number> = {};
+  for (const name of stdout.split('\n').map((line) => line.trim()).filter(Boolean)) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
 }
