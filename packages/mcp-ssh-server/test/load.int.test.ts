@@ -117,7 +117,8 @@ describe.skipIf(!facts)(`load and soak through the server bin ${sshdSkipReason()
       let lastOk = false;
       for (let round = 0; performance.now() < end || !lastOk; round++) {
         calls++;
-        const result = await server.call('execute_command', { host: 'faulty', command: `echo f-${round}`, timeout: 10 });
+        // 200 ms per command: a reset most often lands mid-command, and the lane adds few calls.
+        const result = await server.call('execute_command', { host: 'faulty', command: `sleep 0.2; echo f-${round}`, timeout: 10 });
         lastOk = result.structuredContent?.output === `f-${round}\n`;
         if (lastOk) continue;
         const code = (result.structuredContent?.error as { code?: string } | null)?.code ?? text(result);
