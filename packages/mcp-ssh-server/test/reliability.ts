@@ -2,17 +2,13 @@
 // leaks), appended as JSON lines to $RELIABILITY_OUT when set, so docs/reliability.md can quote a
 // run. Without the variable, nothing is written.
 import { execFile } from 'node:child_process';
-import { appendFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { memoryOf } from 'test-utils';
 
 const exec = promisify(execFile);
 
-export function recordFigure(suite: string, figure: string, value: number | string, unit = ''): void {
-  const out = process.env.RELIABILITY_OUT;
-  if (!out) return;
-  appendFileSync(out, `${JSON.stringify({ suite, figure, value, unit })}\n`);
-}
+export { recordFigure } from 'test-utils';
 
 /** A process's RSS, open descriptors and sockets, from /proc. */
 export function usage(pid: number): { rss: number; fds: number; sockets: number } {

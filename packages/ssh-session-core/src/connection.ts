@@ -13,6 +13,7 @@ import {
   type ConnectConfig,
   type SFTPWrapper,
 } from './internal/ssh2';
+import { connectErrorAtHop, findDeadHop, hopName, lostAtHop, probeDeadline, watchHop } from './internal/hops';
 import { fromSsh2Error } from './internal/ssh2-errors';
 import { fingerprintSha256 } from './keys';
 import { appendKnownHost, checkKnownHosts, knownHostKeyTypes, knownHostsName } from './known-hosts';
@@ -180,22 +181,45 @@ export class SshConnection {
   readonly hostKeysAdded: readonly AddedHostKey[];
   readonly #client: Ssh2Client;
   readonly #hops: readonly Ssh2Client[];
+  readonly #hopKeys: readonly string[];
+  readonly #probeMs: number;
+  #closing = false;
+  /** The close has been told (after a lost chain's hops were asked which one failed). */
+  #reported = false;
   readonly #events = new EventEmitter();
   readonly #inFlight = new Set<(error: SshSessionError) => void>();
   #sftp: Promise<SFTPWrapper> | undefined;
   #closedError: SshSessionError | undefined;
   #closed = false;
 
-  private constructor(key: string, client: Ssh2Client, hops: readonly Ssh2Client[], hostKey: HostKeyInfo, hostKeysAdded: readonly AddedHostKey[]) {
+  private constructor(
+    key: string,
+    client: Ssh2Client,
+    hops: readonly Ssh2Client[],
+    hopKeys: readonly string[],
+    options: ConnectOptions,
+    hostKey: HostKeyInfo,
+    hostKeysAdded: readonly AddedHostKey[],
+  ) {
     this.key = key;
     this.#client = client;
     this.#hops = hops;
+    this.#hopKeys = hopKeys;
+    this.#probeMs = probeDeadline(options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
     this.hostKey = hostKey;
     this.hostKeysAdded = Object.freeze(hostKeysAdded);
     client.on('error', (error: Error) => {
       this.#closedError ??= fromSsh2Error(error, 'established', key);
     });
     client.once('close', () => this.#onClose());
+    // A hop that dies does not end the channels it carried: the target's transport would stay
+    // open, unwritable, with its keepalive stopped (ssh2 skips it on an unwritable socket), and
+    // a command in flight would wait forever. End it, so the close (and its blame) follows.
+    for (const hop of hops) {
+      hop.once('close', () => {
+        if (!this.#closing) destroyTransport(client);
+      });
+    }
   }
 
   /**
@@ -218,20 +242,31 @@ export class SshConnection {
       if (hostKey.status !== 'added' || hostKey.file === undefined) return;
       added.push({ host: knownHostsName(endpoint.host, endpoint.port ?? DEFAULTS.port), type: hostKey.type, fingerprint: hostKey.fingerprint, file: hostKey.file });
     };
+    const hopKeys = jumps.map(sessionKeyOf);
+    // The hop whose own handshake is under way, while it is.
+    let connectingHop: number | undefined;
     try {
       let sock: Duplex | undefined;
       for (const [index, hop] of jumps.entries()) {
+        connectingHop = index;
         const opened = await openClient(hop, options, sock, keys[index] as LoadedKeys);
+        connectingHop = undefined;
+        watchHop(opened.client);
         hops.push(opened.client);
         noteAdded(hop, opened.hostKey);
-        sock = await forwardOut(opened.client, nextOf(options, hop), sessionKeyOf(hop), options);
+        sock = await forwardOut(opened.client, nextOf(options, hop), {
+          via: hopKeys[index] as string,
+          viaName: hopName(hopKeys, index),
+          ...(index + 1 < jumps.length ? { nextName: hopName(hopKeys, index + 1) } : {}),
+        }, options);
       }
       const target = await openClient(options, options, sock, keys[jumps.length] as LoadedKeys);
       noteAdded(options, target.hostKey);
-      return new SshConnection(sessionKeyOf(options), target.client, hops, target.hostKey, added);
+      return new SshConnection(sessionKeyOf(options), target.client, hops, hopKeys, options, target.hostKey, added);
     } catch (error) {
+      const blamed = await blameConnectError(error, sessionKeyOf(options), hops, hopKeys, connectingHop, options);
       for (const hop of hops.reverse()) shutdown(hop, 0);
-      throw error;
+      throw blamed;
     }
   }
 
@@ -247,7 +282,7 @@ export class SshConnection {
 
   /** Called once when the connection closes, with the reason when it was not {@link close}. */
   onClose(listener: (error: SshSessionError | undefined) => void): () => void {
-    if (this.#closed) {
+    if (this.#reported) {
       queueMicrotask(() => listener(this.#closedError));
       return () => undefined;
     }
@@ -303,7 +338,8 @@ export class SshConnection {
           if (done) return;
           // A channel that closed without an exit status because the link died is not a result.
           if (exit.code === null && exit.signal === undefined && (this.#closed || !isTransportAlive(this.#client))) {
-            fail(this.#lostError());
+            // Failed once the close is told: behind jump hosts, with the hop that failed.
+            this.onClose(() => fail(this.#lostError()));
             return;
           }
           done = true;
@@ -400,6 +436,7 @@ export class SshConnection {
    * within a second has its socket destroyed, so 'close' always follows.
    */
   close(): void {
+    this.#closing = true;
     shutdown(this.#client, CLOSE_GRACE_MS);
     for (const hop of this.#hops) shutdown(hop, CLOSE_GRACE_MS);
   }
@@ -446,6 +483,20 @@ export class SshConnection {
 
   #onClose(): void {
     this.#closed = true;
+    if (this.#closing || this.#hops.length === 0) {
+      this.#finishClose();
+      return;
+    }
+    // Lost behind jump hosts: say which hop failed (a killed hop has closed by now; a frozen one
+    // does not answer), before anyone is told. A healthy chain answers in one round trip.
+    void findDeadHop(this.#hops, this.#probeMs).then((dead) => {
+      if (dead !== undefined && !this.#closing) this.#closedError = lostAtHop(this.key, this.#hopKeys, dead, this.#closedError);
+      this.#finishClose();
+    });
+  }
+
+  #finishClose(): void {
+    this.#reported = true;
     for (const hop of this.#hops) shutdown(hop, CLOSE_GRACE_MS);
     const error = this.#lostError();
     for (const fail of [...this.#inFlight]) fail(error);
@@ -530,8 +581,19 @@ function toPty(pty: PtyOptions): { term: string; cols: number; rows: number } {
   return { term: pty.term ?? 'dumb', cols: pty.cols ?? 200, rows: pty.rows ?? 50 };
 }
 
-function forwardOut(client: Ssh2Client, next: SshEndpoint, via: string, options: ConnectOptions): Promise<Duplex> {
+/**
+ * A direct-tcpip channel from a hop to the next hop or the target. `via` is the hop's key;
+ * `viaName` and `nextName` are how messages call the hop and the next hop (the target: host:port).
+ */
+function forwardOut(
+  client: Ssh2Client,
+  next: SshEndpoint,
+  names: { readonly via: string; readonly viaName: string; readonly nextName?: string },
+  options: ConnectOptions,
+): Promise<Duplex> {
+  const { via, viaName } = names;
   const target = `${next.host}:${next.port ?? DEFAULTS.port}`;
+  const nextName = names.nextName ?? target;
   const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -550,7 +612,7 @@ function forwardOut(client: Ssh2Client, next: SshEndpoint, via: string, options:
     const timer = setTimeout(
       () =>
         settle(
-          new SshSessionError('CONNECT_TIMEOUT', `jump host ${via} did not reach ${target} within ${timeoutMs} ms`, {
+          new SshSessionError('CONNECT_TIMEOUT', `${viaName} did not reach ${nextName} within ${timeoutMs} ms`, {
             details: { via, target },
           }),
         ),
@@ -571,8 +633,8 @@ function forwardOut(client: Ssh2Client, next: SshEndpoint, via: string, options:
         settle(
           new SshSessionError(
             'CONNECT_FAILED',
-            `jump host ${via} could not open a forward to ${target}: ${error.message}` +
-              ' (is AllowTcpForwarding enabled there, and is the next host reachable from it?)',
+            `${viaName} could not open a forward to ${nextName}: ${error.message}` +
+              ` (is AllowTcpForwarding enabled there, and is ${target} reachable from it?)`,
             { cause: error, details: { via, target } },
           ),
         );
@@ -581,6 +643,23 @@ function forwardOut(client: Ssh2Client, next: SshEndpoint, via: string, options:
       settle(fromSsh2Error(error, 'connect', via));
     }
   });
+}
+
+/** Errors a dead hop can explain: not a refused key, a wrong password or an abort. */
+const HOP_EXPLAINS = new Set(['CONNECT_FAILED', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CHANNEL_OPEN_FAILED']);
+
+/** A connect failure through jump hosts, said of the hop it belongs to (see internal/hops). */
+async function blameConnectError(
+  error: unknown,
+  target: string,
+  opened: readonly Ssh2Client[],
+  hopKeys: readonly string[],
+  connectingHop: number | undefined,
+  options: ConnectOptions,
+): Promise<unknown> {
+  if (hopKeys.length === 0 || !(error instanceof SshSessionError) || !HOP_EXPLAINS.has(error.code)) return error;
+  const dead = await findDeadHop(opened, probeDeadline(options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs));
+  return connectErrorAtHop(error, target, hopKeys, dead, connectingHop);
 }
 
 interface Opened {
@@ -605,6 +684,10 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
 
   if (options.signal?.aborted) throw abortedError(key, options.signal);
   const client = new Client();
+  // Behind a jump host the transport is a forwarded channel: when the next host's TCP ends, the
+  // hop sends EOF but keeps the channel open (it waits for ours), so ssh2 emits 'end' and never
+  // 'close'. A transport whose peer ended is done: destroy it, so 'close' follows.
+  client.once('end', () => destroyTransport(client));
   return new Promise<Opened>((resolve, reject) => {
     let settled = false;
     const finish = (error: SshSessionError | undefined): void => {

@@ -1272,11 +1272,15 @@ export class ShellSession {
   }
 
   #afterClose(exit: ChannelExit | undefined): void {
-    if (!this.#connection.isOpen || this.#connection.closedError) {
-      this.#fail(
-        this.#connection.closedError ??
-          new SshSessionError('CONNECTION_CLOSED', `connection to ${this.#connection.key} closed; the command was not re-run`),
+    if (!this.#connection.isOpen) {
+      // Told once the connection has said why (behind jump hosts: which hop failed).
+      this.#connection.onClose((error) =>
+        this.#fail(error ?? new SshSessionError('CONNECTION_CLOSED', `connection to ${this.#connection.key} closed; the command was not re-run`)),
       );
+      return;
+    }
+    if (this.#connection.closedError) {
+      this.#fail(this.#connection.closedError);
       return;
     }
     // The shell exited: the running command fails (with the shell's exit status: `exit 7` is a

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { descendants, sshdFacts, sshdSkipReason, startSshd, type RunningSshd, type SshdFacts } from 'test-utils';
+import { descendants, recordFigure, sshdFacts, sshdSkipReason, startSshd, type RunningSshd, type SshdFacts } from 'test-utils';
 import {
   ConnectionPool,
   connectOptionsFor,
@@ -343,6 +343,138 @@ describe.skipIf(!facts)(`SshConnection on the real sshd ${facts ? '' : `(SKIPPED
       );
       await expect(attempt).rejects.toMatchObject({ code: 'HOST_KEY_UNKNOWN' });
       await expect(attempt).rejects.toThrow(`[127.0.0.1]:${jump1.facts.port}`);
+    });
+  });
+
+  // The middle hop of a two-hop chain (first → middle → target) killed or frozen, during connect
+  // and during a command: the error names the middle hop, the first hop and the target are fine.
+  describe('ProxyJump faults', () => {
+    let first: RunningSshd;
+    let middle: RunningSshd;
+    beforeAll(async () => {
+      [first, middle] = await Promise.all([startSshd({ credentialsOf: f }), startSshd({ credentialsOf: f })]);
+      appendFileSync(f.knownHostsPath, `${first.facts.knownHostsLine}\n${middle.facts.knownHostsLine}\n`);
+    });
+    afterEach(() => middle?.thaw());
+    afterAll(async () => {
+      await Promise.all([first?.stop(), middle?.stop()]);
+    });
+
+    const middleName = (): RegExp => new RegExp(`jump host ${f.user}@127\\.0\\.0\\.1:${middle.facts.port} \\(hop 2 of 2\\)`);
+    /** Through the chain, with fast keepalive; `onMiddleReady` runs once the middle hop has authenticated. */
+    const chain = (onMiddleReady?: () => void): ConnectOptions =>
+      options(f, {
+        jumps: [endpoint(first.facts), endpoint(middle.facts)],
+        connectTimeoutMs: 3_000,
+        keepaliveIntervalMs: 500,
+        keepaliveCountMax: 2,
+        logger: {
+          log: (_level, message, fields) => {
+            if (message === 'ssh connected' && fields?.target === `${f.user}@127.0.0.1:${middle.facts.port}`) onMiddleReady?.();
+          },
+        },
+      });
+    /** After each fault: the same chain connects again and runs a command. */
+    const chainWorks = async (): Promise<void> => {
+      const again = await connect(chain());
+      await expect(again.exec('echo back')).resolves.toMatchObject({ stdout: 'back\n', exitCode: 0 });
+    };
+    /** How long `work` took to fail, recorded (with the message) for docs/reliability.md. */
+    const timed = async (work: Promise<unknown>): Promise<{ error: unknown; ms: number }> => {
+      const name = expect.getState().currentTestName ?? 'fault';
+      const started = Date.now();
+      const error = await work.then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      const ms = Date.now() - started;
+      recordFigure('proxyjump', name, ms, 'ms');
+      recordFigure('proxyjump', `${name}: message`, String(error));
+      return { error, ms };
+    };
+
+    it('killed during a command: CONNECTION_CLOSED naming the middle hop, at once', async () => {
+      const connection = await connect(chain());
+      const running = connection.exec('sleep 30');
+      await connection.exec('true'); // the sleep's channel is open
+      expect(middle.killConnections()).toBeGreaterThan(0);
+      const { error, ms } = await timed(running);
+      expect(error).toMatchObject({ code: 'CONNECTION_CLOSED', details: { hop: 2, jumpHost: `${f.user}@127.0.0.1:${middle.facts.port}` } });
+      expect(String(error)).toMatch(middleName());
+      expect(String(error)).toMatch(/its connection closed|connection failed/);
+      expect(ms).toBeLessThan(2_000);
+      expect(connection.isOpen).toBe(false);
+      await chainWorks();
+    });
+
+    it('frozen during a command: CONNECTION_CLOSED naming the middle hop, within keepalive + one probe', async () => {
+      const connection = await connect(chain());
+      const running = connection.exec('sleep 30');
+      await connection.exec('true');
+      middle.freeze();
+      const { error, ms } = await timed(running);
+      expect(error).toMatchObject({ code: 'CONNECTION_CLOSED', details: { hop: 2 } });
+      expect(String(error)).toMatch(middleName());
+      expect(String(error)).toMatch(/stopped answering/);
+      // Keepalive 500 ms × 2, then the hops get up to 2 s to answer.
+      expect(ms).toBeLessThan(5_000);
+      middle.thaw();
+      await chainWorks();
+    });
+
+    it('killed during connect (after it authenticated, before the target): the error names the middle hop', async () => {
+      const { error, ms } = await timed(SshConnection.connect(chain(() => middle.killConnections())));
+      expect(error).toMatchObject({ code: 'CONNECT_FAILED', details: { hop: 2 } });
+      expect(String(error)).toMatch(middleName());
+      expect(ms).toBeLessThan(3_000);
+      await chainWorks();
+    });
+
+    it('frozen during connect (after it authenticated, before the target): the error names the middle hop, within the connect timeout + one probe', async () => {
+      const { error, ms } = await timed(SshConnection.connect(chain(() => middle.freeze())));
+      expect(error).toMatchObject({ details: { hop: 2 } });
+      expect((error as { code: string }).code).toMatch(/^CONNECT_(TIMEOUT|FAILED)$/);
+      expect(String(error)).toMatch(middleName());
+      expect(String(error)).toMatch(/stopped answering/);
+      expect(ms).toBeLessThan(3_000 + 2_000 + 1_000);
+      middle.thaw();
+      await chainWorks();
+    });
+
+    it('frozen before connect (the kernel accepts, no banner): CONNECT_TIMEOUT naming the middle hop', async () => {
+      middle.freeze();
+      const { error, ms } = await timed(SshConnection.connect(chain()));
+      expect(error).toMatchObject({ code: 'CONNECT_TIMEOUT', details: { hop: 2 } });
+      expect(String(error)).toMatch(middleName());
+      expect(ms).toBeLessThan(3_000 + 2_000 + 1_000);
+      middle.thaw();
+      await chainWorks();
+    });
+
+    it('the target killed behind a jump host: CONNECTION_CLOSED naming the target, not a hop (the hop only sends EOF)', async () => {
+      // Here `first` is the target, reached through `middle`.
+      const connection = await connect({ ...options(f), ...endpoint(first.facts), jumps: [endpoint(middle.facts)], keepaliveIntervalMs: 0 });
+      const running = connection.exec('sleep 30');
+      await connection.exec('true');
+      expect(first.killConnections()).toBeGreaterThan(0);
+      const { error, ms } = await timed(running);
+      expect(error).toMatchObject({ code: 'CONNECTION_CLOSED', details: { target: `${f.user}@127.0.0.1:${first.facts.port}` } });
+      expect(String(error)).not.toMatch(/jump host/);
+      expect((error as { details: Record<string, unknown> }).details.hop).toBeUndefined();
+      expect(ms).toBeLessThan(2_000);
+    });
+
+    it('down before connect (its port refuses): the first hop says it could not reach the middle hop', async () => {
+      await middle.kill();
+      try {
+        const { error, ms } = await timed(SshConnection.connect(chain()));
+        expect(error).toMatchObject({ code: 'CONNECT_FAILED' });
+        expect(String(error)).toMatch(new RegExp(`jump host ${f.user}@127\\.0\\.0\\.1:${first.facts.port} \\(hop 1 of 2\\) could not open a forward to ${middleName().source}`));
+        expect(ms).toBeLessThan(3_000);
+      } finally {
+        await middle.restart();
+      }
+      await chainWorks();
     });
   });
 

@@ -12,3 +12,4 @@ export { memoryOf, resetPeak } from './proc';
 export type { DelayDirection, DelayProxy, DelayProxyEvent, DelayProxyOptions } from './delay-proxy';
 export { startDelayProxy } from './delay-proxy';
 export { seeded } from './random';
+export { recordFigure } from './figures';
