@@ -5,6 +5,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSshError, Redactor, SshSessionError, type SFTPWrapper, type SshConnection } from 'ssh-session-core';
 import { SftpFileError } from './errors';
+import { hasLeftovers, lostDuring, rememberLeftover, sweepLeftovers } from './internal/leftovers';
 import { ownerGroupFromLongname } from './internal/longname';
 import { toSftpFileError } from './internal/sftp-status';
 import { decodeText, encodeContent, type ContentEncoding, type EncodingErrors } from './text-codec';
@@ -163,6 +164,8 @@ export class RemoteFiles {
   readonly #sudoPassword: string | undefined;
   readonly #redactor: Redactor;
   #home: Promise<string> | undefined;
+  /** Removal of the temp files an earlier, lost connection to this host left (internal/leftovers). */
+  #swept: Promise<void> | undefined;
 
   constructor(connection: SshConnection, options: RemoteFilesOptions = {}) {
     this.#connection = connection;
@@ -171,6 +174,8 @@ export class RemoteFiles {
     this.#sudoPassword = options.sudoPassword;
     this.#redactor = options.redactor ?? new Redactor();
     this.#redactor.add(options.sudoPassword);
+    // The connection is back: remove what the lost one left, without waiting for a file operation.
+    if (hasLeftovers(connection.key)) void this.#session().catch(() => undefined);
   }
 
   /**
@@ -276,9 +281,9 @@ export class RemoteFiles {
       handedOver = true;
       await moveIntoPlace(sftp, temp, path, existing !== undefined, 'upload');
     } catch (error) {
-      throw isSshError(error) ? error : toSftpFileError(error, 'upload to', path);
+      throw isSshError(error) ? this.#cutOff(error, sftp, 'upload to', path, temp, handedOver) : toSftpFileError(error, 'upload to', path);
     } finally {
-      if (!handedOver) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
+      if (!handedOver) await this.#discard(sftp, temp);
     }
     return { localPath, remotePath: path, bytes: source.size, durationMs: Date.now() - started };
   }
@@ -389,7 +394,27 @@ export class RemoteFiles {
     isClosed(sftp);
     // Each pending request watches the session's close: many at once are expected.
     if (sftp.getMaxListeners() < 256) sftp.setMaxListeners(256);
+    this.#swept ??= sweepLeftovers(this.#connection.key, (path) => call<void>(sftp, (cb) => sftp.unlink(path, cb)));
+    await this.#swept;
     return sftp;
+  }
+
+  /** Removes a temp file of ours; when the connection is lost meanwhile, the next connection will. */
+  async #discard(sftp: SFTPWrapper, temp: string): Promise<void> {
+    await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch((error: unknown) => {
+      if (isSshError(error)) rememberLeftover(this.#connection.key, temp);
+    });
+  }
+
+  /**
+   * A write or upload cut off: what the caller must know. When the rename was already sent, the
+   * temp file may still be there too (removed later); without posix-rename it may hold the only
+   * new copy, so it is kept.
+   */
+  #cutOff(error: unknown, sftp: SFTPWrapper, operation: string, path: string, temp: string, handedOver: boolean): unknown {
+    if (!isSshError(error) || error.code !== 'CONNECTION_CLOSED') return error;
+    if (handedOver && hasPosixRename(sftp)) rememberLeftover(this.#connection.key, temp);
+    return lostDuring(error, operation, path, handedOver ? 'unknown' : 'unchanged', handedOver && !hasPosixRename(sftp) ? undefined : temp);
   }
 
   async #writeWithSftp(path: string, bytes: Buffer, options: WriteFileOptions, mode: number | undefined): Promise<WriteFileResult> {
@@ -453,9 +478,9 @@ export class RemoteFiles {
         mode: after ? after.mode & 0o7777 : finalMode,
       };
     } catch (error) {
-      throw isSshError(error) ? error : toSftpFileError(error, 'write', path);
+      throw isSshError(error) ? this.#cutOff(error, sftp, 'write', path, temp, handedOver) : toSftpFileError(error, 'write', path);
     } finally {
-      if (!handedOver) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
+      if (!handedOver) await this.#discard(sftp, temp);
     }
   }
 
@@ -503,8 +528,11 @@ export class RemoteFiles {
     // then let root install it: a temp file next to the target, mode and owner copied from the
     // existing file, one rename (`mv`) over it.
     const staged = `/tmp/.ssh-sftp-files-${randomBytes(9).toString('hex')}`;
+    // Once sudo runs, a lost connection does not stop it: it installs the new file or nothing.
+    let installing = false;
     try {
       await writeStream(sftp, staged, bytes, { flags: 'wx', mode: 0o600 }, options.onProgress);
+      installing = true;
       const script = [
         'set -e',
         'export LC_ALL=C',
@@ -543,8 +571,10 @@ export class RemoteFiles {
         created: created === '1',
         mode: Number.parseInt(octal ?? '0', 8),
       };
+    } catch (error) {
+      throw lostDuring(error, 'write (sudo)', path, !installing ? 'unchanged' : options.append ? 'maybe-appended' : 'unknown', staged);
     } finally {
-      await call<void>(sftp, (cb) => sftp.unlink(staged, cb)).catch(() => undefined);
+      await this.#discard(sftp, staged);
     }
   }
 

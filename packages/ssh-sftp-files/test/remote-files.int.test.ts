@@ -246,9 +246,61 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
       })
       .catch((error: unknown) => error);
     expect(killed).toBe(true);
-    expect(outcome).toMatchObject({ code: expect.stringMatching(/CONNECTION_CLOSED|SFTP_FAILED/) as unknown });
+    expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'unchanged' } });
+    expect(String(outcome)).toMatch(/precious\.txt was not changed; the temp file .*\.precious\.txt\.[0-9a-f]{12}\.tmp is removed when a connection to the host comes back/);
     expect(readFileSync(path, 'utf8')).toBe('original content\n');
     own.close();
+    // The temp file the lost connection could not remove is there, then gone once a connection is
+    // back: removed before the new connection's first file operation.
+    const temps = (): string[] => readdirSync(`${home}/${run}`).filter((name) => name.startsWith('.precious.txt.'));
+    expect(temps()).toEqual([String((outcome as { details: { tempFile: string } }).details.tempFile).split('/').pop()]);
+    const back = await SshConnection.connect(keyLogin(f));
+    try {
+      await new RemoteFiles(back).stat(path);
+      expect(temps()).toEqual([]);
+    } finally {
+      back.close();
+    }
+  });
+
+  it('a connection dropped mid-sudo-write: the root-owned target intact, the staged copy removed when a connection comes back', async () => {
+    const path = `/etc/${run}-drop.conf`;
+    rootFiles.push(path);
+    writeFileSync(path, 'root original\n');
+    const staged = (): string[] => readdirSync('/tmp').filter((name) => name.startsWith('.ssh-sftp-files-'));
+    const before = staged();
+    const own = await SshConnection.connect(keyLogin(f));
+    const sshdProcess = Number((await own.exec('echo $PPID')).stdout.trim());
+    const big = Buffer.alloc(40 * 1024 * 1024, 'z');
+    let killed = false;
+    const outcome = await new RemoteFiles(own)
+      .writeFile(path, big, {
+        maxBytes: big.length,
+        useSudo: true,
+        sudoPassword: f.password,
+        // Staging: the content goes to a private file of ours first, then sudo installs it.
+        onProgress: ({ bytes }) => {
+          if (!killed && bytes >= 4 * 1024 * 1024) {
+            killed = true;
+            process.kill(sshdProcess, 'SIGKILL');
+          }
+        },
+      })
+      .catch((error: unknown) => error);
+    own.close();
+    expect(killed).toBe(true);
+    expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'unchanged' } });
+    expect(String(outcome)).toMatch(/was not changed; the temp file \/tmp\/\.ssh-sftp-files-[0-9a-f]+ is removed/);
+    expect(String(outcome)).not.toContain(f.password);
+    expect(readFileSync(path, 'utf8')).toBe('root original\n');
+    expect(staged().filter((name) => !before.includes(name))).toHaveLength(1);
+    const back = await SshConnection.connect(keyLogin(f));
+    try {
+      await new RemoteFiles(back).stat(path);
+      expect(staged().filter((name) => !before.includes(name))).toEqual([]);
+    } finally {
+      back.close();
+    }
   });
 
   it('uploads and downloads 100 MB streamed: checksums match, memory stays bounded', async () => {
