@@ -4,7 +4,7 @@
 // within its timeout plus a small margin with a clear, coded error, and the next call must recover
 // once the host is back. The faulty sshd is a second instance sharing the run's login, so the
 // shared one is never disturbed.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,12 +178,17 @@ describe.skipIf(!f)(`faults through the server bin ${sshdSkipReason()}`, () => {
     const cut = await timed('upload_file', { host: 'victim', local_path: 'big.txt', remote_path: path });
     await tempAppears;
     expect(cut.result.isError, text(cut.result).slice(0, 300)).toBe(true);
-    expect(text(cut.result)).toMatch(/^Error (CONNECTION_CLOSED|SFTP_FAILED): /);
+    // The result says the target did not change, and what becomes of the temp file.
+    expect(text(cut.result)).toMatch(/^Error CONNECTION_CLOSED: upload to .*precious\.txt: .*precious\.txt was not changed; the temp file .*\.precious\.txt\.[0-9a-f]{12}\.tmp is removed when a connection to the host comes back/);
     expect(readFileSync(path, 'utf8')).toBe('original\n');
+    const temps = (): string[] => readdirSync(shared).filter((file) => file.startsWith('.precious.txt.'));
+    expect(temps()).toHaveLength(1);
     recordFigure('faults', 'upload_file (40 MB) cut mid-transfer: original intact, error after', Math.round(cut.ms), 'ms');
     const next = await timed('write_file', { host: 'victim', remote_path: path, content: 'replaced\n' });
     expect(next.result.isError, text(next.result)).toBeFalsy();
     expect(readFileSync(path, 'utf8')).toBe('replaced\n');
+    // The reconnected session removed the temp file before its first file operation.
+    expect(temps()).toEqual([]);
   });
 
   it('connection refused, an unresolvable host and a server without a banner: coded errors within ConnectTimeout', async () => {
