@@ -61,6 +61,9 @@ export async function listenForApprovals(path: string, approvals: Approvals, log
   const liveness = await probe(path);
   if (liveness === 'live') throw new Error(`another server listens on the approval socket ${path}`);
   if (liveness === 'refused') removeStale(path);
+  // Servers killed without a chance to clean up (kill -9, OOM) left their sockets in the shared
+  // directory: the ones nobody answers on go now, not at the next `pending`.
+  if (dir === approvalSocketDir(process.env, homedir())) await liveSockets(undefined, process.env, homedir());
   const connections = new Set<Socket>();
   const server: Server = createServer((socket) => {
     connections.add(socket);

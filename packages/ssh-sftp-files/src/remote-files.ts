@@ -274,6 +274,11 @@ export class RemoteFiles {
     const temp = tempPathFor(path);
     let handedOver = false;
     try {
+      // Created private first: fastPut opens without a mode (0644 under the usual umask) and
+      // sets it a round trip later, time for another user to open the file and read it all.
+      // 'wx' also refuses a name someone planted (a symlink) instead of following it.
+      const handle = await call<Buffer>(sftp, (cb) => sftp.open(temp, 'wx', { mode: 0o600 }, cb));
+      await call<void>(sftp, (cb) => sftp.close(handle, cb));
       await this.#cancellable(sftp, options.signal, `upload to ${path}`, (channel, cb) =>
         channel.fastPut(localPath, temp, { mode: 0o600, step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) }, cb),
       );
