@@ -1,6 +1,7 @@
 // The persistent POSIX shell against the real sshd: exact output, real exit codes, state.
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyLogin, sshdFacts, sshdSkipReason, startDelayProxy, type SshdFacts } from 'test-utils';
@@ -344,6 +345,54 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
         expect(await fifos()).toBe(before);
       } finally {
         own.close();
+      }
+    });
+
+    it('the FIFO race, forced: the session closes after the FIFO is made but before the shell opens it; neither the FIFO nor its reader is left', async () => {
+      const own = await SshConnection.connect(keyLogin(f));
+      const session = await ShellSession.open(own);
+      const bash = Number((await session.run('echo $$')).output.trim());
+      // The host is this machine: the FIFO is made in its /tmp (no TMPDIR in the test user's sessions).
+      const fifoMade = new Promise<string>((resolve) => {
+        const watcher = watch('/tmp', (_event, name) => {
+          if (name?.startsWith('.mcp-ssh-')) {
+            watcher.close();
+            resolve(name);
+          }
+        });
+      });
+      const readers = (name: string): Promise<number> =>
+        new Promise((resolve) => {
+          execFile('pgrep', ['-u', f.user, '-f', `cat /tmp/${name}$`], (_error, stdout) => resolve(stdout.split('\n').filter(Boolean).length));
+        });
+      // A stopped shell never reads the command, so it never opens the FIFO: the race, held open.
+      process.kill(bash, 'SIGSTOP');
+      try {
+        const command = session.start('echo never', { pipeOutput: true, timeoutMs: 20_000 });
+        command.done.catch(() => undefined);
+        const name = await fifoMade;
+        expect(existsSync(`/tmp/${name}`)).toBe(true);
+        expect(await readers(name)).toBe(1); // `cat` blocked in open(), waiting for a writer
+        const gone = new Promise<void>((resolve) => {
+          const watcher = watch('/tmp', () => {
+            if (!existsSync(`/tmp/${name}`)) {
+              watcher.close();
+              resolve();
+            }
+          });
+          if (!existsSync(`/tmp/${name}`)) {
+            watcher.close();
+            resolve();
+          }
+        });
+        own.close();
+        await expect(command.done).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+        // Removed by the reader's watcher once its channel ended, with the shell still stopped.
+        const bound = new Promise<'left'>((resolve) => setTimeout(resolve, 5_000, 'left').unref());
+        expect(await Promise.race([gone.then(() => 'removed'), bound]), `/tmp/${name} is left`).toBe('removed');
+        expect(await readers(name)).toBe(0);
+      } finally {
+        process.kill(bash, 'SIGKILL');
       }
     });
 
