@@ -159,6 +159,8 @@ describe.skipIf(!facts)(`load and soak through the server bin ${sshdSkipReason()
     recordFigure('soak', 'errors', errors);
     recordFigure('soak', 'calls/s', Math.round((calls / SOAK_MS) * 1000));
     recordFigure('soak', 'step latency p50 / p99', `${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} / ${sorted[Math.floor(sorted.length * 0.99)]?.toFixed(1)}`, 'ms');
+    // The curve, a sample a minute (every 12th of the 5 s samples): a plateau or a slope.
+    recordFigure('soak', 'server RSS by minute', rssSamples.filter((_, index) => index % 12 === 0).map((rss) => (rss / MB).toFixed(0)).join(' '), 'MB');
     recordFigure('soak', 'server RSS before / max / after', `${(before.rss / MB).toFixed(1)} / ${(Math.max(...rssSamples) / MB).toFixed(1)} / ${(after.rss / MB).toFixed(1)}`, 'MB');
     recordFigure('soak', 'server fds before / after (sockets)', `${before.fds} (${before.sockets}) / ${after.fds} (${after.sockets})`);
     recordFigure('soak', 'host processes of the test user before / after', `${JSON.stringify(processesBefore)} / ${JSON.stringify(processesAfter)}`);
