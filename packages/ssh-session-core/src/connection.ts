@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { connect as connectTcp } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SshSessionError } from './errors';
 import {
@@ -14,6 +15,7 @@ import {
   type SFTPWrapper,
 } from './internal/ssh2';
 import { connectErrorAtHop, findDeadHop, hopName, lostAtHop, probeDeadline, watchHop } from './internal/hops';
+import { guardIdentLine } from './internal/ident-guard';
 import { fromSsh2Error } from './internal/ssh2-errors';
 import { fingerprintSha256 } from './keys';
 import { appendKnownHost, checkKnownHosts, knownHostKeyTypes, knownHostsName } from './known-hosts';
@@ -739,6 +741,7 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
       logger.log('debug', 'ssh connected', { target: key, hostKey: hostKeyInfo?.fingerprint });
       finish(undefined);
     });
+    const transport = transportTo(endpoint.host, port, sock);
     const config: ConnectConfig = {
       host: endpoint.host,
       port,
@@ -750,7 +753,7 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
       // Ask first for a key type known_hosts can verify, as OpenSSH does.
       algorithms: { serverHostKey: hostKeyAlgorithmsPreferring(knownTypes) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
       authHandler: handler as unknown as ConnectConfig['authHandler'],
-      ...(sock ? { sock: sock as unknown as ConnectConfig['sock'] } : {}),
+      sock: transport as unknown as ConnectConfig['sock'],
       hostVerifier: ((blob: Buffer, verify: (ok: boolean) => void) => {
         verifyHostKey(endpoint.host, port, blob, options.hostKeys).then(
           (info) => {
@@ -768,8 +771,27 @@ async function openClient(endpoint: SshEndpoint, options: ConnectOptions, sock: 
         );
       }) as unknown as ConnectConfig['hostVerifier'],
     };
-    client.connect(config);
+    try {
+      client.connect(config);
+    } catch (error) {
+      // ssh2 refused the config before taking the transport: a socket made here is ours to close.
+      if (!sock) transport.destroy();
+      throw error;
+    }
   });
+}
+
+/**
+ * The transport ssh2 reads: the jump host's forwarded channel, or a TCP socket made here as ssh2
+ * would make it (still connecting, so ssh2 waits for its 'connect' and sees its errors as its
+ * own), each with the ident guard (internal/ident-guard: unpatched ssh2 loses a split ident).
+ */
+function transportTo(host: string, port: number, sock: Duplex | undefined): Duplex {
+  if (sock) return guardIdentLine(sock);
+  const socket = connectTcp({ host, port });
+  // As ssh2 does for the socket it makes itself.
+  socket.setMaxListeners(0);
+  return guardIdentLine(socket);
 }
 
 /** The `ABORTED` error for an operation on `key` whose signal fired (internal; the pool uses it too). */

@@ -368,7 +368,7 @@ describe.skipIf(!facts)(`ShellSession on the real sshd ${facts ? '' : `(SKIPPED:
       // A stopped shell never reads the command, so it never opens the FIFO: the race, held open.
       process.kill(bash, 'SIGSTOP');
       try {
-        const command = session.start('echo never', { pipeOutput: true, timeoutMs: 20_000 });
+        const command = session.start('echo never', { pipeOutput: true });
         command.done.catch(() => undefined);
         const name = await fifoMade;
         expect(existsSync(`/tmp/${name}`)).toBe(true);
