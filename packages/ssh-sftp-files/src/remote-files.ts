@@ -276,11 +276,12 @@ export class RemoteFiles {
     try {
       // Created private first: fastPut opens without a mode (0644 under the usual umask) and
       // sets it a round trip later, time for another user to open the file and read it all.
-      // 'wx' also refuses a name someone planted (a symlink) instead of following it.
+      // 'wx' also refuses a name someone planted (a symlink) instead of following it. fastPut's
+      // 'w' then truncates it and keeps that mode, so it is given no mode of its own.
       const handle = await call<Buffer>(sftp, (cb) => sftp.open(temp, 'wx', { mode: 0o600 }, cb));
       await call<void>(sftp, (cb) => sftp.close(handle, cb));
       await this.#cancellable(sftp, options.signal, `upload to ${path}`, (channel, cb) =>
-        channel.fastPut(localPath, temp, { mode: 0o600, step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) }, cb),
+        channel.fastPut(localPath, temp, { step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) }, cb),
       );
       await call<void>(sftp, (cb) => sftp.chmod(temp, finalMode, cb));
       handedOver = true;
