@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { SshConnection } from 'ssh-session-core';
-import { RemoteFiles } from '../src/index';
+import { RemoteFiles, type WriteFileOptions } from '../src/index';
 
 const facts = sshdFacts();
 
@@ -226,16 +226,18 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     }
   });
 
-  it('leaves the original file intact when the connection dies in the middle of a write', async () => {
-    const path = `${home}/${run}/precious.txt`;
-    writeFileSync(path, 'original content\n');
+  /**
+   * Writes 40 MB to `path` on a connection of its own and SIGKILLs the sshd process serving it
+   * once 4 MB are written; resolves with what the write threw (or returned), the connection closed.
+   */
+  const writeCutAt4MB = async (path: string, options: WriteFileOptions = {}): Promise<unknown> => {
     const own = await SshConnection.connect(keyLogin(f));
     const sshdProcess = Number((await own.exec('echo $PPID')).stdout.trim());
-    const ownFiles = new RemoteFiles(own);
     const big = Buffer.alloc(40 * 1024 * 1024, 'y');
     let killed = false;
-    const outcome = await ownFiles
+    const outcome = await new RemoteFiles(own)
       .writeFile(path, big, {
+        ...options,
         maxBytes: big.length,
         onProgress: ({ bytes }) => {
           if (!killed && bytes >= 4 * 1024 * 1024) {
@@ -245,11 +247,18 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
         },
       })
       .catch((error: unknown) => error);
+    own.close();
     expect(killed).toBe(true);
+    return outcome;
+  };
+
+  it('leaves the original file intact when the connection dies in the middle of a write', async () => {
+    const path = `${home}/${run}/precious.txt`;
+    writeFileSync(path, 'original content\n');
+    const outcome = await writeCutAt4MB(path);
     expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'unchanged' } });
     expect(String(outcome)).toMatch(/precious\.txt was not changed; the temp file .*\.precious\.txt\.[0-9a-f]{12}\.tmp is removed when a connection to the host comes back/);
     expect(readFileSync(path, 'utf8')).toBe('original content\n');
-    own.close();
     // The temp file the lost connection could not remove is there, then gone once a connection is
     // back: removed before the new connection's first file operation.
     const temps = (): string[] => readdirSync(`${home}/${run}`).filter((name) => name.startsWith('.precious.txt.'));
@@ -269,26 +278,8 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     writeFileSync(path, 'root original\n');
     const staged = (): string[] => readdirSync('/tmp').filter((name) => name.startsWith('.ssh-sftp-files-'));
     const before = staged();
-    const own = await SshConnection.connect(keyLogin(f));
-    const sshdProcess = Number((await own.exec('echo $PPID')).stdout.trim());
-    const big = Buffer.alloc(40 * 1024 * 1024, 'z');
-    let killed = false;
-    const outcome = await new RemoteFiles(own)
-      .writeFile(path, big, {
-        maxBytes: big.length,
-        useSudo: true,
-        sudoPassword: f.password,
-        // Staging: the content goes to a private file of ours first, then sudo installs it.
-        onProgress: ({ bytes }) => {
-          if (!killed && bytes >= 4 * 1024 * 1024) {
-            killed = true;
-            process.kill(sshdProcess, 'SIGKILL');
-          }
-        },
-      })
-      .catch((error: unknown) => error);
-    own.close();
-    expect(killed).toBe(true);
+    // Cut while staging: the content goes to a private file of ours first, then sudo installs it.
+    const outcome = await writeCutAt4MB(path, { useSudo: true, sudoPassword: f.password });
     expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'unchanged' } });
     expect(String(outcome)).toMatch(/was not changed; the temp file \/tmp\/\.ssh-sftp-files-[0-9a-f]+ is removed/);
     expect(String(outcome)).not.toContain(f.password);
