@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'ssh-session-core';
 import type { Approvals, PendingApproval, PersonDecision } from './approvals';
+import { stateDir } from './private-dir';
 import { VERSION } from './version';
 
 /**
@@ -24,7 +25,7 @@ export type SocketResponse =
 /** Where servers put their sockets by default: `$XDG_RUNTIME_DIR/mcp-ssh-server`, else `$XDG_STATE_HOME` (`~/.local/state`)`/mcp-ssh-server`. */
 export function approvalSocketDir(env: NodeJS.ProcessEnv, home: string): string {
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'mcp-ssh-server');
-  return join(env.XDG_STATE_HOME || join(home, '.local', 'state'), 'mcp-ssh-server');
+  return stateDir(env, home);
 }
 
 /** This server's default socket: one per process, so several servers (one per client) never collide. */

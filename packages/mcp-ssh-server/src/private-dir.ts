@@ -1,4 +1,10 @@
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The server's state directory for this user: `$XDG_STATE_HOME` (`~/.local/state`)`/mcp-ssh-server`. */
+export function stateDir(env: NodeJS.ProcessEnv, home: string): string {
+  return join(env.XDG_STATE_HOME || join(home, '.local', 'state'), 'mcp-ssh-server');
+}
 
 /**
  * Makes `dir` (0700) or checks it for files only this server's user may read: a directory (a

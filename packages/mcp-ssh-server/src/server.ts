@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { JobManager, type JobInfo } from 'ssh-async-jobs';
 import { noopLogger, Redactor, type Logger } from 'ssh-session-core';
+import { TempFileJournal } from 'ssh-sftp-files';
 import { Approvals, type ApprovalDecision, type PendingApproval } from './approvals';
 import { AuditLog, auditText } from './audit';
 import { classifyCommand, type CommandDialect } from './classify';
@@ -16,6 +17,7 @@ import { registerDeviceTools } from './device-tools';
 import { registerHostTools } from './host-tools';
 import { registerResources } from './resources';
 import { LocalRoots } from './local-paths';
+import { privateDir, stateDir } from './private-dir';
 import { Policy } from './policy';
 import { SessionManager, type HostOverride } from './sessions';
 import { registerCommandTools } from './tools';
@@ -72,7 +74,9 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
   const policy = new Policy(config.policy ?? {});
   const home = homedir();
   const sshConfigPath = config.sshConfigPath ?? join(home, '.ssh', 'config');
+  const tempJournal = openTempJournal(stateDir(process.env, home), logger);
   const sessions = new SessionManager({
+    ...(tempJournal ? { tempJournal } : {}),
     homeDir: home,
     localUser: userInfo().username,
     sshConfigPath,
@@ -163,8 +167,26 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
       audit?.append({ event: 'server_stop' });
       audit?.close();
       recorder?.close();
+      tempJournal?.close();
     },
   };
+}
+
+/**
+ * The record of temp files on hosts (ssh-sftp-files' TempFileJournal): what a killed server's
+ * writes left, the next server removes. Without a usable state directory the server runs on
+ * without it, and says so.
+ */
+function openTempJournal(dir: string, logger: Logger): TempFileJournal | undefined {
+  try {
+    privateDir(dir, 'state directory');
+    const journal = TempFileJournal.open(dir);
+    if (journal.adopted > 0) logger.log('info', `${journal.adopted} temp file(s) that a killed server left on hosts are removed at the next connection to each`);
+    return journal;
+  } catch (error) {
+    logger.log('warn', `temp files of a write cut by a crash will not be removed later: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /** What a client's model reads first: how sessions, command ids, devices and files fit (kept short). */

@@ -20,7 +20,7 @@ import {
   type SshConnection,
 } from 'ssh-session-core';
 import type { JobTarget } from 'ssh-async-jobs';
-import { RemoteFiles } from 'ssh-sftp-files';
+import { RemoteFiles, type TempFileJournal } from 'ssh-sftp-files';
 import { ServerError } from './errors';
 import { Policy } from './policy';
 
@@ -73,6 +73,8 @@ export interface SessionManagerOptions {
    * Without a `confirmHostKey`, such a host is refused (`HOST_KEY_UNKNOWN`).
    */
   readonly confirmNewHosts?: boolean;
+  /** Records the temp files of writes and uploads, so that a crash's are removed by the next server. */
+  readonly tempJournal?: TempFileJournal;
 }
 
 /** A host key offered by a host never seen, for a person to confirm. */
@@ -388,7 +390,7 @@ export class SessionManager {
         // second CLI session (their VTY lines are few): a busy device refuses with SESSION_BUSY.
         ...(shell instanceof DeviceSession ? {} : { openShell: () => ShellSession.open(connection, { sudoPassword: session.sudoPassword, loginShell: (shell as ShellSession).info.loginShell }) }),
       },
-      files: new RemoteFiles(connection, { redactor: this.#options.redactor }),
+      files: new RemoteFiles(connection, { redactor: this.#options.redactor, ...(this.#options.tempJournal ? { tempJournal: this.#options.tempJournal } : {}) }),
       createdAt: Date.now(),
       lastUsedAt: Date.now(),
       sudoPassword: resolved.sudoPassword,

@@ -1,7 +1,8 @@
 // The server killed with SIGKILL (no handler runs) in the middle of an upload_file, a write_file
 // and a running job, then started again at once with the same HOME, audit log and approval
-// socket directory: no partial target file, nothing left running on the host, and the restarted
-// server works at its first call (no stale lock, socket or state file in its way).
+// socket directory: no partial target file, nothing left running on the host, the restarted
+// server works at its first call (no stale lock, socket or state file in its way), and it removes
+// the temp files the killed server's writes left (adopted from the dead server's journal).
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,6 +56,8 @@ describe.skipIf(!f)(`kill -9 of the server ${sshdSkipReason()}`, () => {
     expect(result.isError, text(result)).toBeFalsy();
     return result;
   };
+  /** The servers' journals of temp files on hosts (in the state directory under HOME). */
+  const journals = (): string[] => readdirSync(join(home, '.local', 'state', 'mcp-ssh-server')).filter((name) => name.startsWith('temp-files-'));
   const sockets = (): string[] => readdirSync(join(runtime, 'mcp-ssh-server')).filter((name) => name.endsWith('.sock'));
   const verifyAudit = (): Promise<{ code: number; stdout: string }> =>
     new Promise((resolve) => {
@@ -91,18 +94,21 @@ describe.skipIf(!f)(`kill -9 of the server ${sshdSkipReason()}`, () => {
     // Sizes first: a 40 MB mismatch must not be printed.
     expect(statSync(path).size).toBe('old upload\n'.length);
     expect(readFileSync(path, 'utf8')).toBe('old upload\n');
-    // The temp file the killed server wrote stays (0600, never the target): nothing survives a
-    // SIGKILL to remove it. A lost connection's temp files are removed on reconnect instead.
+    // The temp file the killed server was writing is still there, private (0600), and on
+    // record in the killed server's journal of temp files.
     const temps = readdirSync(shared).filter((file) => file.startsWith('.upload.bin.'));
-    expect(temps.length).toBeLessThanOrEqual(1);
-    for (const temp of temps) expect(statSync(join(shared, temp)).mode & 0o777).toBe(0o600);
+    expect(temps).toHaveLength(1);
+    expect(statSync(join(shared, temps[0] as string)).mode & 0o777).toBe(0o600);
+    expect(journals()).toEqual([`temp-files-${first.transport.pid}.jsonl`]);
     // The killed server's socket is still there until the next server starts.
     expect(sockets()).toHaveLength(1);
     await restartAndCall('upload_file', { host: 'testhost', local_path: 'big.bin', remote_path: path }, 'upload_file');
     expect(statSync(path).size).toBe(40 * 1024 * 1024);
     // Only the new server's socket: the dead one's was removed at start.
     expect(sockets()).toEqual([`approvals-${server?.transport.pid}.sock`]);
-    for (const temp of temps) rmSync(join(shared, temp), { force: true });
+    // The new server adopted the dead one's journal, and its connection removed the temp file.
+    expect(readdirSync(shared).filter((file) => file.startsWith('.upload.bin.'))).toEqual([]);
+    expect(journals()).toEqual([`temp-files-${server?.transport.pid}.jsonl`]);
   });
 
   it('during a write_file: the target is the old or the new content, never a part', async () => {
@@ -122,7 +128,8 @@ describe.skipIf(!f)(`kill -9 of the server ${sshdSkipReason()}`, () => {
     const result = await restartAndCall('write_file', { host: 'testhost', remote_path: path, content: 'after restart\n' }, 'write_file');
     expect(result.structuredContent).toMatchObject({ bytes_written: 14 });
     expect(readFileSync(path, 'utf8')).toBe('after restart\n');
-    for (const temp of readdirSync(shared).filter((file) => file.startsWith('.write.txt.'))) rmSync(join(shared, temp), { force: true });
+    // The killed write's temp file was removed by the restarted server's first connection.
+    expect(readdirSync(shared).filter((file) => file.startsWith('.write.txt.'))).toEqual([]);
   });
 
   it('during a running job: its process ends on the host with the connection, the restarted server runs a command at once, the audit chain verifies', async () => {

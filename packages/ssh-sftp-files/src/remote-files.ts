@@ -5,6 +5,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSshError, Redactor, SshSessionError, type SFTPWrapper, type SshConnection } from 'ssh-session-core';
 import { SftpFileError } from './errors';
+import type { TempFileJournal } from './temp-journal';
 import { hasLeftovers, lostDuring, rememberLeftover, sweepLeftovers } from './internal/leftovers';
 import { ownerGroupFromLongname } from './internal/longname';
 import { toSftpFileError } from './internal/sftp-status';
@@ -21,6 +22,13 @@ export interface RemoteFilesOptions {
   readonly sudoPassword?: string;
   /** Secrets to keep out of error messages. */
   readonly redactor?: Redactor;
+  /**
+   * Where the temp files of writes and uploads are recorded while they exist on the host, so
+   * that those a crash of this process cuts short are removed by the next process (its next
+   * connection to the host). Without it, only the temp files of a lost connection are removed
+   * (by the next connection of this process).
+   */
+  readonly tempJournal?: TempFileJournal;
 }
 
 export interface ReadFileOptions {
@@ -163,6 +171,7 @@ export class RemoteFiles {
   readonly #maxWriteBytes: number;
   readonly #sudoPassword: string | undefined;
   readonly #redactor: Redactor;
+  readonly #journal: TempFileJournal | undefined;
   #home: Promise<string> | undefined;
   /** Removal of the temp files an earlier, lost connection to this host left (internal/leftovers). */
   #swept: Promise<void> | undefined;
@@ -174,6 +183,7 @@ export class RemoteFiles {
     this.#sudoPassword = options.sudoPassword;
     this.#redactor = options.redactor ?? new Redactor();
     this.#redactor.add(options.sudoPassword);
+    this.#journal = options.tempJournal;
     // The connection is back: remove what the lost one left, without waiting for a file operation.
     if (hasLeftovers(connection.key)) void this.#session().catch(() => undefined);
   }
@@ -278,6 +288,7 @@ export class RemoteFiles {
       // sets it a round trip later, time for another user to open the file and read it all.
       // 'wx' also refuses a name someone planted (a symlink) instead of following it. fastPut's
       // 'w' then truncates it and keeps that mode, so it is given no mode of its own.
+      this.#journal?.begin(this.#connection.key, temp);
       const handle = await call<Buffer>(sftp, (cb) => sftp.open(temp, 'wx', { mode: 0o600 }, cb));
       await call<void>(sftp, (cb) => sftp.close(handle, cb));
       await this.#cancellable(sftp, options.signal, `upload to ${path}`, (channel, cb) =>
@@ -286,8 +297,9 @@ export class RemoteFiles {
       await call<void>(sftp, (cb) => sftp.chmod(temp, finalMode, cb));
       handedOver = true;
       await moveIntoPlace(sftp, temp, path, existing !== undefined, 'upload');
+      this.#journal?.end(this.#connection.key, temp);
     } catch (error) {
-      throw isSshError(error) ? this.#cutOff(error, sftp, 'upload to', path, temp, handedOver) : toSftpFileError(error, 'upload to', path);
+      throw this.#cutOff(error, sftp, 'upload to', path, temp, handedOver);
     } finally {
       if (!handedOver) await this.#discard(sftp, temp);
     }
@@ -400,26 +412,39 @@ export class RemoteFiles {
     isClosed(sftp);
     // Each pending request watches the session's close: many at once are expected.
     if (sftp.getMaxListeners() < 256) sftp.setMaxListeners(256);
-    this.#swept ??= sweepLeftovers(this.#connection.key, (path) => call<void>(sftp, (cb) => sftp.unlink(path, cb)));
+    this.#swept ??= sweepLeftovers(
+      this.#connection.key,
+      (path) => call<void>(sftp, (cb) => sftp.unlink(path, cb)),
+      (path) => this.#journal?.end(this.#connection.key, path),
+    );
     await this.#swept;
     return sftp;
   }
 
   /** Removes a temp file of ours; when the connection is lost meanwhile, the next connection will. */
   async #discard(sftp: SFTPWrapper, temp: string): Promise<void> {
-    await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch((error: unknown) => {
-      if (isSshError(error)) rememberLeftover(this.#connection.key, temp);
-    });
+    const removed = await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).then(
+      () => true,
+      (error: unknown) => !isSshError(error),
+    );
+    if (removed) this.#journal?.end(this.#connection.key, temp);
+    else rememberLeftover(this.#connection.key, temp);
   }
 
   /**
-   * A write or upload cut off: what the caller must know. When the rename was already sent, the
-   * temp file may still be there too (removed later); without posix-rename it may hold the only
-   * new copy, so it is kept.
+   * A write or upload failed: the error to throw, and the temp file's fate. When the connection
+   * was lost after the rename was sent, the temp file may still be there (removed by a later
+   * connection); without posix-rename it may hold the only new copy, so it is kept. After any
+   * other failure of the rename, moveIntoPlace has removed it (or kept it and said so).
    */
   #cutOff(error: unknown, sftp: SFTPWrapper, operation: string, path: string, temp: string, handedOver: boolean): unknown {
-    if (!isSshError(error) || error.code !== 'CONNECTION_CLOSED') return error;
-    if (handedOver && hasPosixRename(sftp)) rememberLeftover(this.#connection.key, temp);
+    const lost = isSshError(error) && error.code === 'CONNECTION_CLOSED';
+    if (handedOver) {
+      if (lost && hasPosixRename(sftp)) rememberLeftover(this.#connection.key, temp);
+      else this.#journal?.end(this.#connection.key, temp);
+    }
+    if (!isSshError(error)) return toSftpFileError(error, operation, path);
+    if (!lost) return error;
     return lostDuring(error, operation, path, handedOver ? 'unknown' : 'unchanged', handedOver && !hasPosixRename(sftp) ? undefined : temp);
   }
 
@@ -460,6 +485,7 @@ export class RemoteFiles {
     let handedOver = false;
     try {
       // The temp file is private until it is complete and its mode is set.
+      this.#journal?.begin(this.#connection.key, temp);
       await writeStream(sftp, temp, bytes, { flags: 'wx', mode: 0o600 }, options.onProgress);
       const notices: string[] = [];
       if (existing) {
@@ -472,6 +498,7 @@ export class RemoteFiles {
       await call<void>(sftp, (cb) => sftp.chmod(temp, finalMode, cb));
       handedOver = true;
       const atomic = await moveIntoPlace(sftp, temp, path, existing !== undefined, 'write');
+      this.#journal?.end(this.#connection.key, temp);
       if (!atomic) notices.push('the server lacks posix-rename@openssh.com: the old file was removed, then the new one renamed into place');
       const after = await call<SftpStats>(sftp, (cb) => sftp.stat(path, cb)).catch(() => undefined);
       return {
@@ -484,7 +511,7 @@ export class RemoteFiles {
         mode: after ? after.mode & 0o7777 : finalMode,
       };
     } catch (error) {
-      throw isSshError(error) ? this.#cutOff(error, sftp, 'write', path, temp, handedOver) : toSftpFileError(error, 'write', path);
+      throw this.#cutOff(error, sftp, 'write', path, temp, handedOver);
     } finally {
       if (!handedOver) await this.#discard(sftp, temp);
     }
@@ -537,6 +564,7 @@ export class RemoteFiles {
     // Once sudo runs, a lost connection does not stop it: it installs the new file or nothing.
     let installing = false;
     try {
+      this.#journal?.begin(this.#connection.key, staged);
       await writeStream(sftp, staged, bytes, { flags: 'wx', mode: 0o600 }, options.onProgress);
       installing = true;
       const script = [

@@ -4,11 +4,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { SshConnection } from 'ssh-session-core';
-import { RemoteFiles, type WriteFileOptions } from '../src/index';
+import { RemoteFiles, TempFileJournal, type WriteFileOptions } from '../src/index';
 
 const facts = sshdFacts();
 
@@ -230,12 +230,12 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
    * Writes 40 MB to `path` on a connection of its own and SIGKILLs the sshd process serving it
    * once 4 MB are written; resolves with what the write threw (or returned), the connection closed.
    */
-  const writeCutAt4MB = async (path: string, options: WriteFileOptions = {}): Promise<unknown> => {
+  const writeCutAt4MB = async (path: string, journal: TempFileJournal, options: WriteFileOptions = {}): Promise<unknown> => {
     const own = await SshConnection.connect(keyLogin(f));
     const sshdProcess = Number((await own.exec('echo $PPID')).stdout.trim());
     const big = Buffer.alloc(40 * 1024 * 1024, 'y');
     let killed = false;
-    const outcome = await new RemoteFiles(own)
+    const outcome = await new RemoteFiles(own, { tempJournal: journal })
       .writeFile(path, big, {
         ...options,
         maxBytes: big.length,
@@ -255,7 +255,8 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
   it('leaves the original file intact when the connection dies in the middle of a write', async () => {
     const path = `${home}/${run}/precious.txt`;
     writeFileSync(path, 'original content\n');
-    const outcome = await writeCutAt4MB(path);
+    const journal = TempFileJournal.open(mkdtempSync(join(tmpdir(), 'journal-')));
+    const outcome = await writeCutAt4MB(path, journal);
     expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'unchanged' } });
     expect(String(outcome)).toMatch(/precious\.txt was not changed; the temp file .*\.precious\.txt\.[0-9a-f]{12}\.tmp is removed when a connection to the host comes back/);
     expect(readFileSync(path, 'utf8')).toBe('original content\n');
@@ -263,12 +264,22 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     // back: removed before the new connection's first file operation.
     const temps = (): string[] => readdirSync(`${home}/${run}`).filter((name) => name.startsWith('.precious.txt.'));
     expect(temps()).toEqual([String((outcome as { details: { tempFile: string } }).details.tempFile).split('/').pop()]);
+    // On record in the journal too (what a crash of this process would hand to the next one).
+    expect(journal.size).toBe(1);
     const back = await SshConnection.connect(keyLogin(f));
     try {
-      await new RemoteFiles(back).stat(path);
+      const files = new RemoteFiles(back, { tempJournal: journal });
+      await files.stat(path);
       expect(temps()).toEqual([]);
+      expect(journal.size).toBe(0);
+      // A write that completes leaves nothing on record.
+      await files.writeFile(path, 'rewritten\n');
+      expect(journal.size).toBe(0);
+      expect(readFileSync(journal.path, 'utf8').trim().split('\n')).toHaveLength(4);
     } finally {
       back.close();
+      journal.close();
+      rmSync(dirname(journal.path), { recursive: true, force: true });
     }
   });
 
@@ -279,18 +290,23 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     const staged = (): string[] => readdirSync('/tmp').filter((name) => name.startsWith('.ssh-sftp-files-'));
     const before = staged();
     // Cut while staging: the content goes to a private file of ours first, then sudo installs it.
-    const outcome = await writeCutAt4MB(path, { useSudo: true, sudoPassword: f.password });
+    const journal = TempFileJournal.open(mkdtempSync(join(tmpdir(), 'journal-')));
+    const outcome = await writeCutAt4MB(path, journal, { useSudo: true, sudoPassword: f.password });
     expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'unchanged' } });
     expect(String(outcome)).toMatch(/was not changed; the temp file \/tmp\/\.ssh-sftp-files-[0-9a-f]+ is removed/);
     expect(String(outcome)).not.toContain(f.password);
     expect(readFileSync(path, 'utf8')).toBe('root original\n');
     expect(staged().filter((name) => !before.includes(name))).toHaveLength(1);
+    expect(journal.size).toBe(1);
     const back = await SshConnection.connect(keyLogin(f));
     try {
-      await new RemoteFiles(back).stat(path);
+      await new RemoteFiles(back, { tempJournal: journal }).stat(path);
       expect(staged().filter((name) => !before.includes(name))).toEqual([]);
+      expect(journal.size).toBe(0);
     } finally {
       back.close();
+      journal.close();
+      rmSync(dirname(journal.path), { recursive: true, force: true });
     }
   });
 

@@ -3,8 +3,8 @@ import { SshSessionError, isSshError } from 'ssh-session-core';
 /**
  * Temp files a lost connection kept us from removing (a write's `.name.<hex>.tmp`, a sudo write's
  * staged copy), by host: the connection's `user@host:port`. The next RemoteFiles on a connection
- * to that host removes them as soon as it opens (and before its first file operation). In memory:
- * a killed process forgets them, and they stay (mode 0600, never the target).
+ * to that host removes them as soon as it opens (and before its first file operation). In memory;
+ * a TempFileJournal keeps them on disk, so that a killed process's are removed by the next one.
  */
 const leftovers = new Map<string, Set<string>>();
 
@@ -23,16 +23,17 @@ export function hasLeftovers(host: string): boolean {
  * the connection could not reach (lost again) is kept for the next connection; any other
  * failure (permissions changed) is forgotten too, so the list never grows without bound.
  */
-export async function sweepLeftovers(host: string, unlink: (path: string) => Promise<void>): Promise<void> {
+export async function sweepLeftovers(host: string, unlink: (path: string) => Promise<void>, forgotten?: (path: string) => void): Promise<void> {
   const paths = leftovers.get(host);
   if (!paths) return;
   for (const path of [...paths]) {
     try {
       await unlink(path);
-      paths.delete(path);
     } catch (error) {
-      if (!isSshError(error)) paths.delete(path);
+      if (isSshError(error)) continue;
     }
+    paths.delete(path);
+    forgotten?.(path);
   }
   if (paths.size === 0) leftovers.delete(host);
 }
