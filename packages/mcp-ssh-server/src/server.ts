@@ -180,7 +180,7 @@ export function createServerParts(options: Omit<SshMcpServerOptions, 'parts'> = 
 function openTempJournal(dir: string, logger: Logger): TempFileJournal | undefined {
   try {
     privateDir(dir, 'state directory');
-    const journal = TempFileJournal.open(dir);
+    const journal = TempFileJournal.open(dir, { onError: (error) => logger.log('warn', `temp-file journal: ${error.message} (writes go on; a crash from now on may leave their temp files on hosts)`) });
     if (journal.adopted > 0) logger.log('info', `${journal.adopted} temp file(s) that a killed server left on hosts are removed at the next connection to each`);
     return journal;
   } catch (error) {

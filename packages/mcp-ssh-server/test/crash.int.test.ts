@@ -58,6 +58,8 @@ describe.skipIf(!f)(`kill -9 of the server ${sshdSkipReason()}`, () => {
   };
   /** The servers' journals of temp files on hosts (in the state directory under HOME). */
   const journals = (): string[] => readdirSync(join(home, '.local', 'state', 'mcp-ssh-server')).filter((name) => name.startsWith('temp-files-'));
+  /** The journal file name of the process with this pid (machine, boot and pid-namespace hashes, pid, a random part). */
+  const journalOf = (pid: number | undefined): unknown => expect.stringMatching(new RegExp(`^temp-files-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-${pid}-[0-9a-f]{8}\\.jsonl$`));
   const sockets = (): string[] => readdirSync(join(runtime, 'mcp-ssh-server')).filter((name) => name.endsWith('.sock'));
   const verifyAudit = (): Promise<{ code: number; stdout: string }> =>
     new Promise((resolve) => {
@@ -99,7 +101,7 @@ describe.skipIf(!f)(`kill -9 of the server ${sshdSkipReason()}`, () => {
     const temps = readdirSync(shared).filter((file) => file.startsWith('.upload.bin.'));
     expect(temps).toHaveLength(1);
     expect(statSync(join(shared, temps[0] as string)).mode & 0o777).toBe(0o600);
-    expect(journals()).toEqual([`temp-files-${first.transport.pid}.jsonl`]);
+    expect(journals()).toEqual([journalOf(first.transport.pid)]);
     // The killed server's socket is still there until the next server starts.
     expect(sockets()).toHaveLength(1);
     await restartAndCall('upload_file', { host: 'testhost', local_path: 'big.bin', remote_path: path }, 'upload_file');
@@ -108,7 +110,7 @@ describe.skipIf(!f)(`kill -9 of the server ${sshdSkipReason()}`, () => {
     expect(sockets()).toEqual([`approvals-${server?.transport.pid}.sock`]);
     // The new server adopted the dead one's journal, and its connection removed the temp file.
     expect(readdirSync(shared).filter((file) => file.startsWith('.upload.bin.'))).toEqual([]);
-    expect(journals()).toEqual([`temp-files-${server?.transport.pid}.jsonl`]);
+    expect(journals()).toEqual([journalOf(server?.transport.pid)]);
   });
 
   it('during a write_file: the target is the old or the new content, never a part', async () => {

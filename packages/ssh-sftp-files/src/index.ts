@@ -16,4 +16,4 @@ export type {
   WriteFileResult,
 } from './remote-files';
 export { parseMode, RemoteFiles } from './remote-files';
-export { TempFileJournal } from './temp-journal';
+export { TempFileJournal, type TempJournalErrorHandler, type TempJournalOptions } from './temp-journal';

@@ -438,6 +438,8 @@ export class RemoteFiles {
    * other failure of the rename, moveIntoPlace has removed it (or kept it and said so).
    */
   #cutOff(error: unknown, sftp: SFTPWrapper, operation: string, path: string, temp: string, handedOver: boolean): unknown {
+    // A request the session's end cut short may fail with ssh2's own error before 'close' is seen.
+    if (!isSshError(error) && (isClosed(sftp) || isNoResponse(error))) error = lostError();
     const lost = isSshError(error) && error.code === 'CONNECTION_CLOSED';
     if (handedOver) {
       if (lost && hasPosixRename(sftp)) rememberLeftover(this.#connection.key, temp);
@@ -679,7 +681,8 @@ function call<T>(sftp: SFTPWrapper, start: (callback: (error: Error | null | und
     try {
       start((error, value) => {
         sftp.removeListener('close', onClose);
-        if (error) reject(error);
+        // ssh2 answers the requests still pending when the session ends with 'No response from server'.
+        if (error) reject(isNoResponse(error) ? lostError() : error);
         else resolve(value);
       });
     } catch (error) {
@@ -734,6 +737,11 @@ async function moveIntoPlace(sftp: SFTPWrapper, temp: string, path: string, exis
 function hasPosixRename(sftp: SFTPWrapper): boolean {
   const extensions = (sftp as unknown as { _extensions?: Record<string, unknown> })._extensions;
   return extensions?.['posix-rename@openssh.com'] !== undefined;
+}
+
+/** ssh2's answer to a request the SFTP session's end left unanswered. */
+function isNoResponse(error: unknown): boolean {
+  return error instanceof Error && !isSshError(error) && error.message === 'No response from server';
 }
 
 function lostError(): SshSessionError {

@@ -1,50 +1,77 @@
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { rememberLeftover } from './internal/leftovers';
 
+/** How a journal reports a local file error it carried on past (a full disk, say). */
+export type TempJournalErrorHandler = (error: Error) => void;
+
+/** Options of {@link TempFileJournal.open}. */
+export interface TempJournalOptions {
+  /**
+   * Told when the journal's file can no longer be written (the journal then carries on in memory:
+   * writes never fail because of it, but a crash after that point leaves its temp files behind).
+   */
+  readonly onError?: TempJournalErrorHandler;
+}
+
 /**
  * A local record of the temp files a process's writes have open on hosts, so that those a crash
- * (`kill -9`, power loss) cut short are removed after all: the next process that opens a journal
+ * (`kill -9`, an OOM kill) cut short are removed after all: the next process that opens a journal
  * in the same directory adopts a dead process's entries, and its next connection to each host
  * removes them (as it removes those a lost connection left).
  *
- * One file per process (`temp-files-<pid>.jsonl`, one JSON array a line: `["+", host, path, ms]`
- * when a temp file is about to be made, `["-", host, path]` once it is renamed into place or
- * removed).
- * Appends are synchronous and land before the remote file is created: a kill at any moment after
- * leaves its name on record. Only the entries of processes that are gone are adopted, so several
- * live processes sharing a directory never touch each other's files.
+ * One file per journal, `temp-files-<machine>-<boot>-<pid namespace>-<pid>-<random>.jsonl` (the
+ * first three are short hashes), one JSON array a line: `["+", host, path, ms]` when a temp file
+ * is about to be made, `["-", host, path]` once it is renamed into place or removed. Appends are
+ * synchronous and land before the remote file is created: a kill at any moment after leaves its
+ * name on record (they are not fsynced: a power loss can lose the last ones).
+ *
+ * A journal is adopted only when its process is known to be gone: same machine, a boot before
+ * this one; or same machine, boot and pid namespace and no process with its pid (or it has our
+ * pid and is not one of ours). Another machine's journals (a shared home directory) and another
+ * pid namespace's (a container) are never judged, so several live processes sharing a directory
+ * never touch each other's files.
+ *
+ * The journal never throws once open: a local file error is reported to `onError` and the
+ * journal carries on in memory.
  */
 export class TempFileJournal {
-  /** This process's journal file. */
+  /** This journal's file. */
   readonly path: string;
   /** How many temp files dead processes left on record, now this journal's to remove. */
   readonly adopted: number;
   readonly #dir: string;
+  readonly #onError: TempJournalErrorHandler | undefined;
   #fd: number | undefined;
   /** Live entries: host → path → when it was first recorded (ms since the epoch). */
   readonly #live = new Map<string, Map<string, number>>();
   #lines = 0;
+  /** How many lines the file may reach before it is compacted (raised after a failed compaction). */
+  #compactAt = 4096;
 
-  private constructor(dir: string, fd: number, path: string) {
+  private constructor(dir: string, fd: number, path: string, onError: TempJournalErrorHandler | undefined) {
     this.#dir = dir;
     this.#fd = fd;
     this.path = path;
+    this.#onError = onError;
     this.adopted = this.#adopt();
   }
 
   /**
-   * Opens this process's journal in `dir` (made 0700 when missing; it must be a directory, not a
-   * symlink) and adopts the entries of dead processes' journals there.
+   * Opens a new journal in `dir` (made 0700 when missing; it must be a directory, not a symlink)
+   * and adopts the entries of dead processes' journals there.
    *
    * @throws Error when the directory or the file cannot be used.
    */
-  static open(dir: string): TempFileJournal {
+  static open(dir: string, options: TempJournalOptions = {}): TempFileJournal {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (!lstatSync(dir).isDirectory()) throw new Error(`the temp-file journal's directory ${dir} is not a directory (a symlink?)`);
-    const path = join(dir, `temp-files-${process.pid}.jsonl`);
-    // 'w': a file under our pid is a dead process's that had it before (pid reuse): nothing on it is live.
-    return new TempFileJournal(dir, openSync(path, 'w', 0o600), path);
+    const path = join(dir, `temp-files-${ownerId(process.pid)}.jsonl`);
+    const fd = openSync(path, 'wx', 0o600);
+    OPEN_HERE.add(path);
+    return new TempFileJournal(dir, fd, path, options.onError);
   }
 
   /** How many temp files are on record (in flight, or left for a later connection to remove). */
@@ -68,7 +95,7 @@ export class TempFileJournal {
     if (!paths?.delete(path)) return;
     if (paths.size === 0) this.#live.delete(host);
     this.#append(['-', host, path]);
-    if (this.#lines > 4096 && this.size * 4 < this.#lines) this.#compact();
+    if (this.#lines > this.#compactAt && this.size * 4 < this.#lines) this.#compact();
   }
 
   /**
@@ -76,59 +103,109 @@ export class TempFileJournal {
    * next process to adopt.
    */
   close(): void {
+    OPEN_HERE.delete(this.path);
     if (this.#fd === undefined) return;
-    closeSync(this.#fd);
+    const fd = this.#fd;
     this.#fd = undefined;
-    if (this.#live.size === 0) unlinkSync(this.path);
+    try {
+      closeSync(fd);
+      if (this.#live.size === 0) unlinkSync(this.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.#onError?.(error as Error);
+    }
   }
 
   #append(entry: readonly [string, string, string, number?]): void {
     if (this.#fd === undefined) return;
-    writeSync(this.#fd, `${JSON.stringify(entry)}\n`);
-    this.#lines++;
+    try {
+      writeAll(this.#fd, `${JSON.stringify(entry)}\n`);
+      this.#lines++;
+    } catch (error) {
+      this.#fail(error);
+    }
   }
 
   /** Rewrites the file with the live entries only (a new file, renamed over the old one). */
   #compact(): void {
     if (this.#fd === undefined) return;
     const next = `${this.path}.new`;
-    const fd = openSync(next, 'w', 0o600);
     const lines = [...this.#live].flatMap(([host, paths]) => [...paths].map(([path, since]) => `${JSON.stringify(['+', host, path, since])}\n`));
-    writeSync(fd, lines.join(''));
-    renameSync(next, this.path);
-    closeSync(this.#fd);
+    let fd: number | undefined;
+    try {
+      fd = openSync(next, 'w', 0o600);
+      writeAll(fd, lines.join(''));
+      renameSync(next, this.path);
+    } catch (error) {
+      // The old file is whole and still ours: carry on appending to it.
+      if (fd !== undefined) closeQuietly(fd);
+      try {
+        unlinkSync(next);
+      } catch {
+        // never made, or already gone
+      }
+      this.#compactAt = this.#lines * 2; // not again at every end: when the file has doubled
+      this.#onError?.(error as Error);
+      return;
+    }
+    closeQuietly(this.#fd);
     this.#fd = fd;
     this.#lines = lines.length;
+    this.#compactAt = 4096;
+  }
+
+  /** The file cannot be written: report it once and carry on in memory. */
+  #fail(error: unknown): void {
+    if (this.#fd !== undefined) closeQuietly(this.#fd);
+    this.#fd = undefined;
+    this.#onError?.(error as Error);
   }
 
   /**
-   * Takes over the journals of processes that are gone: each is first renamed to a name that
-   * says we claimed it (so two processes starting at once never both take one), then its live
-   * entries become ours and leftovers for the next connection to their host, and it is removed.
-   * Entries older than MAX_AGE_MS are dropped: a host never connected to again (under the same
-   * `user@host:port`) must not keep its entries on record forever.
+   * Takes over the journals of processes that are gone: each is first renamed to a name under
+   * our own id (so two processes starting at once never both take one, and one we die holding is
+   * the next process's to take), then its live entries become ours and leftovers for the next
+   * connection to their host, and it is removed. Entries older than MAX_AGE_MS are dropped: a
+   * host never connected to again (under the same `user@host:port`) must not keep its entries on
+   * record forever; a journal no process has written for that long is removed whoever wrote it.
    */
   #adopt(): number {
     let adopted = 0;
-    for (const name of readdirSync(this.#dir)) {
-      const match = /^temp-files-(\d+)\.jsonl(?:\.claimed-(\d+))?$/.exec(name);
-      if (!match) continue;
-      const owner = Number(match[2] ?? match[1]);
-      if (owner === process.pid || isAlive(owner)) continue;
-      const claimed = join(this.#dir, `temp-files-${match[1]}.jsonl.claimed-${process.pid}`);
+    let names: string[];
+    try {
+      names = readdirSync(this.#dir);
+    } catch (error) {
+      this.#onError?.(error as Error);
+      return 0;
+    }
+    const self = machine();
+    for (const name of names) {
+      const owner = parseName(name);
+      if (!owner) continue;
+      const path = join(this.#dir, name);
       try {
-        renameSync(join(this.#dir, name), claimed);
-      } catch {
-        continue; // another process claimed it first
+        if (!isGone(owner, self, path)) {
+          // Silent for MAX_AGE_MS (another machine's, another namespace's): every entry on it is too old.
+          if (Date.now() - statSync(path).mtimeMs >= MAX_AGE_MS && !OPEN_HERE.has(path)) unlinkSync(path);
+          continue;
+        }
+        const claimed = join(this.#dir, `temp-files-${ownerId(process.pid)}.claim.jsonl`);
+        try {
+          renameSync(path, claimed);
+        } catch {
+          continue; // another process claimed it first
+        }
+        const oldest = Date.now() - MAX_AGE_MS;
+        for (const [host, file, since] of liveEntries(readFileSync(claimed, 'utf8'))) {
+          if (since < oldest) continue;
+          this.begin(host, file, since);
+          rememberLeftover(host, file);
+          adopted++;
+        }
+        unlinkSync(claimed);
+      } catch (error) {
+        // Gone meanwhile (another process took it); otherwise it stays for a later process. The others are still taken.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.#onError?.(error as Error);
       }
-      const oldest = Date.now() - MAX_AGE_MS;
-      for (const [host, path, since] of liveEntries(readFileSync(claimed, 'utf8'))) {
-        if (since < oldest) continue;
-        this.begin(host, path, since);
-        rememberLeftover(host, path);
-        adopted++;
-      }
-      unlinkSync(claimed);
     }
     return adopted;
   }
@@ -136,6 +213,75 @@ export class TempFileJournal {
 
 /** How long an adopted entry is kept waiting for a connection to its host: 30 days. */
 const MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+
+/** The journal files this process has open (two journals in one process never adopt each other). */
+const OPEN_HERE = new Set<string>();
+
+/** Where a process runs, as short hashes. */
+export interface Machine {
+  readonly machine: string;
+  readonly boot: string;
+  readonly pidNamespace: string;
+}
+
+interface Owner extends Machine {
+  readonly pid: number;
+  readonly name: string;
+}
+
+let thisMachine: Machine | undefined;
+
+/** This machine, boot and pid namespace, as 8-hex-digit hashes (fixed for the process's life). */
+function machine(): Machine {
+  thisMachine ??= {
+    machine: shortHash(hostname()),
+    // No /proc (macOS, BSD): one boot and one namespace as far as we can tell; pids are then judged.
+    boot: shortHash(readOr(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim())),
+    pidNamespace: shortHash(readOr(() => readlinkSync('/proc/self/ns/pid'))),
+  };
+  return thisMachine;
+}
+
+/** A fresh journal file's id: this machine, boot, pid namespace, pid and a random part. */
+function ownerId(pid: number, elsewhere: Partial<Machine> = {}): string {
+  const here = { ...machine(), ...elsewhere };
+  return `${here.machine}-${here.boot}-${here.pidNamespace}-${pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * The name a journal of process `pid` has (`claim`: the name it gives a journal it is taking
+ * over), here or, with `elsewhere`, on another machine, boot or pid namespace. For tests.
+ *
+ * @internal
+ */
+export function journalFileName(pid: number, elsewhere: Partial<Machine> = {}, claim = false): string {
+  return `temp-files-${ownerId(pid, elsewhere)}${claim ? '.claim' : ''}.jsonl`;
+}
+
+function parseName(name: string): Owner | undefined {
+  const match = /^temp-files-([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]{8})-(\d+)-[0-9a-f]{8}(?:\.claim)?\.jsonl$/.exec(name);
+  if (!match) return undefined;
+  return { machine: match[1] as string, boot: match[2] as string, pidNamespace: match[3] as string, pid: Number(match[4]), name };
+}
+
+/** Whether the process that owns a journal file is known to be gone (never a guess either way). */
+function isGone(owner: Owner, self: Machine, path: string): boolean {
+  if (owner.machine !== self.machine) return false;
+  if (owner.boot !== self.boot) return true;
+  if (owner.pidNamespace !== self.pidNamespace) return false;
+  if (owner.pid === process.pid) return !OPEN_HERE.has(path);
+  return !isAlive(owner.pid);
+}
+
+/** Whether a process with this pid exists (one of another user's counts: it is not ours to judge). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** The entries a journal's lines leave live (a torn last line, from a kill mid-append, is skipped). */
 function liveEntries(text: string): Array<[string, string, number]> {
@@ -156,12 +302,28 @@ function liveEntries(text: string): Array<[string, string, number]> {
   return [...live.values()];
 }
 
-/** Whether a process with this pid exists (one of another user's counts: it is not ours to judge). */
-function isAlive(pid: number): boolean {
+/** writeSync until all of `text` is written (a write may be short). */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+function closeQuietly(fd: number): void {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    closeSync(fd);
+  } catch {
+    // nothing left to save
   }
+}
+
+function readOr(read: () => string): string {
+  try {
+    return read();
+  } catch {
+    return '';
+  }
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 8);
 }

@@ -310,6 +310,40 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     }
   });
 
+  it('a connection lost with the rename in flight: the target is old or new (never partial), the result says which is unknown, the temp file stays on record until a connection is back', async () => {
+    const path = `${home}/${run}/renamed.txt`;
+    writeFileSync(path, 'before\n');
+    const journal = TempFileJournal.open(mkdtempSync(join(tmpdir(), 'journal-')));
+    const own = await SshConnection.connect(keyLogin(f));
+    const sshdProcess = Number((await own.exec('echo $PPID')).stdout.trim());
+    // The rename request goes out, then the connection's sshd dies before it can answer.
+    const sftp = await own.sftp();
+    const rename = sftp.ext_openssh_rename.bind(sftp);
+    sftp.ext_openssh_rename = (from, to, cb) => {
+      const sent = rename(from, to, cb);
+      process.kill(sshdProcess, 'SIGKILL');
+      return sent;
+    };
+    const outcome = await new RemoteFiles(own, { tempJournal: journal }).writeFile(path, 'after\n').catch((error: unknown) => error);
+    own.close();
+    try {
+      expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'unknown' } });
+      expect(['before\n', 'after\n']).toContain(readFileSync(path, 'utf8'));
+      expect(journal.size).toBe(1);
+      const back = await SshConnection.connect(keyLogin(f));
+      try {
+        await new RemoteFiles(back, { tempJournal: journal }).stat(path);
+        expect(readdirSync(`${home}/${run}`).filter((name) => name.startsWith('.renamed.txt.'))).toEqual([]);
+        expect(journal.size).toBe(0);
+      } finally {
+        back.close();
+      }
+    } finally {
+      journal.close();
+      rmSync(dirname(journal.path), { recursive: true, force: true });
+    }
+  });
+
   it('uploads and downloads 100 MB streamed: checksums match, memory stays bounded', async () => {
     const source = join(local, 'source.bin');
     const chunk = randomBytes(1024 * 1024);

@@ -1,12 +1,13 @@
 // The temp-file journal on the local disk: what it records, what a dead process's file hands over,
-// and what it leaves alone (a live process's file).
+// and what it leaves alone (a live process's file, another machine's or pid namespace's), and that
+// a local file error never escapes it.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hasLeftovers, sweepLeftovers } from '../src/internal/leftovers';
-import { TempFileJournal } from '../src/temp-journal';
+import { journalFileName, TempFileJournal } from '../src/temp-journal';
 
 /** A pid that no process has any more. */
 function deadPid(): number {
@@ -66,7 +67,7 @@ describe('TempFileJournal', () => {
     const host = `adopt-${dead}@h:22`;
     const fiveDaysAgo = Date.now() - 5 * 24 * 3600_000;
     writeFileSync(
-      join(dir, `temp-files-${dead}.jsonl`),
+      join(dir, journalFileName(dead)),
       `${lines(
         ['+', host, '/srv/.done.tmp', Date.now()],
         ['+', host, '/srv/.left.tmp', fiveDaysAgo],
@@ -77,7 +78,7 @@ describe('TempFileJournal', () => {
     );
     journal = TempFileJournal.open(dir);
     expect(journal.adopted).toBe(2);
-    expect(readdirSync(dir)).toEqual([`temp-files-${process.pid}.jsonl`]);
+    expect(readdirSync(dir)).toEqual([basename(journal.path)]);
     // Older than 30 days: dropped (its host was never connected to again); the others keep their time.
     expect(recorded(journal.path)).toEqual([
       ['+', host, '/srv/.left.tmp', fiveDaysAgo],
@@ -101,20 +102,79 @@ describe('TempFileJournal', () => {
     try {
       const live = sleeper.pid as number;
       const dead = deadPid();
-      writeFileSync(join(dir, `temp-files-${live}.jsonl`), lines(['+', 'live@h:22', '/srv/.live.tmp']));
-      writeFileSync(join(dir, `temp-files-${dead}.jsonl.claimed-${live}`), lines(['+', 'claimed@h:22', '/srv/.c.tmp']));
-      writeFileSync(join(dir, `temp-files-${live + 1_000_000}.jsonl.claimed-${dead}`), lines(['+', 'orphan@h:22', '/srv/.o.tmp']));
-      writeFileSync(join(dir, 'unrelated.txt'), 'x');
+      const kept = [journalFileName(live), journalFileName(live, {}, true), 'unrelated.txt'];
+      writeFileSync(join(dir, kept[0] as string), lines(['+', 'live@h:22', '/srv/.live.tmp']));
+      writeFileSync(join(dir, kept[1] as string), lines(['+', 'claimed@h:22', '/srv/.c.tmp']));
+      writeFileSync(join(dir, kept[2] as string), 'x');
+      writeFileSync(join(dir, journalFileName(dead, {}, true)), lines(['+', 'orphan@h:22', '/srv/.o.tmp']));
       journal = TempFileJournal.open(dir);
       expect(journal.adopted).toBe(1);
       expect(recorded(journal.path)).toEqual([['+', 'orphan@h:22', '/srv/.o.tmp', expect.any(Number)]]);
-      expect(readdirSync(dir).sort()).toEqual(
-        [`temp-files-${live}.jsonl`, `temp-files-${dead}.jsonl.claimed-${live}`, `temp-files-${process.pid}.jsonl`, 'unrelated.txt'].sort(),
-      );
+      expect(readdirSync(dir).sort()).toEqual([...kept, basename(journal.path)].sort());
       expect(hasLeftovers('live@h:22')).toBe(false);
     } finally {
       sleeper.kill();
     }
+  });
+
+  it("judges only its own machine's journals: takes an earlier boot's (even under a live pid) and one under its own pid; leaves another machine's and another pid namespace's", () => {
+    const dead = deadPid();
+    const foreign = { machine: '0badc0de' };
+    const earlierBoot = journalFileName(process.ppid, { boot: '0badc0de' }); // a pid alive now, but from a boot before
+    const ownPid = journalFileName(process.pid); // pid reuse: a container's server has the same pid every start
+    const otherMachine = journalFileName(dead, foreign);
+    const otherNamespace = journalFileName(dead, { pidNamespace: '0badc0de' });
+    const silentMachine = journalFileName(dead, foreign);
+    writeFileSync(join(dir, earlierBoot), lines(['+', 'boot@h:22', '/srv/.boot.tmp']));
+    writeFileSync(join(dir, ownPid), lines(['+', 'own@h:22', '/srv/.own.tmp']));
+    writeFileSync(join(dir, otherMachine), lines(['+', 'other@h:22', '/srv/.other.tmp']));
+    writeFileSync(join(dir, otherNamespace), lines(['+', 'ns@h:22', '/srv/.ns.tmp']));
+    writeFileSync(join(dir, silentMachine), lines(['+', 'silent@h:22', '/srv/.silent.tmp']));
+    const longAgo = (Date.now() - 31 * 24 * 3600_000) / 1000;
+    utimesSync(join(dir, silentMachine), longAgo, longAgo); // silent for 31 days: every entry on it is too old
+    journal = TempFileJournal.open(dir);
+    expect(journal.adopted).toBe(2);
+    expect(hasLeftovers('boot@h:22') && hasLeftovers('own@h:22')).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual([otherMachine, otherNamespace, basename(journal.path)].sort());
+    // A second journal in the same process (two servers in one test process) leaves the first's file alone.
+    const second = TempFileJournal.open(dir);
+    try {
+      expect(second.adopted).toBe(0);
+      expect(second.path).not.toBe(journal.path);
+      expect(existsSync(journal.path)).toBe(true);
+    } finally {
+      second.close();
+    }
+  });
+
+  it('never throws on a local file error: a failed compaction keeps the old file, a failed append carries on in memory', () => {
+    const errors: Error[] = [];
+    journal = TempFileJournal.open(dir, { onError: (error) => void errors.push(error) });
+    mkdirSync(`${journal.path}.new`); // compaction cannot make its new file
+    journal.begin('u@h:22', '/srv/.kept.tmp');
+    for (let i = 0; i < 4200; i++) {
+      journal.begin('u@h:22', `/srv/.f${i}.tmp`);
+      journal.end('u@h:22', `/srv/.f${i}.tmp`);
+    }
+    expect(errors.map((error) => (error as NodeJS.ErrnoException).code)).toEqual(['EISDIR', 'EISDIR']); // tried past 4 096 lines and past twice that, not at every end
+    expect(recorded(journal.path).length).toBe(8401); // every line still on the old file
+    // The file's descriptor goes bad under it (as a full disk would fail a write): begin and end still work.
+    const fd = readdirSync('/proc/self/fd').find((entry) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${entry}`) === journal?.path;
+      } catch {
+        return false;
+      }
+    });
+    expect(fd).toBeDefined();
+    closeSync(Number(fd));
+    errors.length = 0;
+    expect(() => journal?.begin('u@h:22', '/srv/.after.tmp')).not.toThrow();
+    expect(errors.map((error) => (error as NodeJS.ErrnoException).code)).toEqual(['EBADF']);
+    journal.end('u@h:22', '/srv/.after.tmp');
+    expect(journal.size).toBe(1);
+    expect(() => journal?.close()).not.toThrow();
+    journal = undefined;
   });
 
   it('compacts itself: after thousands of writes the file holds only what is live', () => {
