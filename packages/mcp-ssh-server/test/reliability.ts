@@ -31,3 +31,9 @@ export async function remoteProcesses(user: string): Promise<Record<string, numb
   for (const name of stdout.split('\n').map((line) => line.trim()).filter(Boolean)) counts[name] = (counts[name] ?? 0) + 1;
   return counts;
 }
+
+/** The test user's processes with their parents, states, ages and command lines: what a failed count names. */
+export async function remoteProcessList(user: string): Promise<string> {
+  const { stdout } = await exec('ps', ['-u', user, '-o', 'pid,ppid,stat,etime,args'], { encoding: 'utf8' }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+  return stdout;
+}

@@ -299,7 +299,7 @@ export class RemoteFiles {
       await moveIntoPlace(sftp, temp, path, existing !== undefined, 'upload');
       this.#journal?.end(this.#connection.key, temp);
     } catch (error) {
-      throw this.#cutOff(error, sftp, 'upload to', path, temp, handedOver);
+      throw this.#cutOff(error, sftp, 'upload to', path, temp, handedOver, existing !== undefined);
     } finally {
       if (!handedOver) await this.#discard(sftp, temp);
     }
@@ -329,7 +329,7 @@ export class RemoteFiles {
       await this.#cancellable(sftp, options.signal, `download of ${path}`, (channel, cb) =>
         channel.fastGet(path, temp, { step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) }, cb),
       ).catch((error: unknown) => {
-        throw isSshError(error) ? error : toSftpFileError(error, 'download', path);
+        throw isSshError(error) ? error : isClosed(sftp) || isNoResponse(error) ? lostError() : toSftpFileError(error, 'download', path);
       });
       // A new file gets the remote mode without group/other write (0600 secrets stay 0600).
       const mode = (options.mode === undefined ? undefined : parseMode(options.mode)) ?? (options.preserveMode ? stats.mode & 0o7777 : existing ? existing.mode & 0o7777 : stats.mode & 0o755);
@@ -434,20 +434,22 @@ export class RemoteFiles {
   /**
    * A write or upload failed: the error to throw, and the temp file's fate. When the connection
    * was lost after the rename was sent, the temp file may still be there (removed by a later
-   * connection); without posix-rename it may hold the only new copy, so it is kept. After any
-   * other failure of the rename, moveIntoPlace has removed it (or kept it and said so).
+   * connection); without posix-rename, over a file that `existed`, it may hold the only new copy
+   * (the old one removed first), so it is kept. After any other failure of the rename,
+   * moveIntoPlace has removed it (or kept it and said so).
    */
-  #cutOff(error: unknown, sftp: SFTPWrapper, operation: string, path: string, temp: string, handedOver: boolean): unknown {
+  #cutOff(error: unknown, sftp: SFTPWrapper, operation: string, path: string, temp: string, handedOver: boolean, existed: boolean): unknown {
     // A request the session's end cut short may fail with ssh2's own error before 'close' is seen.
     if (!isSshError(error) && (isClosed(sftp) || isNoResponse(error))) error = lostError();
     const lost = isSshError(error) && error.code === 'CONNECTION_CLOSED';
+    const onlyCopy = existed && !hasPosixRename(sftp);
     if (handedOver) {
-      if (lost && hasPosixRename(sftp)) rememberLeftover(this.#connection.key, temp);
+      if (lost && !onlyCopy) rememberLeftover(this.#connection.key, temp);
       else this.#journal?.end(this.#connection.key, temp);
     }
     if (!isSshError(error)) return toSftpFileError(error, operation, path);
     if (!lost) return error;
-    return lostDuring(error, operation, path, handedOver ? 'unknown' : 'unchanged', handedOver && !hasPosixRename(sftp) ? undefined : temp);
+    return lostDuring(error, operation, path, handedOver ? 'unknown' : 'unchanged', handedOver && onlyCopy ? undefined : temp);
   }
 
   async #writeWithSftp(path: string, bytes: Buffer, options: WriteFileOptions, mode: number | undefined): Promise<WriteFileResult> {
@@ -513,7 +515,7 @@ export class RemoteFiles {
         mode: after ? after.mode & 0o7777 : finalMode,
       };
     } catch (error) {
-      throw this.#cutOff(error, sftp, 'write', path, temp, handedOver);
+      throw this.#cutOff(error, sftp, 'write', path, temp, handedOver, existing !== undefined);
     } finally {
       if (!handedOver) await this.#discard(sftp, temp);
     }
@@ -728,7 +730,8 @@ async function moveIntoPlace(sftp: SFTPWrapper, temp: string, path: string, exis
   }
   await call<void>(sftp, (cb) => sftp.rename(temp, path, cb)).catch(async (error: unknown) => {
     if (!existed) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
-    throw toSftpFileError(error, existed ? `${operation} (the new content is kept in ${temp}) to` : operation, path);
+    // A lost connection stays CONNECTION_CLOSED: the caller says what is known of the target.
+    throw isSshError(error) ? error : toSftpFileError(error, existed ? `${operation} (the new content is kept in ${temp}) to` : operation, path);
   });
   return false;
 }
@@ -765,7 +768,7 @@ async function readBounded(sftp: SFTPWrapper, path: string, maxBytes: number): P
         sftp.read(handle, buffer, 0, want, total, (error, bytesRead) => {
           sftp.removeListener('close', onClose);
           // End of file is reported as an error with SSH_FX_EOF (1).
-          if (error) return isSftpStatus(error, 1) ? resolve(0) : reject(toSftpFileError(error, 'read', path));
+          if (error) return isSftpStatus(error, 1) ? resolve(0) : reject(isNoResponse(error) ? lostError() : toSftpFileError(error, 'read', path));
           resolve(bytesRead);
         });
       });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { closeSync, fsyncSync, futimesSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname, uptime } from 'node:os';
 import { join } from 'node:path';
 import { rememberLeftover } from './internal/leftovers';
 
@@ -23,16 +23,19 @@ export interface TempJournalOptions {
  * removes them (as it removes those a lost connection left).
  *
  * One file per journal, `temp-files-<machine>-<boot>-<pid namespace>-<pid>-<random>.jsonl` (the
- * first three are short hashes), one JSON array a line: `["+", host, path, ms]` when a temp file
- * is about to be made, `["-", host, path]` once it is renamed into place or removed. Appends are
- * synchronous and land before the remote file is created: a kill at any moment after leaves its
- * name on record (they are not fsynced: a power loss can lose the last ones).
+ * first three are short hashes: host name and `/etc/machine-id`, `boot_id`, the pid namespace),
+ * one JSON array a line: `["+", host, path, ms]` when a temp file is about to be made,
+ * `["-", host, path]` once it is renamed into place or removed. Appends are synchronous and land
+ * before the remote file is created: a kill at any moment after leaves its name on record (they
+ * are not fsynced: a power loss can lose the last ones; a compaction is fsynced before it
+ * replaces the file).
  *
- * A journal is adopted only when its process is known to be gone: same machine, a boot before
- * this one; or same machine, boot and pid namespace and no process with its pid (or it has our
- * pid and is not one of ours). Another machine's journals (a shared home directory) and another
- * pid namespace's (a container) are never judged, so several live processes sharing a directory
- * never touch each other's files.
+ * A journal is adopted only when its process is known to be gone: same machine, another boot and
+ * last written before this boot began; or same machine, boot and pid namespace and no process
+ * with its pid (or it has our pid and was last written before this process started). Another
+ * machine's journals (a shared home directory) and another pid namespace's (a container) are never
+ * judged, so several live processes sharing a directory never touch each other's files; one of
+ * those silent for 30 days (an open journal touches its file daily) is removed.
  *
  * The journal never throws once open: a local file error is reported to `onError` and the
  * journal carries on in memory.
@@ -50,12 +53,15 @@ export class TempFileJournal {
   #lines = 0;
   /** How many lines the file may reach before it is compacted (raised after a failed compaction). */
   #compactAt = 4096;
+  /** Touches the file daily, so that only a journal no process has open goes 30 days unchanged. */
+  readonly #toucher: NodeJS.Timeout;
 
   private constructor(dir: string, fd: number, path: string, onError: TempJournalErrorHandler | undefined) {
     this.#dir = dir;
     this.#fd = fd;
     this.path = path;
     this.#onError = onError;
+    this.#toucher = setInterval(() => this.#touch(), TOUCH_EVERY_MS).unref();
     this.adopted = this.#adopt();
   }
 
@@ -84,6 +90,7 @@ export class TempFileJournal {
   /** `path` on `host` (a connection's `user@host:port`) is about to be created. */
   begin(host: string, path: string, since = Date.now()): void {
     const paths = this.#live.get(host) ?? new Map<string, number>();
+    if (paths.has(path)) return;
     paths.set(path, since);
     this.#live.set(host, paths);
     this.#append(['+', host, path, since]);
@@ -104,6 +111,7 @@ export class TempFileJournal {
    */
   close(): void {
     OPEN_HERE.delete(this.path);
+    clearInterval(this.#toucher);
     if (this.#fd === undefined) return;
     const fd = this.#fd;
     this.#fd = undefined;
@@ -128,12 +136,13 @@ export class TempFileJournal {
   /** Rewrites the file with the live entries only (a new file, renamed over the old one). */
   #compact(): void {
     if (this.#fd === undefined) return;
-    const next = `${this.path}.new`;
+    const next = this.path.replace(/\.jsonl$/, '.new.jsonl');
     const lines = [...this.#live].flatMap(([host, paths]) => [...paths].map(([path, since]) => `${JSON.stringify(['+', host, path, since])}\n`));
     let fd: number | undefined;
     try {
       fd = openSync(next, 'w', 0o600);
       writeAll(fd, lines.join(''));
+      fsyncSync(fd); // whole on disk before it replaces the old file (or a power loss could leave neither)
       renameSync(next, this.path);
     } catch (error) {
       // The old file is whole and still ours: carry on appending to it.
@@ -157,16 +166,28 @@ export class TempFileJournal {
   #fail(error: unknown): void {
     if (this.#fd !== undefined) closeQuietly(this.#fd);
     this.#fd = undefined;
+    clearInterval(this.#toucher);
     this.#onError?.(error as Error);
+  }
+
+  #touch(): void {
+    if (this.#fd === undefined) return;
+    try {
+      const now = new Date();
+      futimesSync(this.#fd, now, now);
+    } catch (error) {
+      this.#fail(error);
+    }
   }
 
   /**
    * Takes over the journals of processes that are gone: each is first renamed to a name under
    * our own id (so two processes starting at once never both take one, and one we die holding is
    * the next process's to take), then its live entries become ours and leftovers for the next
-   * connection to their host, and it is removed. Entries older than MAX_AGE_MS are dropped: a
-   * host never connected to again (under the same `user@host:port`) must not keep its entries on
-   * record forever; a journal no process has written for that long is removed whoever wrote it.
+   * connection to their host, and it is removed (unless our own file cannot be written: then it
+   * stays, the next process's to take). Entries older than MAX_AGE_MS are dropped: a host never
+   * connected to again (under the same `user@host:port`) must not keep its entries on record
+   * forever; a journal we cannot judge that no process has touched for that long is removed.
    */
   #adopt(): number {
     let adopted = 0;
@@ -183,9 +204,11 @@ export class TempFileJournal {
       if (!owner) continue;
       const path = join(this.#dir, name);
       try {
-        if (!isGone(owner, self, path)) {
-          // Silent for MAX_AGE_MS (another machine's, another namespace's): every entry on it is too old.
-          if (Date.now() - statSync(path).mtimeMs >= MAX_AGE_MS && !OPEN_HERE.has(path)) unlinkSync(path);
+        const written = statSync(path).mtimeMs;
+        const verdict = judge(owner, self, written, path);
+        if (verdict !== 'gone') {
+          // Another machine's or namespace's, untouched for MAX_AGE_MS: its process is gone, every entry too old.
+          if (verdict === 'unknown' && Date.now() - written >= MAX_AGE_MS) unlinkSync(path);
           continue;
         }
         const claimed = join(this.#dir, `temp-files-${ownerId(process.pid)}.claim.jsonl`);
@@ -196,12 +219,13 @@ export class TempFileJournal {
         }
         const oldest = Date.now() - MAX_AGE_MS;
         for (const [host, file, since] of liveEntries(readFileSync(claimed, 'utf8'))) {
-          if (since < oldest) continue;
+          if (since < oldest || this.#live.get(host)?.has(file)) continue;
           this.begin(host, file, since);
           rememberLeftover(host, file);
           adopted++;
         }
-        unlinkSync(claimed);
+        // Only once its entries are on our file: else a crash of ours would lose them.
+        if (this.#fd !== undefined) unlinkSync(claimed);
       } catch (error) {
         // Gone meanwhile (another process took it); otherwise it stays for a later process. The others are still taken.
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.#onError?.(error as Error);
@@ -213,6 +237,7 @@ export class TempFileJournal {
 
 /** How long an adopted entry is kept waiting for a connection to its host: 30 days. */
 const MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+const TOUCH_EVERY_MS = 24 * 3600 * 1000;
 
 /** The journal files this process has open (two journals in one process never adopt each other). */
 const OPEN_HERE = new Set<string>();
@@ -234,7 +259,8 @@ let thisMachine: Machine | undefined;
 /** This machine, boot and pid namespace, as 8-hex-digit hashes (fixed for the process's life). */
 function machine(): Machine {
   thisMachine ??= {
-    machine: shortHash(hostname()),
+    // Two machines may share a host name (cloned images, `ubuntu`); the machine id tells them apart.
+    machine: shortHash(`${hostname()}\n${readOr(() => readFileSync('/etc/machine-id', 'utf8').trim())}`),
     // No /proc (macOS, BSD): one boot and one namespace as far as we can tell; pids are then judged.
     boot: shortHash(readOr(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim())),
     pidNamespace: shortHash(readOr(() => readlinkSync('/proc/self/ns/pid'))),
@@ -259,18 +285,25 @@ export function journalFileName(pid: number, elsewhere: Partial<Machine> = {}, c
 }
 
 function parseName(name: string): Owner | undefined {
-  const match = /^temp-files-([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]{8})-(\d+)-[0-9a-f]{8}(?:\.claim)?\.jsonl$/.exec(name);
+  // `.claim`: one being taken over; `.new`: a compaction's, which a crash left.
+  const match = /^temp-files-([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]{8})-(\d+)-[0-9a-f]{8}(?:\.claim|\.new)?\.jsonl$/.exec(name);
   if (!match) return undefined;
   return { machine: match[1] as string, boot: match[2] as string, pidNamespace: match[3] as string, pid: Number(match[4]), name };
 }
 
-/** Whether the process that owns a journal file is known to be gone (never a guess either way). */
-function isGone(owner: Owner, self: Machine, path: string): boolean {
-  if (owner.machine !== self.machine) return false;
-  if (owner.boot !== self.boot) return true;
-  if (owner.pidNamespace !== self.pidNamespace) return false;
-  if (owner.pid === process.pid) return !OPEN_HERE.has(path);
-  return !isAlive(owner.pid);
+/**
+ * Whether the process that owns a journal file (last written at `written`, ms) is known to be
+ * gone, known to be alive, or not ours to judge (never a guess either way).
+ */
+function judge(owner: Owner, self: Machine, written: number, path: string): 'gone' | 'alive' | 'unknown' {
+  if (owner.machine !== self.machine) return 'unknown';
+  // Written since this boot began: a same-named machine's, or a sandbox's that reads boot_id differently.
+  if (owner.boot !== self.boot) return written < Date.now() - uptime() * 1000 ? 'gone' : 'unknown';
+  if (owner.pidNamespace !== self.pidNamespace) return 'unknown';
+  // Our pid: a process before us that had it (a container's server has the same pid every start)
+  // wrote it before we started; one written since is this process's (another copy of this module).
+  if (owner.pid === process.pid) return written < Date.now() - process.uptime() * 1000 && !OPEN_HERE.has(path) ? 'gone' : 'alive';
+  return isAlive(owner.pid) ? 'alive' : 'gone';
 }
 
 /** Whether a process with this pid exists (one of another user's counts: it is not ours to judge). */

@@ -310,16 +310,21 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     }
   });
 
-  it('a connection lost with the rename in flight: the target is old or new (never partial), the result says which is unknown, the temp file stays on record until a connection is back', async () => {
-    const path = `${home}/${run}/renamed.txt`;
-    writeFileSync(path, 'before\n');
+  it.each([
+    { over: 'an existing file, by posix-rename', posixRename: true },
+    { over: 'a new file, by plain rename (a server without posix-rename)', posixRename: false },
+  ])('a connection lost with the rename in flight, over $over: the target is old or new (never partial), the result says which is unknown, the temp file stays on record until a connection is back', async ({ posixRename }) => {
+    const path = `${home}/${run}/renamed-${posixRename}.txt`;
+    if (posixRename) writeFileSync(path, 'before\n');
     const journal = TempFileJournal.open(mkdtempSync(join(tmpdir(), 'journal-')));
     const own = await SshConnection.connect(keyLogin(f));
     const sshdProcess = Number((await own.exec('echo $PPID')).stdout.trim());
     // The rename request goes out, then the connection's sshd dies before it can answer.
     const sftp = await own.sftp();
-    const rename = sftp.ext_openssh_rename.bind(sftp);
-    sftp.ext_openssh_rename = (from, to, cb) => {
+    if (!posixRename) delete (sftp as unknown as { _extensions: Record<string, unknown> })._extensions['posix-rename@openssh.com'];
+    const method = posixRename ? 'ext_openssh_rename' : 'rename';
+    const rename = sftp[method].bind(sftp);
+    sftp[method] = (from: string, to: string, cb: (error?: Error | null) => void) => {
       const sent = rename(from, to, cb);
       process.kill(sshdProcess, 'SIGKILL');
       return sent;
@@ -327,13 +332,13 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     const outcome = await new RemoteFiles(own, { tempJournal: journal }).writeFile(path, 'after\n').catch((error: unknown) => error);
     own.close();
     try {
-      expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'unknown' } });
-      expect(['before\n', 'after\n']).toContain(readFileSync(path, 'utf8'));
+      expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'unknown', tempFile: expect.any(String) } });
+      expect(posixRename ? ['before\n', 'after\n'] : [undefined, 'after\n']).toContain(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
       expect(journal.size).toBe(1);
       const back = await SshConnection.connect(keyLogin(f));
       try {
-        await new RemoteFiles(back, { tempJournal: journal }).stat(path);
-        expect(readdirSync(`${home}/${run}`).filter((name) => name.startsWith('.renamed.txt.'))).toEqual([]);
+        await new RemoteFiles(back, { tempJournal: journal }).stat(`${home}/${run}`);
+        expect(readdirSync(`${home}/${run}`).filter((name) => name.startsWith(`.renamed-${posixRename}.txt.`))).toEqual([]);
         expect(journal.size).toBe(0);
       } finally {
         back.close();
