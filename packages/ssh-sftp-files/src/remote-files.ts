@@ -329,7 +329,7 @@ export class RemoteFiles {
       await this.#cancellable(sftp, options.signal, `download of ${path}`, (channel, cb) =>
         channel.fastGet(path, temp, { step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) }, cb),
       ).catch((error: unknown) => {
-        throw isSshError(error) ? error : isClosed(sftp) || isNoResponse(error) ? lostError() : toSftpFileError(error, 'download', path);
+        throw !isSshError(error) && (isClosed(sftp) || isNoResponse(error)) ? lostError() : toSftpFileError(error, 'download', path);
       });
       // A new file gets the remote mode without group/other write (0600 secrets stay 0600).
       const mode = (options.mode === undefined ? undefined : parseMode(options.mode)) ?? (options.preserveMode ? stats.mode & 0o7777 : existing ? existing.mode & 0o7777 : stats.mode & 0o755);
@@ -449,7 +449,8 @@ export class RemoteFiles {
     }
     if (!isSshError(error)) return toSftpFileError(error, operation, path);
     if (!lost) return error;
-    return lostDuring(error, operation, path, handedOver ? 'unknown' : 'unchanged', handedOver && onlyCopy ? undefined : temp);
+    if (handedOver && onlyCopy) return lostDuring(error, operation, path, 'maybe-removed', temp, true);
+    return lostDuring(error, operation, path, handedOver ? 'unknown' : 'unchanged', temp);
   }
 
   async #writeWithSftp(path: string, bytes: Buffer, options: WriteFileOptions, mode: number | undefined): Promise<WriteFileResult> {
@@ -730,8 +731,8 @@ async function moveIntoPlace(sftp: SFTPWrapper, temp: string, path: string, exis
   }
   await call<void>(sftp, (cb) => sftp.rename(temp, path, cb)).catch(async (error: unknown) => {
     if (!existed) await call<void>(sftp, (cb) => sftp.unlink(temp, cb)).catch(() => undefined);
-    // A lost connection stays CONNECTION_CLOSED: the caller says what is known of the target.
-    throw isSshError(error) ? error : toSftpFileError(error, existed ? `${operation} (the new content is kept in ${temp}) to` : operation, path);
+    // A lost connection stays CONNECTION_CLOSED (passed on as it is): the caller says what is known of the target.
+    throw toSftpFileError(error, existed ? `${operation} (the new content is kept in ${temp}) to` : operation, path);
   });
   return false;
 }

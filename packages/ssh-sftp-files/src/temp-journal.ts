@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, futimesSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, futimesSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname, uptime } from 'node:os';
 import { join } from 'node:path';
 import { rememberLeftover } from './internal/leftovers';
@@ -30,12 +30,12 @@ export interface TempJournalOptions {
  * are not fsynced: a power loss can lose the last ones; a compaction is fsynced before it
  * replaces the file).
  *
- * A journal is adopted only when its process is known to be gone: same machine, another boot and
- * last written before this boot began; or same machine, boot and pid namespace and no process
- * with its pid (or it has our pid and was last written before this process started). Another
- * machine's journals (a shared home directory) and another pid namespace's (a container) are never
- * judged, so several live processes sharing a directory never touch each other's files; one of
- * those silent for 30 days (an open journal touches its file daily) is removed.
+ * A journal is adopted only when its process is known to be gone: same machine, another boot, and
+ * last written before this boot began and over three hours ago (an open journal touches its file
+ * hourly); or same machine, boot and pid namespace and no process with its pid (or it has our pid
+ * and this process does not have it open). Another machine's journals (a shared home directory)
+ * and another pid namespace's (a container) are never judged, so several live processes sharing
+ * a directory never touch each other's files; one of those silent for 30 days is removed.
  *
  * The journal never throws once open: a local file error is reported to `onError` and the
  * journal carries on in memory.
@@ -53,7 +53,7 @@ export class TempFileJournal {
   #lines = 0;
   /** How many lines the file may reach before it is compacted (raised after a failed compaction). */
   #compactAt = 4096;
-  /** Touches the file daily, so that only a journal no process has open goes 30 days unchanged. */
+  /** Touches the file hourly, so that only a journal no process has open goes hours unchanged. */
   readonly #toucher: NodeJS.Timeout;
 
   private constructor(dir: string, fd: number, path: string, onError: TempJournalErrorHandler | undefined) {
@@ -217,15 +217,23 @@ export class TempFileJournal {
         } catch {
           continue; // another process claimed it first
         }
-        const oldest = Date.now() - MAX_AGE_MS;
-        for (const [host, file, since] of liveEntries(readFileSync(claimed, 'utf8'))) {
-          if (since < oldest || this.#live.get(host)?.has(file)) continue;
-          this.begin(host, file, since);
-          rememberLeftover(host, file);
-          adopted++;
+        // Held open (and touched) until it is done with: another copy of this module judges it ours.
+        const held = openSync(claimed, 'r');
+        try {
+          const now = new Date();
+          futimesSync(held, now, now);
+          const oldest = Date.now() - MAX_AGE_MS;
+          for (const [host, file, since] of liveEntries(readFileSync(held, 'utf8'))) {
+            if (since < oldest || this.#live.get(host)?.has(file)) continue;
+            this.begin(host, file, since);
+            rememberLeftover(host, file);
+            adopted++;
+          }
+          // Only once its entries are on our file: else a crash of ours would lose them.
+          if (this.#fd !== undefined) unlinkSync(claimed);
+        } finally {
+          closeQuietly(held);
         }
-        // Only once its entries are on our file: else a crash of ours would lose them.
-        if (this.#fd !== undefined) unlinkSync(claimed);
       } catch (error) {
         // Gone meanwhile (another process took it); otherwise it stays for a later process. The others are still taken.
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.#onError?.(error as Error);
@@ -237,10 +245,13 @@ export class TempFileJournal {
 
 /** How long an adopted entry is kept waiting for a connection to its host: 30 days. */
 const MAX_AGE_MS = 30 * 24 * 3600 * 1000;
-const TOUCH_EVERY_MS = 24 * 3600 * 1000;
+const TOUCH_EVERY_MS = 3600 * 1000;
 
-/** The journal files this process has open (two journals in one process never adopt each other). */
-const OPEN_HERE = new Set<string>();
+/**
+ * The journal files this process has open (two journals in one process never adopt each other),
+ * shared by every copy of this module in the thread (its ESM and CJS builds).
+ */
+const OPEN_HERE: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('ssh-sftp-files.openJournals')] ??= new Set<string>()) as Set<string>;
 
 /** Where a process runs, as short hashes. */
 export interface Machine {
@@ -297,13 +308,40 @@ function parseName(name: string): Owner | undefined {
  */
 function judge(owner: Owner, self: Machine, written: number, path: string): 'gone' | 'alive' | 'unknown' {
   if (owner.machine !== self.machine) return 'unknown';
-  // Written since this boot began: a same-named machine's, or a sandbox's that reads boot_id differently.
-  if (owner.boot !== self.boot) return written < Date.now() - uptime() * 1000 ? 'gone' : 'unknown';
+  if (owner.boot !== self.boot) {
+    // Touched since this boot began or in the last hours: a live process on a machine that looks
+    // like this one (a clone), or a sandbox's that reads boot_id differently.
+    const silent = written < Date.now() - uptime() * 1000 && Date.now() - written > 3 * TOUCH_EVERY_MS;
+    return silent ? 'gone' : 'unknown';
+  }
   if (owner.pidNamespace !== self.pidNamespace) return 'unknown';
-  // Our pid: a process before us that had it (a container's server has the same pid every start)
-  // wrote it before we started; one written since is this process's (another copy of this module).
-  if (owner.pid === process.pid) return written < Date.now() - process.uptime() * 1000 && !OPEN_HERE.has(path) ? 'gone' : 'alive';
+  // Our pid: a process before us had it (a container's server has the same pid every start) and
+  // is gone, unless the file is this process's (another copy of this module: its ESM and CJS
+  // builds, a worker thread).
+  if (owner.pid === process.pid) return isOpenHere(path, written) ? 'alive' : 'gone';
   return isAlive(owner.pid) ? 'alive' : 'gone';
+}
+
+/**
+ * Whether this process has the file open: one of our journals, or (Linux) any descriptor of ours
+ * on it. Without /proc: a file written since this process started (2 s margin for coarse clocks).
+ */
+function isOpenHere(path: string, written: number): boolean {
+  if (OPEN_HERE.has(path)) return true;
+  let fds: string[];
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return written >= Date.now() - process.uptime() * 1000 - 2_000;
+  }
+  const real = realpathSync(path);
+  return fds.some((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === real;
+    } catch {
+      return false; // the descriptor of readdir itself, closed by now
+    }
+  });
 }
 
 /** Whether a process with this pid exists (one of another user's counts: it is not ours to judge). */

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyLogin, sshdFacts, sshdSkipReason, type SshdFacts } from 'test-utils';
 import { SshConnection } from 'ssh-session-core';
@@ -310,39 +310,67 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     }
   });
 
-  it.each([
-    { over: 'an existing file, by posix-rename', posixRename: true },
-    { over: 'a new file, by plain rename (a server without posix-rename)', posixRename: false },
-  ])('a connection lost with the rename in flight, over $over: the target is old or new (never partial), the result says which is unknown, the temp file stays on record until a connection is back', async ({ posixRename }) => {
-    const path = `${home}/${run}/renamed-${posixRename}.txt`;
-    if (posixRename) writeFileSync(path, 'before\n');
+  /** A write whose rename request goes out, then the connection's sshd dies before it can answer. */
+  async function writeCutAtRename(posixRename: boolean, existed: boolean): Promise<{ path: string; journal: TempFileJournal; outcome: unknown }> {
+    const path = `${home}/${run}/renamed-${posixRename}-${existed}.txt`;
+    if (existed) writeFileSync(path, 'before\n');
     const journal = TempFileJournal.open(mkdtempSync(join(tmpdir(), 'journal-')));
     const own = await SshConnection.connect(keyLogin(f));
-    const sshdProcess = Number((await own.exec('echo $PPID')).stdout.trim());
-    // The rename request goes out, then the connection's sshd dies before it can answer.
-    const sftp = await own.sftp();
-    if (!posixRename) delete (sftp as unknown as { _extensions: Record<string, unknown> })._extensions['posix-rename@openssh.com'];
-    const method = posixRename ? 'ext_openssh_rename' : 'rename';
-    const rename = sftp[method].bind(sftp);
-    sftp[method] = (from: string, to: string, cb: (error?: Error | null) => void) => {
-      const sent = rename(from, to, cb);
-      process.kill(sshdProcess, 'SIGKILL');
-      return sent;
-    };
-    const outcome = await new RemoteFiles(own, { tempJournal: journal }).writeFile(path, 'after\n').catch((error: unknown) => error);
-    own.close();
+    try {
+      const sshdProcess = Number((await own.exec('echo $PPID')).stdout.trim());
+      const sftp = await own.sftp();
+      // A server without posix-rename, as ssh2 sees it (the extension not announced).
+      if (!posixRename) delete (sftp as unknown as { _extensions: Record<string, unknown> })._extensions['posix-rename@openssh.com'];
+      const method = posixRename ? 'ext_openssh_rename' : 'rename';
+      const rename = sftp[method].bind(sftp);
+      sftp[method] = (from: string, to: string, cb: (error?: Error | null) => void) => {
+        const sent = rename(from, to, cb);
+        process.kill(sshdProcess, 'SIGKILL');
+        return sent;
+      };
+      const outcome = await new RemoteFiles(own, { tempJournal: journal }).writeFile(path, 'after\n').catch((error: unknown) => error);
+      return { path, journal, outcome };
+    } finally {
+      own.close();
+    }
+  }
+
+  it.each([
+    { over: 'an existing file, by posix-rename', posixRename: true, existed: true },
+    { over: 'a new file, by plain rename (a server without posix-rename)', posixRename: false, existed: false },
+  ])('a connection lost with the rename in flight, over $over: the target is old or new (never partial), the result says which is unknown, the temp file stays on record until a connection is back', async ({ posixRename, existed }) => {
+    const { path, journal, outcome } = await writeCutAtRename(posixRename, existed);
     try {
       expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'unknown', tempFile: expect.any(String) } });
-      expect(posixRename ? ['before\n', 'after\n'] : [undefined, 'after\n']).toContain(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+      expect(existed ? ['before\n', 'after\n'] : [undefined, 'after\n']).toContain(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
       expect(journal.size).toBe(1);
       const back = await SshConnection.connect(keyLogin(f));
       try {
         await new RemoteFiles(back, { tempJournal: journal }).stat(`${home}/${run}`);
-        expect(readdirSync(`${home}/${run}`).filter((name) => name.startsWith(`.renamed-${posixRename}.txt.`))).toEqual([]);
+        expect(readdirSync(`${home}/${run}`).filter((name) => name.startsWith(`.${basename(path)}.`))).toEqual([]);
         expect(journal.size).toBe(0);
       } finally {
         back.close();
       }
+    } finally {
+      journal.close();
+      rmSync(dirname(journal.path), { recursive: true, force: true });
+    }
+  });
+
+  it('a connection lost with a plain rename over an existing file in flight (no posix-rename: the old file already removed): the result says the target may be missing and names the temp file, which is kept', async () => {
+    const { path, journal, outcome } = await writeCutAtRename(false, true);
+    try {
+      const tempFile = (outcome as { details?: { tempFile?: string } }).details?.tempFile as string;
+      expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED', details: { path, target: 'maybe-removed', tempFile: expect.any(String), tempKept: true } });
+      expect((outcome as Error).message).toContain(`the new content is kept in ${tempFile}`);
+      // Either the rename happened (the new content in place, no temp file) or it did not (no target, the temp file whole).
+      if (existsSync(path)) {
+        expect([readFileSync(path, 'utf8'), existsSync(tempFile)]).toEqual(['after\n', false]);
+      } else {
+        expect(readFileSync(tempFile, 'utf8')).toBe('after\n');
+      }
+      expect(journal.size).toBe(0); // not on record: it is the user's to keep, never removed for them
     } finally {
       journal.close();
       rmSync(dirname(journal.path), { recursive: true, force: true });

@@ -3,11 +3,11 @@
 // a local file error never escapes it.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir, uptime } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { hasLeftovers, sweepLeftovers } from '../src/internal/leftovers';
 import { journalFileName, TempFileJournal } from '../src/temp-journal';
 
@@ -103,7 +103,7 @@ describe('TempFileJournal', () => {
     expect(journal.size).toBe(0);
   });
 
-  it("leaves a live process's journal alone, and one a live process has claimed; takes one whose claimer died", () => {
+  it("leaves a live process's journal alone, and one a live process has claimed; takes one whose claimer died, and a dead compaction's new file", () => {
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
       const live = sleeper.pid as number;
@@ -116,9 +116,19 @@ describe('TempFileJournal', () => {
       writeFileSync(join(dir, kept[3] as string), lines(['+', 'quiet@h:22', '/srv/.q.tmp']));
       backdate(join(dir, kept[3] as string), Date.now() - 31 * DAY);
       writeFileSync(join(dir, journalFileName(dead, {}, true)), lines(['+', 'orphan@h:22', '/srv/.o.tmp']));
+      // A compaction's new file that a crash left (the entry also on its main file: taken once).
+      const main = journalFileName(dead);
+      const since = Date.now() - 1000;
+      writeFileSync(join(dir, main), lines(['+', 'compacted@h:22', '/srv/.n.tmp', since]));
+      writeFileSync(join(dir, main.replace(/\.jsonl$/, '.new.jsonl')), lines(['+', 'compacted@h:22', '/srv/.n.tmp', since]));
       journal = TempFileJournal.open(dir);
-      expect(journal.adopted).toBe(1);
-      expect(recorded(journal.path)).toEqual([['+', 'orphan@h:22', '/srv/.o.tmp', expect.any(Number)]]);
+      expect(journal.adopted).toBe(2);
+      expect(recorded(journal.path).sort()).toEqual(
+        [
+          ['+', 'orphan@h:22', '/srv/.o.tmp', expect.any(Number)],
+          ['+', 'compacted@h:22', '/srv/.n.tmp', since],
+        ].sort(),
+      );
       expect(readdirSync(dir).sort()).toEqual([...kept, basename(journal.path)].sort());
       expect(hasLeftovers('live@h:22')).toBe(false);
     } finally {
@@ -129,12 +139,12 @@ describe('TempFileJournal', () => {
   it("judges only its own machine's journals: takes an earlier boot's (even under a live pid) and one under its own pid written before it started; leaves another machine's and another pid namespace's", () => {
     const dead = deadPid();
     const foreign = { machine: '0badc0de' };
-    const beforeBoot = Date.now() - uptime() * 1000 - 60_000;
+    const beforeBoot = Math.min(Date.now() - uptime() * 1000, Date.now() - 3 * 3600_000) - 60_000; // and silent for over 3 hours
     const beforeStart = Date.now() - process.uptime() * 1000 - 60_000;
     const earlierBoot = journalFileName(process.ppid, { boot: '0badc0de' }); // a pid alive now, but from a boot before
     const otherBootNow = journalFileName(process.ppid, { boot: '0badc0de' }); // written since this boot: a same-named machine's
     const ownPid = journalFileName(process.pid); // pid reuse: a container's server has the same pid every start
-    const ownPidNow = journalFileName(process.pid); // written since this process started: another copy of the module's
+    const ownPidNow = journalFileName(process.pid); // open in this process: another copy of the module's
     const otherMachine = journalFileName(dead, foreign);
     const otherNamespace = journalFileName(dead, { pidNamespace: '0badc0de' });
     const silentMachine = journalFileName(dead, foreign);
@@ -148,6 +158,8 @@ describe('TempFileJournal', () => {
     writeFileSync(join(dir, otherNamespace), lines(['+', 'ns@h:22', '/srv/.ns.tmp']));
     writeFileSync(join(dir, silentMachine), lines(['+', 'silent@h:22', '/srv/.silent.tmp']));
     backdate(join(dir, silentMachine), Date.now() - 31 * DAY); // silent for 31 days: every entry on it is too old
+    const held = openSync(join(dir, ownPidNow), 'r');
+    onTestFinished(() => closeSync(held));
     journal = TempFileJournal.open(dir);
     expect(journal.adopted).toBe(2);
     expect(hasLeftovers('boot@h:22') && hasLeftovers('own@h:22')).toBe(true);
@@ -227,6 +239,10 @@ describe('TempFileJournal', () => {
 describe('TempFileJournal across processes', () => {
   const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
   let dir: string;
+  beforeAll(() => {
+    const source = fileURLToPath(new URL('../src/temp-journal.ts', import.meta.url));
+    expect(existsSync(dist) && statSync(dist).mtimeMs >= statSync(source).mtimeMs, `${dist} is missing or older than the source: run pnpm build first`).toBe(true);
+  });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'journal-'));
   });
@@ -245,8 +261,8 @@ describe('TempFileJournal across processes', () => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
     const lines = async (count: number): Promise<string[]> => {
-      while (out.split('\n').length <= count && child.exitCode === null) await Promise.race([once(child.stdout, 'data'), exited]);
-      expect(child.exitCode, out).toBeNull();
+      while (out.split('\n').length <= count && child.exitCode === null && child.signalCode === null) await Promise.race([once(child.stdout, 'data'), exited]);
+      expect([child.exitCode, child.signalCode], out).toEqual([null, null]);
       return out.split('\n');
     };
     return {

@@ -39,23 +39,31 @@ export async function sweepLeftovers(host: string, unlink: (path: string) => Pro
 }
 
 /** What a write cut by a lost connection did to its target. */
-export type TargetState = 'unchanged' | 'unknown' | 'maybe-appended';
+export type TargetState = 'unchanged' | 'unknown' | 'maybe-appended' | 'maybe-removed';
 
 /**
  * A lost connection's error, saying what happened to the target and the temp file, so the caller
- * knows whether to read the target back. Other errors pass through.
+ * knows whether to read the target back. `tempKept`: the temp file may hold the only copy of the
+ * new content, so it is left for the user, not removed later. Other errors pass through.
  */
-export function lostDuring(error: unknown, operation: string, path: string, target: TargetState, temp: string | undefined): unknown {
+export function lostDuring(error: unknown, operation: string, path: string, target: TargetState, temp: string | undefined, tempKept = false): unknown {
   if (!isSshError(error) || error.code !== 'CONNECTION_CLOSED') return error;
   const what =
     target === 'unchanged'
       ? `${path} was not changed`
       : target === 'unknown'
         ? `${path} is either unchanged or wholly replaced (never partly written): the replacing step was under way, so read it back`
-        : `the append to ${path} was under way on the host and may have happened: read it back before appending again`;
-  const tempNote = temp === undefined ? '' : `; the temp file ${temp} is removed when a connection to the host comes back`;
+        : target === 'maybe-removed'
+          ? `${path} is the old file, the new one or missing: the server lacks posix-rename, so the old file is removed before the rename, and that step was under way; read it back`
+          : `the append to ${path} was under way on the host and may have happened: read it back before appending again`;
+  const tempNote =
+    temp === undefined
+      ? ''
+      : tempKept
+        ? `; the new content is kept in ${temp} (it may be the only copy: remove it once ${path} is right)`
+        : `; the temp file ${temp} is removed when a connection to the host comes back`;
   return new SshSessionError('CONNECTION_CLOSED', `${operation} ${path}: ${error.message}; ${what}${tempNote}`, {
     cause: error,
-    details: { ...error.details, path, target, ...(temp === undefined ? {} : { tempFile: temp }) },
+    details: { ...error.details, path, target, ...(temp === undefined ? {} : { tempFile: temp }), ...(tempKept ? { tempKept: true } : {}) },
   });
 }

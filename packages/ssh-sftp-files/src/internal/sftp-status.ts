@@ -1,3 +1,4 @@
+import { isSshError, type SshSessionError } from 'ssh-session-core';
 import { SftpFileError, type SftpFileErrorCode } from '../errors';
 
 // SSH_FX_* status codes (draft-ietf-secsh-filexfer-02, the version OpenSSH speaks).
@@ -12,9 +13,11 @@ const CODE_BY_STATUS: ReadonlyMap<number, SftpFileErrorCode> = new Map([
 
 /**
  * Turns an ssh2 SFTP error (an Error with a numeric `code`, the SSH_FX status) into a coded
- * {@link SftpFileError} that names the operation and the path.
+ * {@link SftpFileError} that names the operation and the path. A coded error (a lost connection's
+ * `CONNECTION_CLOSED`) is passed on as it is: wrapped, it would read as a failed SFTP request.
  */
-export function toSftpFileError(error: unknown, operation: string, path: string): SftpFileError {
+export function toSftpFileError(error: unknown, operation: string, path: string): SftpFileError | SshSessionError {
+  if (isSshError(error)) return error as SshSessionError;
   const status = typeof (error as { code?: unknown })?.code === 'number' ? (error as { code: number }).code : undefined;
   const code = (status !== undefined && CODE_BY_STATUS.get(status)) || 'SFTP_FAILED';
   const reason =
