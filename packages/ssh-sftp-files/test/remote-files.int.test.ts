@@ -310,7 +310,7 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
     }
   });
 
-  /** A write whose rename request goes out, then the connection's sshd dies before it can answer. */
+  /** A write whose rename request goes out to the connection's sshd, which dies before it can pass it on. */
   async function writeCutAtRename(posixRename: boolean, existed: boolean): Promise<{ path: string; journal: TempFileJournal; outcome: unknown }> {
     const path = `${home}/${run}/renamed-${posixRename}-${existed}.txt`;
     if (existed) writeFileSync(path, 'before\n');
@@ -323,7 +323,10 @@ describe.skipIf(!facts)(`RemoteFiles on the real sshd ${facts ? '' : `(SKIPPED: 
       if (!posixRename) delete (sftp as unknown as { _extensions: Record<string, unknown> })._extensions['posix-rename@openssh.com'];
       const method = posixRename ? 'ext_openssh_rename' : 'rename';
       const rename = sftp[method].bind(sftp);
+      // Stopped first, so that it cannot pass the request on or answer it before it is killed
+      // (killed right after sending, it sometimes answered first: the write then succeeded).
       sftp[method] = (from: string, to: string, cb: (error?: Error | null) => void) => {
+        process.kill(sshdProcess, 'SIGSTOP');
         const sent = rename(from, to, cb);
         process.kill(sshdProcess, 'SIGKILL');
         return sent;
