@@ -137,14 +137,16 @@ describe.skipIf(!facts)(`the dashboard in a real browser ${sshdSkipReason()}`, (
     await page.waitForSelector('[data-approval] button[data-decision="approve_once"]', { timeout: 15_000 });
     expect(await page.$eval('[data-approval] pre.action', (node) => node.textContent)).toBe(`touch ${approved}`);
     await page.screenshot({ path: join(artifacts, 'dashboard-approval.png') });
-    await page.click('[data-approval] button[data-decision="approve_once"]');
+    // A locator, not page.click: the list re-renders as approvals come and go, and a locator
+    // retries on a node that was replaced between finding and clicking ("detached from document").
+    await page.locator('[data-approval] button[data-decision="approve_once"]').click();
     await ran;
     expect(existsSync(approved)).toBe(true);
     await page.waitForSelector('#no-approvals:not([hidden])', { timeout: 15_000 });
 
     const refused = await server.call('execute_command_async', { ...prod, command: `touch ${denied}` });
     await page.waitForSelector('[data-approval] button[data-decision="deny"]', { timeout: 15_000 });
-    await page.click('[data-approval] button[data-decision="deny"]');
+    await page.locator('[data-approval] button[data-decision="deny"]').click();
     await page.waitForSelector('#no-approvals:not([hidden])', { timeout: 15_000 });
     const after = await server.call('get_command_status', { command_id: refused.structuredContent?.command_id });
     expect(after.structuredContent).toMatchObject({ status: 'failed', error: { code: 'APPROVAL_DENIED', message: expect.stringContaining('denied by the person asked (dashboard)') as unknown } });
