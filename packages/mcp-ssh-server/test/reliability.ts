@@ -25,15 +25,20 @@ export function usage(pid: number): { rss: number; fds: number; sockets: number 
 
 /** Processes of the test user on the host, by command name (the host is this machine). */
 export async function remoteProcesses(user: string): Promise<Record<string, number>> {
-  // Async: a synchronous spawn would stall the in-process proxies some suites run.
-  const { stdout } = await exec('ps', ['-u', user, '-o', 'comm='], { encoding: 'utf8' }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+  const stdout = await ps(user, 'comm=');
   const counts: Record<string, number> = {};
   for (const name of stdout.split('\n').map((line) => line.trim()).filter(Boolean)) counts[name] = (counts[name] ?? 0) + 1;
   return counts;
 }
 
 /** The test user's processes with their parents, states, ages and command lines: what a failed count names. */
-export async function remoteProcessList(user: string): Promise<string> {
-  const { stdout } = await exec('ps', ['-u', user, '-o', 'pid,ppid,stat,etime,args'], { encoding: 'utf8' }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+export function remoteProcessList(user: string): Promise<string> {
+  return ps(user, 'pid,ppid,stat,etime,args');
+}
+
+/** `ps -u user -o columns` (what it printed, even when it exits non-zero: no processes). */
+async function ps(user: string, columns: string): Promise<string> {
+  // Async: a synchronous spawn would stall the in-process proxies some suites run.
+  const { stdout } = await exec('ps', ['-u', user, '-o', columns], { encoding: 'utf8' }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
   return stdout;
 }

@@ -329,7 +329,7 @@ export class RemoteFiles {
       await this.#cancellable(sftp, options.signal, `download of ${path}`, (channel, cb) =>
         channel.fastGet(path, temp, { step: (transferred: number, _chunk: number, total: number) => options.onProgress?.({ bytes: transferred, totalBytes: total }) }, cb),
       ).catch((error: unknown) => {
-        throw !isSshError(error) && (isClosed(sftp) || isNoResponse(error)) ? lostError() : toSftpFileError(error, 'download', path);
+        throw toSftpFileError(asLost(error, sftp), 'download', path);
       });
       // A new file gets the remote mode without group/other write (0600 secrets stay 0600).
       const mode = (options.mode === undefined ? undefined : parseMode(options.mode)) ?? (options.preserveMode ? stats.mode & 0o7777 : existing ? existing.mode & 0o7777 : stats.mode & 0o755);
@@ -439,8 +439,7 @@ export class RemoteFiles {
    * moveIntoPlace has removed it (or kept it and said so).
    */
   #cutOff(error: unknown, sftp: SFTPWrapper, operation: string, path: string, temp: string, handedOver: boolean, existed: boolean): unknown {
-    // A request the session's end cut short may fail with ssh2's own error before 'close' is seen.
-    if (!isSshError(error) && (isClosed(sftp) || isNoResponse(error))) error = lostError();
+    error = asLost(error, sftp);
     const lost = isSshError(error) && error.code === 'CONNECTION_CLOSED';
     const onlyCopy = existed && !hasPosixRename(sftp);
     if (handedOver) {
@@ -743,6 +742,14 @@ function hasPosixRename(sftp: SFTPWrapper): boolean {
   return extensions?.['posix-rename@openssh.com'] !== undefined;
 }
 
+/**
+ * `CONNECTION_CLOSED` for ssh2's own error of a request the session's end cut short (it may come
+ * before 'close' is seen); any other error as it is.
+ */
+function asLost(error: unknown, sftp: SFTPWrapper): unknown {
+  return !isSshError(error) && (isClosed(sftp) || isNoResponse(error)) ? lostError() : error;
+}
+
 /** ssh2's answer to a request the SFTP session's end left unanswered. */
 function isNoResponse(error: unknown): boolean {
   return error instanceof Error && !isSshError(error) && error.message === 'No response from server';
@@ -769,7 +776,7 @@ async function readBounded(sftp: SFTPWrapper, path: string, maxBytes: number): P
         sftp.read(handle, buffer, 0, want, total, (error, bytesRead) => {
           sftp.removeListener('close', onClose);
           // End of file is reported as an error with SSH_FX_EOF (1).
-          if (error) return isSftpStatus(error, 1) ? resolve(0) : reject(isNoResponse(error) ? lostError() : toSftpFileError(error, 'read', path));
+          if (error) return isSftpStatus(error, 1) ? resolve(0) : reject(toSftpFileError(asLost(error, sftp), 'read', path));
           resolve(bytesRead);
         });
       });
